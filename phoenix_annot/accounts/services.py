@@ -1,0 +1,49 @@
+"""API keys: random tokens shown once; only a SHA-256 digest is kept.
+
+A fast digest (not a password hasher) is right here: keys carry 256 bits of entropy, so brute force is
+hopeless, and every /v1 request checks one.
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from .models import ApiKey, User
+
+KEY_PREFIX = "pa_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    """Create a key for `user`; return the row and the raw key, which cannot be recovered later."""
+    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        user=user,
+        name=name,
+        prefix=raw_key[:10],
+        key_hash=api_key_digest(raw_key),
+        expires_at=expires_at,
+    )
+    return api_key, raw_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_for_api_key(raw_key: str) -> User | None:
+    """The active owner of a usable key, or None."""
+    api_key = ApiKey.objects.usable().select_related("user").filter(key_hash=api_key_digest(raw_key)).first()
+    if api_key is None:
+        return None
+    now = timezone.now()
+    # Throttled so that a busy exporter does not turn every request into a write.
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key.user

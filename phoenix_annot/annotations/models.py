@@ -1,0 +1,159 @@
+from django.conf import settings
+from django.db import models
+
+from phoenix_annot.core.models import TimeStampedModel
+from phoenix_annot.tracing.models import Project, Span, Trace
+
+NOTE_NAME = "note"
+
+
+class AnnotationType(models.TextChoices):
+    CATEGORICAL = "CATEGORICAL"
+    CONTINUOUS = "CONTINUOUS"
+    FREEFORM = "FREEFORM"
+
+
+class OptimizationDirection(models.TextChoices):
+    MAXIMIZE = "MAXIMIZE"
+    MINIMIZE = "MINIMIZE"
+    NONE = "NONE"
+
+
+class AnnotationConfig(TimeStampedModel):
+    name = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=16, choices=AnnotationType.choices)
+    description = models.TextField(blank=True, default="")
+    optimization_direction = models.CharField(
+        max_length=8, choices=OptimizationDirection.choices, default=OptimizationDirection.NONE
+    )
+    values = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='CATEGORICAL only: [{"label": "correct", "score": 1.0}, ...]; labels unique and non-empty.',
+    )
+    lower_bound = models.FloatField(null=True, blank=True)
+    upper_bound = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(
+        null=True, blank=True, help_text="FREEFORM only: score threshold to highlight."
+    )
+    projects = models.ManyToManyField(
+        Project, through="ProjectAnnotationConfig", related_name="annotation_configs"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(type__in=AnnotationType.values), name="annotation_config_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(optimization_direction__in=OptimizationDirection.values),
+                name="annotation_config_direction_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lower_bound__isnull=True)
+                | models.Q(upper_bound__isnull=True)
+                | models.Q(lower_bound__lt=models.F("upper_bound")),
+                name="annotation_config_bounds_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(name=NOTE_NAME), name="annotation_config_name_not_note"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectAnnotationConfig(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    annotation_config = models.ForeignKey(AnnotationConfig, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "annotation_config"], name="project_annotation_config_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotation_config_id} on {self.project_id}"
+
+
+class AnnotatorKind(models.TextChoices):
+    HUMAN = "HUMAN"
+    LLM = "LLM"
+    CODE = "CODE"
+
+
+class AnnotationSource(models.TextChoices):
+    API = "API"
+    APP = "APP"
+
+
+class AnnotationBase(TimeStampedModel):
+    """Fields shared by span and trace annotations; (target, name, identifier) is the upsert key."""
+
+    name = models.CharField(max_length=255)
+    label = models.CharField(max_length=255, null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    explanation = models.TextField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    annotator_kind = models.CharField(max_length=8, choices=AnnotatorKind.choices)
+    identifier = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Tells apart annotations of one name on one target; reviewers write px-app:<user id>.",
+    )
+    source = models.CharField(max_length=8, choices=AnnotationSource.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.label if self.label is not None else self.score}"
+
+
+class SpanAnnotation(AnnotationBase):
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="annotations")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["span", "name", "identifier"], name="span_annotation_unique_key"),
+            models.CheckConstraint(
+                condition=models.Q(annotator_kind__in=AnnotatorKind.values), name="span_annotation_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=AnnotationSource.values), name="span_annotation_source_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name", "label"], name="span_annotation_name_label_idx"),
+            models.Index(fields=["name", "score"], name="span_annotation_name_score_idx"),
+        ]
+
+
+class TraceAnnotation(AnnotationBase):
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="annotations")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trace", "name", "identifier"], name="trace_annotation_unique_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(annotator_kind__in=AnnotatorKind.values),
+                name="trace_annotation_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=AnnotationSource.values), name="trace_annotation_source_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name", "label"], name="trace_annot_name_label_idx"),
+            models.Index(fields=["name", "score"], name="trace_annot_name_score_idx"),
+        ]

@@ -1,0 +1,103 @@
+from django.conf import settings
+from django.db import models
+
+from phoenix_annot.core.models import TimeStampedModel
+from phoenix_annot.tracing.models import Span
+
+
+class Dataset(TimeStampedModel):
+    name = models.CharField(max_length=255, unique=True)
+    description = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DatasetVersion(models.Model):
+    """Every change to a dataset's examples makes one version; examples are read "as of" a version."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
+    description = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "-id"], name="dataset_version_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} v{self.pk}"
+
+
+class DatasetExample(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="examples")
+    span = models.ForeignKey(
+        Span,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dataset_examples",
+        help_text="The span this example was made from, while it exists.",
+    )
+    external_id = models.CharField(
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text="Stable id supplied by an uploader, unique per dataset.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "external_id"], name="dataset_example_unique_external_id"
+            ),
+            # A span is added to a dataset once; adding it again revises the same example.
+            models.UniqueConstraint(
+                fields=["dataset", "span"],
+                condition=models.Q(span__isnull=False),
+                name="dataset_example_unique_span",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"example {self.pk} of {self.dataset_id}"
+
+
+class RevisionKind(models.TextChoices):
+    CREATE = "CREATE"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+
+
+class ExampleRevision(models.Model):
+    example = models.ForeignKey(DatasetExample, on_delete=models.CASCADE, related_name="revisions")
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="revisions")
+    input = models.JSONField(default=dict)
+    output = models.JSONField(default=dict)
+    metadata = models.JSONField(default=dict, blank=True)
+    revision_kind = models.CharField(max_length=8, choices=RevisionKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["example", "version"], name="example_revision_unique_per_version"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(revision_kind__in=RevisionKind.values), name="example_revision_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["version", "example"], name="example_revision_version_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.revision_kind} of example {self.example_id} at version {self.version_id}"

@@ -1,0 +1,382 @@
+"""Pure OTLP decoding: request bytes -> SpanRecords. No ORM here, so it is cheap to test and to reuse.
+
+Follows Phoenix's rules (PHOENIX_COMPAT.md §1.2): lowercase hex ids, attributes unflattened by dot
+segments, JSON-string attributes parsed, OpenInference span kind upper-cased, OTLP status names.
+"""
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
+
+from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, SpanKind, StatusCode
+
+PROJECT_NAME_ATTRIBUTE = "openinference.project.name"
+SPAN_KIND_ATTRIBUTE = "openinference.span.kind"
+PROJECT_NAME_MAX_LENGTH = 255
+# Attributes that instrumentations send as JSON text; stored parsed, as Phoenix does.
+JSON_STRING_ATTRIBUTES = frozenset({"metadata", "llm.prompt_template.variables", "tool.parameters"})
+JSON_STRING_ATTRIBUTE_SUFFIX = "document.metadata"
+TOKEN_COUNT_ATTRIBUTES = ("llm.token_count.prompt", "llm.token_count.completion", "llm.token_count.total")
+# OpenTelemetry GenAI semantic conventions -> OpenInference; attributes the span already has win.
+GEN_AI_ATTRIBUTES = {
+    "gen_ai.request.model": "llm.model_name",
+    "gen_ai.response.model": "llm.model_name",
+    "gen_ai.system": "llm.system",
+    "gen_ai.provider.name": "llm.provider",
+    "gen_ai.usage.input_tokens": "llm.token_count.prompt",
+    "gen_ai.usage.output_tokens": "llm.token_count.completion",
+}
+GEN_AI_OPERATION_KINDS = {
+    "chat": SpanKind.LLM,
+    "text_completion": SpanKind.LLM,
+    "generate_content": SpanKind.LLM,
+    "embeddings": SpanKind.EMBEDDING,
+    "execute_tool": SpanKind.TOOL,
+    "invoke_agent": SpanKind.AGENT,
+    "create_agent": SpanKind.AGENT,
+}
+STATUS_CODES = {0: StatusCode.UNSET, 1: StatusCode.OK, 2: StatusCode.ERROR}
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MIME_TYPE_MAX_LENGTH = 100
+MODEL_NAME_MAX_LENGTH = 255
+
+
+class OtlpError(Exception):
+    """A request we refuse; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(slots=True)
+class SpanRecord:
+    project_name: str
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    name: str
+    span_kind: str
+    start_time: datetime
+    end_time: datetime
+    status_code: str
+    status_message: str
+    attributes: dict[str, Any]
+    events: list[dict[str, Any]]
+    input_value: str
+    input_mime_type: str
+    output_value: str
+    output_mime_type: str
+    llm_model_name: str
+    llm_token_count_prompt: int | None
+    llm_token_count_completion: int | None
+    llm_token_count_total: int | None
+
+    @property
+    def latency_ms(self) -> float:
+        return (self.end_time - self.start_time) / timedelta(milliseconds=1)
+
+
+def parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (DecodeError, RecursionError, ValueError) as exc:
+        raise OtlpError(422, f"Request body is invalid ExportTraceServiceRequest: {exc}") from exc
+    return request
+
+
+def parse_json(body: bytes) -> ExportTraceServiceRequest:
+    """OTLP/JSON: the protobuf JSON mapping, except that trace and span ids are hex, not base64."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise OtlpError(400, f"Request body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise OtlpError(422, "Request body is invalid ExportTraceServiceRequest: expected a JSON object")
+    for resource_spans in _json_list(document, "resourceSpans", "resource_spans"):
+        for scope_spans in _json_list(resource_spans, "scopeSpans", "scope_spans"):
+            for span in _json_list(scope_spans, "spans"):
+                _hex_ids_to_base64(span)
+                for link in _json_list(span, "links"):
+                    _hex_ids_to_base64(link, span_name=_json_span_name(span))
+    request = ExportTraceServiceRequest()
+    try:
+        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+        raise OtlpError(422, f"Request body is invalid ExportTraceServiceRequest: {exc}") from exc
+    return request
+
+
+def decode_request(
+    request: ExportTraceServiceRequest, *, project_name: str | None = None
+) -> list[SpanRecord]:
+    """Every span of the request; `project_name` (the x-project-name header) beats resource attributes."""
+    records: list[SpanRecord] = []
+    for resource_spans in request.resource_spans:
+        resource_project = _resource_project_name(resource_spans.resource.attributes)
+        target_project = _checked_project_name(project_name or resource_project or DEFAULT_PROJECT_NAME)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                records.append(decode_span(span, project_name=target_project))
+    return records
+
+
+def decode_span(span: OtlpSpan, *, project_name: str) -> SpanRecord:
+    trace_id = _hex_id(span, "trace_id", span.trace_id, 16)
+    span_id = _hex_id(span, "span_id", span.span_id, 8)
+    # Some SDKs send eight zero bytes rather than nothing for a root span.
+    has_parent = any(span.parent_span_id)
+    parent_id = _hex_id(span, "parent_span_id", span.parent_span_id, 8) if has_parent else None
+    flat = {_clean_str(kv.key): any_value(kv.value) for kv in span.attributes}
+    _normalise_flat_attributes(flat)
+    start_time = _timestamp(span.start_time_unix_nano)
+    end_time = max(_timestamp(span.end_time_unix_nano), start_time)
+    input_value, input_mime_type = _value_and_mime_type(flat, "input")
+    output_value, output_mime_type = _value_and_mime_type(flat, "output")
+    model_name = flat.get("llm.model_name")
+    return SpanRecord(
+        project_name=project_name,
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_id=parent_id,
+        name=_clean_str(span.name),
+        span_kind=_span_kind(flat.get(SPAN_KIND_ATTRIBUTE)),
+        start_time=start_time,
+        end_time=end_time,
+        status_code=STATUS_CODES.get(span.status.code, StatusCode.UNSET),
+        status_message=_clean_str(span.status.message),
+        attributes=unflatten(flat),
+        events=[_event(event) for event in span.events],
+        input_value=input_value,
+        input_mime_type=input_mime_type[:MIME_TYPE_MAX_LENGTH],
+        output_value=output_value,
+        output_mime_type=output_mime_type[:MIME_TYPE_MAX_LENGTH],
+        llm_model_name=model_name[:MODEL_NAME_MAX_LENGTH] if isinstance(model_name, str) else "",
+        llm_token_count_prompt=flat.get("llm.token_count.prompt"),
+        llm_token_count_completion=flat.get("llm.token_count.completion"),
+        llm_token_count_total=flat.get("llm.token_count.total"),
+    )
+
+
+def any_value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return _clean_str(value.string_value)
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "int_value":
+        return value.int_value
+    if kind == "double_value":
+        return _finite(value.double_value)
+    if kind == "array_value":
+        return [any_value(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return {_clean_str(kv.key): any_value(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    return None
+
+
+def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    """{"llm.input_messages.0.message.role": "user"} -> {"llm": {"input_messages": [{"message": {...}}]}}.
+
+    A key that runs into a scalar stored at one of its prefixes keeps its remaining segments as one
+    dotted key there, so no attribute is ever dropped.
+    """
+    root: dict[str, Any] = {}
+    for key in sorted(flat):
+        parts = key.split(".")
+        node = root
+        for index, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                node[".".join(parts[index + 1 :])] = flat[key]
+                break
+            node = child
+        else:
+            node[parts[-1]] = flat[key]
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    if isinstance(node, dict):
+        converted = {key: _listify(value) for key, value in node.items()}
+        if converted and all(key.isdigit() for key in converted):
+            indexes = sorted(int(key) for key in converted)
+            if indexes == list(range(len(indexes))):
+                return [converted[str(index)] for index in indexes]
+        return converted
+    if isinstance(node, list):
+        return [_listify(item) for item in node]
+    return node
+
+
+def _normalise_flat_attributes(flat: dict[str, Any]) -> None:
+    for source, target in GEN_AI_ATTRIBUTES.items():
+        if source in flat:
+            flat.setdefault(target, flat[source])
+    operation = flat.get("gen_ai.operation.name")
+    if isinstance(operation, str) and operation in GEN_AI_OPERATION_KINDS:
+        flat.setdefault(SPAN_KIND_ATTRIBUTE, GEN_AI_OPERATION_KINDS[operation].value)
+    for key, value in flat.items():
+        if isinstance(value, str) and (
+            key in JSON_STRING_ATTRIBUTES or key.endswith(JSON_STRING_ATTRIBUTE_SUFFIX)
+        ):
+            flat[key] = _parsed_json_or_text(value)
+    for key in TOKEN_COUNT_ATTRIBUTES:
+        if key in flat:
+            count = _as_int(flat[key])
+            if count is None:
+                del flat[key]
+            else:
+                flat[key] = count
+    prompt, completion = flat.get("llm.token_count.prompt"), flat.get("llm.token_count.completion")
+    if "llm.token_count.total" not in flat and (prompt is not None or completion is not None):
+        flat["llm.token_count.total"] = (prompt or 0) + (completion or 0)
+
+
+def _value_and_mime_type(flat: dict[str, Any], prefix: str) -> tuple[str, str]:
+    value = flat.get(f"{prefix}.value")
+    mime_type = flat.get(f"{prefix}.mime_type")
+    mime_type = mime_type if isinstance(mime_type, str) else ""
+    if value is None:
+        return "", mime_type
+    if not isinstance(value, str):
+        value = json.dumps(value)
+        mime_type = "application/json"
+        flat[f"{prefix}.value"] = value
+        flat[f"{prefix}.mime_type"] = mime_type
+    return value, mime_type
+
+
+def _span_kind(value: Any) -> str:
+    if isinstance(value, str) and value.upper() in SpanKind.values:
+        return value.upper()
+    return SpanKind.UNKNOWN
+
+
+def _event(event: OtlpSpan.Event) -> dict[str, Any]:
+    return {
+        "name": _clean_str(event.name),
+        "timestamp": _timestamp(event.time_unix_nano).isoformat(),
+        "attributes": {_clean_str(kv.key): any_value(kv.value) for kv in event.attributes},
+    }
+
+
+def _resource_project_name(attributes: Iterable[KeyValue]) -> str | None:
+    for kv in attributes:
+        if kv.key == PROJECT_NAME_ATTRIBUTE and kv.value.WhichOneof("value") == "string_value":
+            return kv.value.string_value.strip() or None
+    return None
+
+
+def _checked_project_name(name: str) -> str:
+    if len(name) > PROJECT_NAME_MAX_LENGTH:
+        raise OtlpError(
+            400, f"Project name is longer than {PROJECT_NAME_MAX_LENGTH} characters: {name[:40]}…"
+        )
+    return _clean_str(name)
+
+
+def _hex_id(span: OtlpSpan, field: str, raw: bytes, size: int) -> str:
+    if len(raw) != size or not any(raw):
+        raise OtlpError(
+            400,
+            f"Span {span.name!r} (span_id {span.span_id.hex() or '<empty>'}) has an invalid {field}: "
+            f"expected {size} bytes, not all zero, got {len(raw)} bytes",
+        )
+    return raw.hex()
+
+
+def _timestamp(unix_nano: int) -> datetime:
+    return UNIX_EPOCH + timedelta(microseconds=unix_nano // 1000)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def _finite(value: float) -> float | str:
+    # JSON (and PostgreSQL's jsonb) has no NaN or Infinity: keep them readable as text.
+    return value if math.isfinite(value) else str(value)
+
+
+def _clean_str(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL characters.
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def _parsed_json_or_text(text: str) -> Any:
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    return _scrub(parsed)
+
+
+def _scrub(value: Any) -> Any:
+    """Make JSON parsed from attribute text storable: no NUL, no lone surrogates, no NaN."""
+    if isinstance(value, str):
+        return _clean_str(value.encode("utf-8", "replace").decode("utf-8"))
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {_scrub(key): _scrub(item) for key, item in value.items()}
+    return value
+
+
+def _json_list(node: Any, *keys: str) -> list[Any]:
+    if not isinstance(node, dict):
+        return []
+    for key in keys:
+        value = node.get(key)
+        if isinstance(value, list):
+            return value
+    return []
+
+
+def _json_span_name(span: dict[str, Any]) -> str:
+    name = span.get("name")
+    return name if isinstance(name, str) else ""
+
+
+def _hex_ids_to_base64(node: Any, *, span_name: str | None = None) -> None:
+    if not isinstance(node, dict):
+        return
+    name = span_name if span_name is not None else _json_span_name(node)
+    for camel, snake in (("traceId", "trace_id"), ("spanId", "span_id"), ("parentSpanId", "parent_span_id")):
+        for key in (camel, snake):
+            value = node.get(key)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, str):
+                raise OtlpError(400, f"Span {name!r} has an invalid {snake}: expected a hex string")
+            try:
+                node[key] = base64.b64encode(binascii.unhexlify(value)).decode()
+            except (binascii.Error, ValueError) as exc:
+                raise OtlpError(
+                    400, f"Span {name!r} has an invalid {snake} {value[:64]!r}: expected hex"
+                ) from exc

@@ -1,0 +1,190 @@
+"""Store decoded spans: one transaction, bulk statements, a constant number of queries per request."""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import TypeVar
+
+from django.db import transaction
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from phoenix_annot.tracing.models import Project, Span, StatusCode, Trace
+
+from .otlp import SpanRecord
+
+T = TypeVar("T")
+# Stays well under SQLite's bound-parameter limit for IN lists and multi-row INSERTs.
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    received: int
+    stored: int
+
+
+def spans_ingest(*, records: Sequence[SpanRecord]) -> IngestResult:
+    """Store spans, ignoring ones already stored (exporter retries), and refresh their traces' roll-ups.
+
+    A trace keeps the project of its first span; later spans of the trace join it there.
+    """
+    if not records:
+        return IngestResult(received=0, stored=0)
+    with transaction.atomic():
+        projects = _projects_by_name({record.project_name for record in records})
+        traces = _traces_by_trace_id(records, projects)
+        stored = _insert_spans(records, traces)
+        _refresh_trace_rollups(sorted(trace.pk for trace in traces.values()))
+    return IngestResult(received=len(records), stored=stored)
+
+
+def _projects_by_name(names: set[str]) -> dict[str, Project]:
+    projects = {p.name: p for p in Project.objects.filter(name__in=names)}
+    missing = names - projects.keys()
+    if missing:
+        Project.objects.bulk_create([Project(name=name) for name in sorted(missing)], ignore_conflicts=True)
+        projects = {p.name: p for p in Project.objects.filter(name__in=names)}
+    return projects
+
+
+def _traces_by_trace_id(records: Sequence[SpanRecord], projects: dict[str, Project]) -> dict[str, Trace]:
+    new_traces: dict[str, Trace] = {}
+    for record in records:
+        trace = new_traces.get(record.trace_id)
+        if trace is None:
+            new_traces[record.trace_id] = Trace(
+                project=projects[record.project_name],
+                trace_id=record.trace_id,
+                start_time=record.start_time,
+                end_time=record.end_time,
+            )
+    trace_ids = sorted(new_traces)
+    existing = _existing_traces(trace_ids)
+    missing = [new_traces[trace_id] for trace_id in trace_ids if trace_id not in existing]
+    if missing:
+        # Sorted, so concurrent requests sharing traces take row locks in one order and cannot deadlock.
+        Trace.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BATCH_SIZE)
+        existing = _existing_traces(trace_ids)
+    return existing
+
+
+def _existing_traces(trace_ids: list[str]) -> dict[str, Trace]:
+    found: dict[str, Trace] = {}
+    for chunk in _chunks(trace_ids, BATCH_SIZE):
+        found.update(
+            (trace.trace_id, trace)
+            for trace in Trace.objects.filter(trace_id__in=chunk).only("id", "trace_id", "project_id")
+        )
+    return found
+
+
+def _insert_spans(records: Sequence[SpanRecord], traces: dict[str, Trace]) -> int:
+    unique = {record.span_id: record for record in records}
+    already_stored: set[str] = set()
+    for chunk in _chunks(sorted(unique), BATCH_SIZE):
+        already_stored.update(Span.objects.filter(span_id__in=chunk).values_list("span_id", flat=True))
+    spans = [
+        _span_from_record(unique[span_id], traces[unique[span_id].trace_id])
+        for span_id in sorted(unique)
+        if span_id not in already_stored
+    ]
+    # ignore_conflicts still matters: a concurrent request may store the same span meanwhile.
+    Span.objects.bulk_create(spans, ignore_conflicts=True, batch_size=BATCH_SIZE)
+    return len(spans)
+
+
+def _span_from_record(record: SpanRecord, trace: Trace) -> Span:
+    return Span(
+        trace_id=trace.pk,
+        project_id=trace.project_id,
+        span_id=record.span_id,
+        parent_id=record.parent_id,
+        name=record.name,
+        span_kind=record.span_kind,
+        start_time=record.start_time,
+        end_time=record.end_time,
+        latency_ms=record.latency_ms,
+        status_code=record.status_code,
+        status_message=record.status_message,
+        attributes=record.attributes,
+        events=record.events,
+        input_value=record.input_value,
+        input_mime_type=record.input_mime_type,
+        output_value=record.output_value,
+        output_mime_type=record.output_mime_type,
+        llm_model_name=record.llm_model_name,
+        llm_token_count_prompt=record.llm_token_count_prompt,
+        llm_token_count_completion=record.llm_token_count_completion,
+        llm_token_count_total=record.llm_token_count_total,
+    )
+
+
+def _refresh_trace_rollups(trace_pks: list[int]) -> None:
+    """Recompute roll-ups from all stored spans, so traces split over requests end up complete."""
+    for chunk in _chunks(trace_pks, BATCH_SIZE):
+        # Locking first makes a concurrent ingest of the same trace wait, then see our spans.
+        list(Trace.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
+        root_name = Span.objects.filter(trace_id=OuterRef("pk"), parent_id__isnull=True).order_by(
+            "start_time"
+        )
+        rollups = (
+            Trace.objects.filter(pk__in=chunk)
+            .annotate(
+                first_start=Min("spans__start_time"),
+                last_end=Max("spans__end_time"),
+                n_spans=Count("spans"),
+                n_errors=Count("spans", filter=Q(spans__status_code=StatusCode.ERROR)),
+                prompt=Coalesce(Sum("spans__llm_token_count_prompt"), 0),
+                completion=Coalesce(Sum("spans__llm_token_count_completion"), 0),
+                total=Coalesce(Sum("spans__llm_token_count_total"), 0),
+                root=Coalesce(Subquery(root_name.values("name")[:1]), F("root_span_name")),
+            )
+            .values_list(
+                "pk",
+                "first_start",
+                "last_end",
+                "n_spans",
+                "n_errors",
+                "prompt",
+                "completion",
+                "total",
+                "root",
+            )
+        )
+        updated = [
+            Trace(
+                pk=pk,
+                start_time=start,
+                end_time=end,
+                latency_ms=(end - start).total_seconds() * 1000,
+                span_count=n_spans,
+                error_count=n_errors,
+                llm_token_count_prompt=prompt,
+                llm_token_count_completion=completion,
+                llm_token_count_total=total,
+                root_span_name=root,
+            )
+            for pk, start, end, n_spans, n_errors, prompt, completion, total, root in rollups
+        ]
+        Trace.objects.bulk_update(
+            updated,
+            [
+                "start_time",
+                "end_time",
+                "latency_ms",
+                "span_count",
+                "error_count",
+                "llm_token_count_prompt",
+                "llm_token_count_completion",
+                "llm_token_count_total",
+                "root_span_name",
+            ],
+            batch_size=BATCH_SIZE,
+        )
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

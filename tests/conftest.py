@@ -1,0 +1,16 @@
+import pytest
+from django.test import Client
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def v1_auth_off(settings):
+    settings.V1_AUTH_REQUIRED = False
+
+
+@pytest.fixture
+def admin_client_logged_in(db) -> Client:
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, role="ADMIN"))
+    return client

@@ -1,0 +1,135 @@
+"""factory_boy factories for every model; tests build their data from these."""
+
+from datetime import UTC, datetime, timedelta
+
+import factory
+
+from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation, TraceAnnotation
+from phoenix_annot.datasets.models import Dataset, DatasetExample, DatasetVersion, ExampleRevision
+from phoenix_annot.tracing.models import Project, Span, Trace
+
+BASE_TIME = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("pw-for-tests")
+    role = User.Role.ANNOTATOR
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"project-{n}")
+
+
+class TraceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Trace
+
+    project = factory.SubFactory(ProjectFactory)
+    trace_id = factory.Sequence(lambda n: f"{n + 1:032x}")
+    start_time = factory.Sequence(lambda n: BASE_TIME + timedelta(seconds=n))
+    end_time = factory.LazyAttribute(lambda t: t.start_time + timedelta(seconds=1))
+
+
+class SpanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Span
+
+    trace = factory.SubFactory(TraceFactory)
+    project = factory.LazyAttribute(lambda s: s.trace.project)
+    span_id = factory.Sequence(lambda n: f"{n + 1:016x}")
+    parent_id = None
+    name = "ChatCompletion"
+    span_kind = "LLM"
+    start_time = factory.LazyAttribute(lambda s: s.trace.start_time)
+    end_time = factory.LazyAttribute(lambda s: s.start_time + timedelta(milliseconds=250))
+    latency_ms = 250.0
+    status_code = "OK"
+    input_value = "What is the capital of France?"
+    output_value = "Paris."
+    attributes = factory.LazyAttribute(
+        lambda s: {
+            "openinference": {"span": {"kind": s.span_kind}},
+            "input": {"value": s.input_value},
+            "output": {"value": s.output_value},
+        }
+    )
+
+
+class AnnotationConfigFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AnnotationConfig
+        django_get_or_create = ("name",)
+
+    name = "correctness"
+    type = "CATEGORICAL"
+    optimization_direction = "MAXIMIZE"
+    values = factory.LazyFunction(
+        lambda: [{"label": "correct", "score": 1.0}, {"label": "incorrect", "score": 0.0}]
+    )
+
+
+class SpanAnnotationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SpanAnnotation
+
+    span = factory.SubFactory(SpanFactory)
+    name = "correctness"
+    label = "correct"
+    score = 1.0
+    annotator_kind = "HUMAN"
+    source = "API"
+
+
+class TraceAnnotationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TraceAnnotation
+
+    trace = factory.SubFactory(TraceFactory)
+    name = "user_feedback"
+    label = "positive"
+    score = 1.0
+    annotator_kind = "HUMAN"
+    source = "API"
+
+
+class DatasetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dataset
+
+    name = factory.Sequence(lambda n: f"dataset-{n}")
+
+
+class DatasetVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DatasetVersion
+
+    dataset = factory.SubFactory(DatasetFactory)
+
+
+class DatasetExampleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DatasetExample
+
+    dataset = factory.SubFactory(DatasetFactory)
+
+
+class ExampleRevisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExampleRevision
+
+    example = factory.SubFactory(DatasetExampleFactory)
+    version = factory.SubFactory(DatasetVersionFactory, dataset=factory.SelfAttribute("..example.dataset"))
+    input = factory.LazyFunction(lambda: {"input": "question"})
+    output = factory.LazyFunction(lambda: {"output": "answer"})
+    revision_kind = "CREATE"
