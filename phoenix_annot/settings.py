@@ -125,6 +125,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the app folders so the demo needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 
+# Phoenix's list endpoints take up to 1,000 repeated ids and say so themselves when there are more.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGGING = {
@@ -139,3 +142,19 @@ LOGGING = {
 V1_AUTH_REQUIRED = env_bool("PHOENIX_ANNOT_V1_AUTH_REQUIRED", True)
 # Largest OTLP request accepted, counted both on the wire and after decompression (gzip bombs).
 OTLP_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES", 20 * 1024 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "phoenix_annot.api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["phoenix_annot.api.auth.V1Access"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "phoenix_annot.api.errors.exception_handler",
+}
+# Reported by GET /arize_phoenix_version: the Phoenix server release whose /v1 features we implement, so
+# arize-phoenix-client's version gates pass.
+PHOENIX_COMPATIBLE_VERSION = "20.8.0"
+# How long an API annotation for a span that has not arrived yet waits for it (Phoenix: 10 minutes).
+PENDING_ANNOTATION_TTL_SECONDS = env_int("PHOENIX_ANNOT_PENDING_ANNOTATION_TTL_SECONDS", 24 * 3600)

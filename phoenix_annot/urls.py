@@ -1,9 +1,13 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from phoenix_annot.api.views.meta import healthz, phoenix_version
 from phoenix_annot.ingest.views import otlp_traces
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/traces", otlp_traces, name="otlp-traces"),
+    path("v1/", include("phoenix_annot.api.urls")),
+    path("arize_phoenix_version", phoenix_version, name="phoenix-version"),
+    path("healthz", healthz, name="healthz"),
 ]

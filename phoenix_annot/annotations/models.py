@@ -157,3 +157,36 @@ class TraceAnnotation(AnnotationBase):
             models.Index(fields=["name", "label"], name="trace_annot_name_label_idx"),
             models.Index(fields=["name", "score"], name="trace_annot_name_score_idx"),
         ]
+
+
+class PendingSpanAnnotation(models.Model):
+    """An API annotation (sync=false) for a span not ingested yet; applied when the span arrives.
+
+    Phoenix retries such annotations in memory for ten minutes and then drops them silently; keeping them
+    in the database survives restarts and shows them to admins until they expire.
+    """
+
+    span_id = models.CharField(max_length=16, help_text="OpenTelemetry span id the annotation waits for.")
+    name = models.CharField(max_length=255)
+    label = models.CharField(max_length=255, null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    explanation = models.TextField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    annotator_kind = models.CharField(max_length=8, choices=AnnotatorKind.choices)
+    identifier = models.CharField(max_length=255, blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["span_id", "name", "identifier"], name="pending_span_annotation_unique_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="pending_annotation_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} for span {self.span_id} (pending)"

@@ -1,10 +1,16 @@
 """Annotation writes. (target, name, identifier) is the key: writing the same key again replaces the row."""
 
 import math
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Required, TypedDict, TypeVar, Unpack
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.tracing.models import Span, Trace
@@ -13,7 +19,10 @@ from .models import (
     NOTE_NAME,
     AnnotationBase,
     AnnotationConfig,
+    AnnotationSource,
     AnnotationType,
+    AnnotatorKind,
+    PendingSpanAnnotation,
     SpanAnnotation,
     TraceAnnotation,
 )
@@ -105,3 +114,239 @@ def _annotation_upsert(
                 **target, name=name, identifier=identifier, defaults=values
             )
     return stored
+
+
+@dataclass(frozen=True)
+class AnnotationWrite:
+    """One annotation of a bulk write, addressed by the OpenTelemetry id of its span or trace."""
+
+    target_id: str
+    name: str
+    annotator_kind: str
+    label: str | None = None
+    score: float | None = None
+    explanation: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    identifier: str = ""
+
+
+class MissingTargets(Exception):
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(", ".join(ids))
+        self.ids = ids
+
+
+UPSERT_FIELDS = [
+    "label",
+    "score",
+    "explanation",
+    "metadata",
+    "annotator_kind",
+    "source",
+    "user",
+    "updated_at",
+]
+BATCH_SIZE = 500
+
+
+def span_annotations_upsert(
+    *, writes: Sequence[AnnotationWrite], source: str, user: User | None, keep_missing: bool = False
+) -> list[int | None]:
+    """Validate all, then upsert all in one transaction; the stored ids in input order.
+
+    Spans not stored yet raise MissingTargets, or with `keep_missing` wait as pending annotations (their
+    id is None) and are applied when the span is ingested.
+    """
+    return _bulk_upsert(
+        writes,
+        model=SpanAnnotation,
+        target_model=Span,
+        target_field="span",
+        key_field="span_id",
+        source=source,
+        user=user,
+        keep_missing=keep_missing,
+    )
+
+
+def trace_annotations_upsert(
+    *, writes: Sequence[AnnotationWrite], source: str, user: User | None
+) -> list[int | None]:
+    """Validate all, then upsert all in one transaction; the stored ids in input order."""
+    return _bulk_upsert(
+        writes,
+        model=TraceAnnotation,
+        target_model=Trace,
+        target_field="trace",
+        key_field="trace_id",
+        source=source,
+        user=user,
+        keep_missing=False,
+    )
+
+
+def pending_span_annotations_apply(*, span_ids: Iterable[str]) -> int:
+    """Turn pending annotations of these (just ingested) spans into annotations; how many were applied."""
+    ids = list(span_ids)
+    pending: list[PendingSpanAnnotation] = []
+    for start in range(0, len(ids), BATCH_SIZE):
+        pending += PendingSpanAnnotation.objects.filter(
+            span_id__in=ids[start : start + BATCH_SIZE], expires_at__gt=timezone.now()
+        )
+    if not pending:
+        return 0
+    by_user: dict[int | None, list[PendingSpanAnnotation]] = {}
+    for row in pending:
+        by_user.setdefault(row.user_id, []).append(row)
+    with transaction.atomic():
+        for user_id, rows in by_user.items():
+            user = User.objects.filter(pk=user_id).first() if user_id else None
+            span_annotations_upsert(
+                writes=[_write_from_pending(row) for row in rows], source=AnnotationSource.API, user=user
+            )
+        PendingSpanAnnotation.objects.filter(pk__in=[row.pk for row in pending]).delete()
+    return len(pending)
+
+
+def _write_from_pending(row: PendingSpanAnnotation) -> AnnotationWrite:
+    return AnnotationWrite(
+        target_id=row.span_id,
+        name=row.name,
+        annotator_kind=row.annotator_kind,
+        label=row.label,
+        score=row.score,
+        explanation=row.explanation,
+        metadata=row.metadata,
+        identifier=row.identifier,
+    )
+
+
+def _bulk_upsert(
+    writes: Sequence[AnnotationWrite],
+    *,
+    model: type[AnnotationBase],
+    target_model: type[Span] | type[Trace],
+    target_field: str,
+    key_field: str,
+    source: str,
+    user: User | None,
+    keep_missing: bool,
+) -> list[int | None]:
+    _validate_writes(writes)
+    target_ids = sorted({write.target_id for write in writes})
+    targets: dict[str, int] = {}
+    for start in range(0, len(target_ids), BATCH_SIZE):
+        chunk = target_ids[start : start + BATCH_SIZE]
+        targets.update(
+            target_model.objects.filter(**{f"{key_field}__in": chunk}).values_list(key_field, "pk")
+        )
+    missing = [target_id for target_id in target_ids if target_id not in targets]
+    if missing and not keep_missing:
+        raise MissingTargets(missing)
+    # Last write of a key wins, as when the requests arrive one after another.
+    rows = {
+        (targets[w.target_id], w.name, w.identifier): model(
+            **{f"{target_field}_id": targets[w.target_id]}, **_row_values(w), source=source, user=user
+        )
+        for w in writes
+        if w.target_id in targets
+    }
+    with transaction.atomic():
+        stored = model.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=[target_field, "name", "identifier"],
+            update_fields=UPSERT_FIELDS,
+            batch_size=BATCH_SIZE,
+        )
+        if missing:
+            _store_pending([w for w in writes if w.target_id not in targets], user=user)
+    ids = {(getattr(row, f"{target_field}_id"), row.name, row.identifier): row.pk for row in stored}
+    return [
+        ids[(targets[w.target_id], w.name, w.identifier)] if w.target_id in targets else None for w in writes
+    ]
+
+
+def _row_values(write: AnnotationWrite) -> dict[str, Any]:
+    return {
+        "name": write.name,
+        "label": write.label,
+        "score": write.score,
+        "explanation": write.explanation,
+        "metadata": write.metadata or {},
+        "annotator_kind": write.annotator_kind,
+        "identifier": write.identifier,
+    }
+
+
+def _validate_writes(writes: Sequence[AnnotationWrite]) -> None:
+    configs = {c.name: c for c in AnnotationConfig.objects.filter(name__in={w.name for w in writes})}
+    problems: list[str] = []
+    for index, write in enumerate(writes):
+        if write.annotator_kind not in AnnotatorKind.values:
+            problems.append(
+                f"data[{index}].annotator_kind: {write.annotator_kind!r} is not one of LLM, CODE, HUMAN"
+            )
+            continue
+        try:
+            annotation_validate(
+                name=write.name, label=write.label, score=write.score, config=configs.get(write.name)
+            )
+        except ValidationError as error:
+            problems += [
+                f"data[{index}].{name}: {' '.join(messages)}" for name, messages in error.message_dict.items()
+            ]
+    if problems:
+        raise ValidationError(problems)
+
+
+def _store_pending(writes: Sequence[AnnotationWrite], *, user: User | None) -> None:
+    now = timezone.now()
+    PendingSpanAnnotation.objects.filter(expires_at__lte=now).delete()
+    expires_at = now + timedelta(seconds=settings.PENDING_ANNOTATION_TTL_SECONDS)
+    rows = {
+        (w.target_id, w.name, w.identifier): PendingSpanAnnotation(
+            span_id=w.target_id, **_row_values(w), user=user, expires_at=expires_at
+        )
+        for w in writes
+    }
+    PendingSpanAnnotation.objects.bulk_create(
+        list(rows.values()),
+        update_conflicts=True,
+        unique_fields=["span_id", "name", "identifier"],
+        update_fields=[
+            "label",
+            "score",
+            "explanation",
+            "metadata",
+            "annotator_kind",
+            "user",
+            "received_at",
+            "expires_at",
+        ],
+        batch_size=BATCH_SIZE,
+    )
+
+
+def span_annotation_note_add(
+    *, span_id: str, text: str, identifier: str = "", user: User | None
+) -> SpanAnnotation:
+    """A note on a span: appended under a fresh identifier, or replacing the note of a given identifier."""
+    span = Span.objects.filter(span_id=span_id).first()
+    if span is None:
+        raise MissingTargets([span_id])
+    annotation, _created = SpanAnnotation.objects.update_or_create(
+        span=span,
+        name=NOTE_NAME,
+        identifier=identifier or f"px-span-note:{uuid.uuid4()}",
+        defaults={
+            "explanation": text,
+            "annotator_kind": AnnotatorKind.HUMAN,
+            "source": AnnotationSource.API,
+            "user": user,
+            "label": None,
+            "score": None,
+            "metadata": {},
+        },
+    )
+    return annotation

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from phoenix_annot.annotations.services import pending_span_annotations_apply
 from phoenix_annot.tracing.models import Project, Span, StatusCode, Trace
 
 from .otlp import SpanRecord
@@ -27,16 +28,18 @@ class IngestResult:
 def spans_ingest(*, records: Sequence[SpanRecord]) -> IngestResult:
     """Store spans, ignoring ones already stored (exporter retries), and refresh their traces' roll-ups.
 
-    A trace keeps the project of its first span; later spans of the trace join it there.
+    A trace keeps the project of its first span; later spans of the trace join it there. API annotations
+    that were waiting for these spans are applied in the same transaction.
     """
     if not records:
         return IngestResult(received=0, stored=0)
     with transaction.atomic():
         projects = _projects_by_name({record.project_name for record in records})
         traces = _traces_by_trace_id(records, projects)
-        stored = _insert_spans(records, traces)
+        stored_span_ids = _insert_spans(records, traces)
         _refresh_trace_rollups(sorted(trace.pk for trace in traces.values()))
-    return IngestResult(received=len(records), stored=stored)
+        pending_span_annotations_apply(span_ids=stored_span_ids)
+    return IngestResult(received=len(records), stored=len(stored_span_ids))
 
 
 def _projects_by_name(names: set[str]) -> dict[str, Project]:
@@ -79,7 +82,7 @@ def _existing_traces(trace_ids: list[str]) -> dict[str, Trace]:
     return found
 
 
-def _insert_spans(records: Sequence[SpanRecord], traces: dict[str, Trace]) -> int:
+def _insert_spans(records: Sequence[SpanRecord], traces: dict[str, Trace]) -> list[str]:
     unique = {record.span_id: record for record in records}
     already_stored: set[str] = set()
     for chunk in _chunks(sorted(unique), BATCH_SIZE):
@@ -91,7 +94,7 @@ def _insert_spans(records: Sequence[SpanRecord], traces: dict[str, Trace]) -> in
     ]
     # ignore_conflicts still matters: a concurrent request may store the same span meanwhile.
     Span.objects.bulk_create(spans, ignore_conflicts=True, batch_size=BATCH_SIZE)
-    return len(spans)
+    return [span.span_id for span in spans]
 
 
 def _span_from_record(record: SpanRecord, trace: Trace) -> Span:

@@ -1,0 +1,63 @@
+"""DRF authentication and permission for /v1, on the same keys and roles as OTLP ingestion."""
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from phoenix_annot.accounts.auth import bearer_token
+from phoenix_annot.accounts.models import User
+from phoenix_annot.accounts.services import user_for_api_key
+
+if TYPE_CHECKING:
+    # rest_framework.views imports the authentication classes from settings: a runtime import would cycle.
+    from rest_framework.views import APIView
+
+VIEWER_WRITE_DENIED = "Viewers cannot perform this action."
+ADMIN_ONLY = "Only admin or system users can perform this action."
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <api key>` (or the legacy `api_key` header)."""
+
+    def authenticate(self, request: Request) -> tuple[User, str] | None:
+        token = bearer_token(request._request)
+        if token is None:
+            return None
+        user = user_for_api_key(token)
+        if user is None:
+            if not settings.V1_AUTH_REQUIRED:
+                # With auth off, a stale key in a client's environment must not lock it out.
+                return None
+            raise AuthenticationFailed("Invalid token")
+        return user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="phoenix-annot"'
+
+
+class V1Access(BasePermission):
+    """Auth on: a key is required and viewers may only read. Auth off: everyone may do everything."""
+
+    message = VIEWER_WRITE_DENIED
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        user = request.user
+        if not user.is_authenticated:
+            return not settings.V1_AUTH_REQUIRED
+        return request.method in SAFE_METHODS or user.can_write
+
+
+class AdminOnlyWrites(V1Access):
+    message = ADMIN_ONLY
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        if not super().has_permission(request, view):
+            return False
+        user = request.user
+        if request.method in SAFE_METHODS or not user.is_authenticated:
+            return True
+        return user.role == User.Role.ADMIN or user.is_superuser

@@ -1,0 +1,34 @@
+"""Wire formats shared by the /v1 views."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from .errors import RequestValidationError
+
+
+def iso(value: datetime) -> str:
+    """Phoenix's datetime format: isoformat with a +00:00 offset, never Z."""
+    return value.astimezone(UTC).isoformat()
+
+
+class IsoDateTimeField(serializers.DateTimeField):
+    def to_representation(self, value: datetime) -> str:
+        return iso(value)
+
+
+def envelope(data: Any) -> dict[str, Any]:
+    return {"data": data}
+
+
+def page(data: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    return {"data": data, "next_cursor": next_cursor}
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """The serializer's validated data, or a FastAPI-style 422 naming each bad field."""
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise RequestValidationError(serializer.errors, data=data)
+    return serializer.validated_data

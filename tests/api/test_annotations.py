@@ -1,0 +1,364 @@
+from urllib.parse import quote
+
+import pytest
+
+from phoenix_annot.annotations.models import PendingSpanAnnotation, SpanAnnotation, TraceAnnotation
+from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.ingest.otlp import decode_request
+from phoenix_annot.ingest.services import spans_ingest
+from tests.factories import (
+    AnnotationConfigFactory,
+    ProjectFactory,
+    SpanAnnotationFactory,
+    SpanFactory,
+    TraceFactory,
+)
+from tests.ingest.builders import export_request, otlp_span
+
+pytestmark = pytest.mark.django_db
+
+
+def annotation(span_id: str, name: str = "correctness", **overrides):
+    return {
+        "span_id": span_id,
+        "name": name,
+        "annotator_kind": "LLM",
+        "result": {"label": "correct", "score": 1.0},
+        **overrides,
+    }
+
+
+def test_a_sync_write_returns_ids_in_order_and_an_upsert_keeps_the_id(api):
+    first, second = SpanFactory(), SpanFactory()
+
+    created = api.post(
+        "/v1/span_annotations?sync=true", {"data": [annotation(first.span_id), annotation(second.span_id)]}
+    )
+    again = api.post(
+        "/v1/span_annotations?sync=true",
+        {"data": [annotation(first.span_id, result={"score": 0.0})]},
+    )
+
+    ids = [item["id"] for item in created.json()["data"]]
+    rows = {row.span_id: row for row in SpanAnnotation.objects.all()}
+    assert ids == [
+        to_global_id("SpanAnnotation", rows[first.pk].pk),
+        to_global_id("SpanAnnotation", rows[second.pk].pk),
+    ]
+    assert again.json() == {"data": [{"id": ids[0]}]}
+    replaced = SpanAnnotation.objects.get(span=first)
+    assert (replaced.label, replaced.score, replaced.source, replaced.metadata) == (None, 0.0, "API", {})
+
+
+def test_a_different_identifier_makes_a_new_row(api):
+    span = SpanFactory()
+
+    api.post(
+        "/v1/span_annotations?sync=true",
+        {"data": [annotation(span.span_id), annotation(span.span_id, identifier="judge-2")]},
+    )
+
+    assert SpanAnnotation.objects.filter(span=span).count() == 2
+
+
+def test_the_single_unwrapped_object_of_older_docs_is_accepted(api):
+    span = SpanFactory()
+
+    response = api.post("/v1/span_annotations?sync=true", annotation(span.span_id))
+
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == 1
+
+
+def test_an_empty_list_is_fine(api):
+    assert api.post("/v1/span_annotations?sync=true", {"data": []}).json() == {"data": []}
+
+
+def test_a_missing_span_is_a_404_and_nothing_is_written(api):
+    span = SpanFactory()
+
+    response = api.post(
+        "/v1/span_annotations?sync=true", {"data": [annotation(span.span_id), annotation("00000000000000aa")]}
+    )
+
+    assert (response.status_code, response.content.decode()) == (
+        404,
+        "Spans with IDs 00000000000000aa do not exist.",
+    )
+    assert not SpanAnnotation.objects.exists()
+
+
+def test_the_note_name_is_reserved(api):
+    response = api.post("/v1/span_annotations", {"data": [annotation(SpanFactory().span_id, name="note")]})
+
+    assert response.status_code == 400
+    assert "Use POST /v1/span_notes instead." in response.content.decode()
+
+
+def test_a_label_outside_the_config_is_a_400_with_the_reason_and_nothing_is_written(api):
+    AnnotationConfigFactory(name="correctness")
+    span = SpanFactory()
+
+    response = api.post(
+        "/v1/span_annotations?sync=true",
+        {
+            "data": [
+                annotation(span.span_id),
+                annotation(span.span_id, identifier="x", result={"label": "meh"}),
+            ]
+        },
+    )
+
+    assert response.status_code == 400
+    assert "data[1].label: 'meh' is not a label of 'correctness'" in response.content.decode()
+    assert not SpanAnnotation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("item", "loc", "kind"),
+    [
+        ({"span_id": "a", "annotator_kind": "LLM"}, ["body", "data", 0, "name"], "missing"),
+        (
+            {"span_id": "a", "name": "x", "annotator_kind": "ROBOT"},
+            ["body", "data", 0, "annotator_kind"],
+            "invalid_choice",
+        ),
+        (
+            {"span_id": "a", "name": "x", "annotator_kind": "LLM", "result": {"score": "high"}},
+            ["body", "data", 0, "result", "score"],
+            "invalid",
+        ),
+        (
+            {"span_id": "a", "name": "x", "annotator_kind": "LLM", "metadata": [1]},
+            ["body", "data", 0, "metadata"],
+            "not_a_dict",
+        ),
+    ],
+)
+def test_malformed_items_are_422s_that_point_at_the_field(api, item, loc, kind):
+    response = api.post("/v1/span_annotations?sync=true", {"data": [item]})
+
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert (detail["loc"], detail["type"]) == (loc, kind)
+
+
+def test_malformed_json_is_a_clear_error(api):
+    response = api.post("/v1/span_annotations", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert "JSON parse error" in response.content.decode()
+
+
+def test_too_many_annotations_in_one_request_are_refused(api):
+    response = api.post("/v1/span_annotations", {"data": [annotation("a")] * 10_001})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "data"]
+
+
+def test_an_async_annotation_for_a_span_not_yet_ingested_waits_and_is_applied_on_ingest(api):
+    span_hex = f"{77:016x}"
+
+    response = api.post("/v1/span_annotations", {"data": [annotation(span_hex)]})
+
+    assert response.json() == {"data": []}
+    assert PendingSpanAnnotation.objects.filter(span_id=span_hex).exists()
+    spans_ingest(records=decode_request(export_request(otlp_span(span_id=77))))
+    applied = SpanAnnotation.objects.get()
+    assert (applied.span.span_id, applied.label, applied.annotator_kind) == (span_hex, "correct", "LLM")
+    assert not PendingSpanAnnotation.objects.exists()
+
+
+def test_trace_annotations_upsert_on_trace_ids(api):
+    trace = TraceFactory()
+    body = {
+        "data": [
+            {
+                "trace_id": trace.trace_id,
+                "name": "user_feedback",
+                "annotator_kind": "HUMAN",
+                "result": {"label": "positive", "score": 1},
+            }
+        ]
+    }
+
+    response = api.post("/v1/trace_annotations?sync=true", body)
+    missing = api.post(
+        "/v1/trace_annotations?sync=true", {"data": [{**body["data"][0], "trace_id": "f" * 32}]}
+    )
+
+    assert response.json()["data"][0]["id"] == to_global_id(
+        "TraceAnnotation", TraceAnnotation.objects.get().pk
+    )
+    assert (missing.status_code, missing.content.decode()) == (
+        404,
+        f"Traces with IDs {'f' * 32} do not exist.",
+    )
+
+
+def test_span_notes_append_unless_an_identifier_is_given(api):
+    span = SpanFactory()
+
+    first = api.post("/v1/span_notes", {"data": {"span_id": span.span_id, "note": " looks wrong "}})
+    api.post("/v1/span_notes", {"data": {"span_id": span.span_id, "note": "second"}})
+    missing = api.post("/v1/span_notes", {"data": {"span_id": "00000000000000ff", "note": "x"}})
+
+    notes = SpanAnnotation.objects.filter(name="note").order_by("pk")
+    assert [n.explanation for n in notes] == ["looks wrong", "second"]
+    assert notes[0].identifier.startswith("px-span-note:")
+    assert first.json() == {"data": {"id": to_global_id("SpanAnnotation", notes[0].pk)}}
+    assert (missing.status_code, missing.content.decode()) == (404, "Span with ID 00000000000000ff not found")
+
+
+class TestListing:
+    def test_annotations_of_the_given_spans_come_back_in_phoenix_shape(self, api):
+        row = SpanAnnotationFactory(explanation=None, metadata={"k": "v"})
+        project = row.span.project
+
+        response = api.get(f"/v1/projects/{project.name}/span_annotations?span_ids={row.span.span_id}")
+
+        item = response.json()["data"][0]
+        assert response.json()["next_cursor"] is None
+        assert item == {
+            "id": to_global_id("SpanAnnotation", row.pk),
+            "span_id": row.span.span_id,
+            "name": "correctness",
+            "annotator_kind": "HUMAN",
+            "result": {"label": "correct", "score": 1.0, "explanation": None},
+            "metadata": {"k": "v"},
+            "identifier": "",
+            "source": "API",
+            "user_id": None,
+            "created_at": row.created_at.isoformat(),
+            "updated_at": row.updated_at.isoformat(),
+        }
+        assert item["created_at"].endswith("+00:00")
+
+    def test_paging_is_newest_first_with_an_inclusive_cursor(self, api):
+        span = SpanFactory()
+        rows = [SpanAnnotationFactory(span=span, identifier=str(n)) for n in range(3)]
+        url = f"/v1/projects/{span.project.name}/span_annotations?span_ids={span.span_id}&limit=2"
+
+        first = api.get(url).json()
+        second = api.get(f"{url}&cursor={first['next_cursor']}").json()
+
+        assert [i["identifier"] for i in first["data"]] == ["2", "1"]
+        assert first["next_cursor"] == to_global_id("SpanAnnotation", rows[0].pk)
+        assert [i["identifier"] for i in second["data"]] == ["0"]
+        assert second["next_cursor"] is None
+
+    def test_names_can_be_included_or_excluded(self, api):
+        span = SpanFactory()
+        for name in ("correctness", "note", "tone"):
+            SpanAnnotationFactory(span=span, name=name)
+        url = f"/v1/projects/{span.project.name}/span_annotations?span_ids={span.span_id}&limit=10"
+
+        excluded = {i["name"] for i in api.get(f"{url}&exclude_annotation_names=note").json()["data"]}
+        included = {i["name"] for i in api.get(f"{url}&include_annotation_names=tone").json()["data"]}
+
+        assert (excluded, included) == ({"correctness", "tone"}, {"tone"})
+
+    def test_spans_of_other_projects_are_a_404_and_an_unannotated_span_is_empty(self, api):
+        mine, other = SpanFactory(), SpanFactory()
+
+        foreign = api.get(f"/v1/projects/{mine.project.name}/span_annotations?span_ids={other.span_id}")
+        empty = api.get(f"/v1/projects/{mine.project.name}/span_annotations?span_ids={mine.span_id}")
+
+        assert (foreign.status_code, foreign.content.decode()) == (
+            404,
+            "None of the supplied span_ids exist in this project",
+        )
+        assert empty.json() == {"data": [], "next_cursor": None}
+
+    @pytest.mark.parametrize(
+        ("query", "text"),
+        [
+            ("", "At least one of span_ids or identifier must be supplied"),
+            ("span_ids=a&limit=10001", "less than or equal to 10000"),
+            ("identifier=", "at least 1 character"),
+            ("&".join(f"span_ids={n}" for n in range(1001)), "Too many span_ids supplied: 1001 (max 1000)"),
+        ],
+    )
+    def test_bad_listing_parameters_are_422s(self, api, query, text):
+        response = api.get(f"/v1/projects/default/span_annotations?{query}")
+
+        assert response.status_code == 422
+        assert text in response.content.decode()
+
+    def test_listing_takes_a_constant_number_of_queries(self, api, django_assert_max_num_queries):
+        project = ProjectFactory()
+        spans = [SpanFactory(trace__project=project) for _ in range(20)]
+        for span in spans:
+            SpanAnnotationFactory(span=span)
+            SpanAnnotationFactory(span=span, name="tone")
+        ids = "&".join(f"span_ids={s.span_id}" for s in spans)
+
+        with django_assert_max_num_queries(2):
+            response = api.get(f"/v1/projects/{project.name}/span_annotations?{ids}&limit=100")
+
+        assert len(response.json()["data"]) == 40
+
+
+class TestDeleting:
+    def test_an_unbounded_delete_needs_delete_all(self, api):
+        row = SpanAnnotationFactory()
+
+        refused = api.delete(f"/v1/projects/{row.span.project.name}/span_annotations")
+        done = api.delete(
+            f"/v1/projects/{row.span.project.name}/span_annotations?delete_all=true&name=correctness"
+        )
+
+        assert refused.status_code == 422
+        assert "Delete is unbounded" in refused.content.decode()
+        assert done.status_code == 204
+        assert not SpanAnnotation.objects.exists()
+
+    def test_a_time_bounded_delete_spares_rows_outside_the_range(self, api):
+        row = SpanAnnotationFactory()
+        stamp = row.created_at.isoformat()
+        url = f"/v1/projects/{row.span.project.name}/span_annotations"
+
+        api.delete(f"{url}?start_time=2000-01-01T00:00:00&end_time=2001-01-01T00:00:00")
+        assert SpanAnnotation.objects.exists()
+        api.delete(f"{url}?start_time={quote(stamp)}&end_time=2100-01-01T00:00:00Z")
+        assert not SpanAnnotation.objects.exists()
+
+    def test_a_backwards_time_range_is_a_422(self, api):
+        response = api.delete(
+            "/v1/projects/default/span_annotations?start_time=2001-01-01T00:00:00&end_time=2000-01-01T00:00:00"
+        )
+
+        assert (response.status_code, response.content.decode()) == (
+            422,
+            "start_time must be before end_time",
+        )
+
+
+def test_viewers_may_read_but_not_write_annotations(keyed_client):
+    span = SpanFactory()
+    viewer = keyed_client("VIEWER")
+
+    write = viewer.post("/v1/span_annotations?sync=true", {"data": [annotation(span.span_id)]})
+    read = viewer.get(f"/v1/projects/{span.project.name}/span_annotations?span_ids={span.span_id}")
+
+    assert (write.status_code, write.content.decode()) == (403, "Viewers cannot perform this action.")
+    assert read.status_code == 200
+
+
+def test_api_annotations_record_the_key_owner(keyed_client):
+    span = SpanFactory()
+
+    keyed_client("ANNOTATOR").post("/v1/span_annotations?sync=true", {"data": [annotation(span.span_id)]})
+
+    stored = SpanAnnotation.objects.get()
+    assert stored.user is not None and stored.user.role == "ANNOTATOR"
+
+
+def test_without_a_key_the_api_is_a_401_when_auth_is_on(keyed_client, client):
+    response = client.get("/v1/projects")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    bad = client.get("/v1/projects", HTTP_AUTHORIZATION="Bearer nope")
+    assert (bad.status_code, bad.content.decode()) == (401, "Invalid token")
