@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import annotations, projects
+from .views import annotation_configs, annotations, projects
 
 urlpatterns = [
     path("projects", projects.ProjectListView.as_view(), name="projects"),
@@ -18,4 +18,22 @@ urlpatterns = [
     path("span_annotations", annotations.SpanAnnotationWriteView.as_view(), name="span-annotations"),
     path("trace_annotations", annotations.TraceAnnotationWriteView.as_view(), name="trace-annotations"),
     path("span_notes", annotations.SpanNoteView.as_view(), name="span-notes"),
+    path(
+        "annotation_configs", annotation_configs.AnnotationConfigListView.as_view(), name="annotation-configs"
+    ),
+    path(
+        "annotation_configs/<str:identifier>",
+        annotation_configs.AnnotationConfigDetailView.as_view(),
+        name="annotation-config",
+    ),
+    path(
+        "projects/<str:identifier>/annotation_configs",
+        annotation_configs.ProjectAnnotationConfigListView.as_view(),
+        name="project-annotation-configs",
+    ),
+    path(
+        "projects/<str:identifier>/annotation_configs/<str:config_identifier>",
+        annotation_configs.ProjectAnnotationConfigView.as_view(),
+        name="project-annotation-config",
+    ),
 ]

@@ -1,0 +1,182 @@
+"""Admin for annotations, including their inlines on the span and trace pages.
+
+Tracing may not import annotations, so the inlines are attached here: the tracing admins are registered
+again as subclasses that carry them.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from phoenix_annot.tracing.admin import HexIdSearchMixin, SpanAdmin, TraceAdmin, ViewAndDeleteOnlyMixin
+from phoenix_annot.tracing.models import Span, Trace
+
+from .models import (
+    NOTE_NAME,
+    AnnotationBase,
+    AnnotationConfig,
+    PendingSpanAnnotation,
+    ProjectAnnotationConfig,
+    SpanAnnotation,
+    TraceAnnotation,
+)
+from .services import annotation_validate
+
+
+class ProjectAnnotationConfigInline(admin.TabularInline):
+    model = ProjectAnnotationConfig
+    extra = 0
+    autocomplete_fields = ("project",)
+    verbose_name = "project"
+    verbose_name_plural = "projects"
+
+
+@admin.register(AnnotationConfig)
+class AnnotationConfigAdmin(admin.ModelAdmin):
+    list_display = ("name", "type", "optimization_direction", "description")
+    list_filter = ("type",)
+    search_fields = ("name",)
+    inlines = [ProjectAnnotationConfigInline]
+
+
+class AnnotationForm(forms.ModelForm):
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        name = cleaned_data.get("name")
+        # Notes come from their own service under the reserved name, which the rules refuse; fixing the text
+        # of one must stay possible. (self.instance still holds the stored values during clean().)
+        editing_a_note = self.instance.pk is not None and name == self.instance.name == NOTE_NAME
+        if name is not None and not editing_a_note:
+            # The same rules as the API and the Annotate form, so an admin edit cannot store what they refuse.
+            annotation_validate(
+                name=name,
+                label=cleaned_data.get("label"),
+                score=cleaned_data.get("score"),
+                config=AnnotationConfig.objects.filter(name=name).first(),
+            )
+        return cleaned_data
+
+
+class AnnotationAdmin(HexIdSearchMixin, admin.ModelAdmin):
+    form = AnnotationForm
+    target_field: str
+    list_display = (
+        "name",
+        "label",
+        "score",
+        "annotator_kind",
+        "source",
+        "user",
+        "identifier",
+        "target",
+        "updated_at",
+    )
+    list_filter = ("name", "annotator_kind", "source")
+    readonly_fields = ("created_at", "updated_at")
+    ordering = ("-updated_at",)
+    show_full_result_count = False
+
+    def __init__(self, model: type[Model], admin_site: admin.AdminSite) -> None:
+        super().__init__(model, admin_site)
+        # Targets and users are too many for a <select>, and every row of the list shows both.
+        self.raw_id_fields = (self.target_field, "user")
+        self.list_select_related = (self.target_field, "user")
+
+    @admin.display(description="target")
+    def target(self, obj: AnnotationBase) -> SafeString:
+        target = getattr(obj, self.target_field)
+        url = reverse(f"admin:tracing_{self.target_field}_change", args=[target.pk])
+        return format_html('<a href="{}">{}</a>', url, target)
+
+
+@admin.register(SpanAnnotation)
+class SpanAnnotationAdmin(AnnotationAdmin):
+    target_field = "span"
+    search_fields = ("name", "label", "span__span_id")
+    hex_id_lookups = ((16, "span__span_id"),)
+
+
+@admin.register(TraceAnnotation)
+class TraceAnnotationAdmin(AnnotationAdmin):
+    target_field = "trace"
+    search_fields = ("name", "label", "trace__trace_id")
+    hex_id_lookups = ((32, "trace__trace_id"),)
+
+
+@admin.register(PendingSpanAnnotation)
+class PendingSpanAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.ModelAdmin):
+    """API annotations waiting for their span; the API writes them, ingestion applies them."""
+
+    list_display = (
+        "span_id",
+        "name",
+        "label",
+        "score",
+        "annotator_kind",
+        "identifier",
+        "user",
+        "received_at",
+        "expires_at",
+    )
+    list_filter = ("annotator_kind",)
+    search_fields = ("span_id", "name")
+    hex_id_lookups = ((16, "span_id"),)
+    list_select_related = ("user",)
+    ordering = ("expires_at",)
+
+
+class AnnotationInline(admin.TabularInline):
+    """Annotations as seen from their target; editing and deleting happen on the annotation's own page."""
+
+    fields = (
+        "name",
+        "label",
+        "score",
+        "explanation",
+        "annotator_kind",
+        "source",
+        "identifier",
+        "user",
+        "updated_at",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("user").order_by("name", "identifier")
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class SpanAnnotationInline(AnnotationInline):
+    model = SpanAnnotation
+
+
+class TraceAnnotationInline(AnnotationInline):
+    model = TraceAnnotation
+
+
+admin.site.unregister(Span)
+admin.site.unregister(Trace)
+
+
+@admin.register(Span)
+class SpanWithAnnotationsAdmin(SpanAdmin):
+    inlines = [SpanAnnotationInline]
+
+
+@admin.register(Trace)
+class TraceWithAnnotationsAdmin(TraceAdmin):
+    inlines = [TraceAnnotationInline]
