@@ -1,0 +1,219 @@
+"""`manage.py demo`: a local phoenix-annot with realistic traces and evaluations, one command away.
+
+Safe to run again: ids are deterministic, so stored spans are skipped, annotations are upserts and the
+account and configs are fetched rather than created twice.
+"""
+
+import argparse
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations.models import (
+    AnnotationConfig,
+    AnnotationSource,
+    AnnotationType,
+    OptimizationDirection,
+    ProjectAnnotationConfig,
+    SpanAnnotation,
+)
+from phoenix_annot.annotations.services import span_annotation_upsert
+from phoenix_annot.demo.traces import (
+    CORRECTNESS,
+    HALLUCINATION,
+    PROJECT_NAMES,
+    RELEVANCE,
+    USER_FEEDBACK,
+    DemoAnnotation,
+    demo_scenario,
+)
+from phoenix_annot.ingest.otlp import decode_request
+from phoenix_annot.ingest.services import IngestResult, spans_ingest
+from phoenix_annot.tracing.models import Project, Span, StatusCode, Trace
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo"
+# Enough for the Django admin to be useful until the reviewer pages exist; accounts and keys stay out.
+DEMO_ADMIN_APPS = ("tracing", "annotations", "datasets")
+EVALUATION_CONFIGS: dict[str, dict[str, Any]] = {
+    CORRECTNESS: {
+        "type": AnnotationType.CATEGORICAL,
+        "description": "LLM judge: does the answer correctly address the question?",
+        "optimization_direction": OptimizationDirection.MAXIMIZE,
+        "values": [{"label": "correct", "score": 1.0}, {"label": "incorrect", "score": 0.0}],
+    },
+    HALLUCINATION: {
+        "type": AnnotationType.CATEGORICAL,
+        "description": "LLM judge: does the answer claim things the retrieved context does not support?",
+        "optimization_direction": OptimizationDirection.MINIMIZE,
+        "values": [{"label": "hallucinated", "score": 1.0}, {"label": "factual", "score": 0.0}],
+    },
+    RELEVANCE: {
+        "type": AnnotationType.CONTINUOUS,
+        "description": "LLM judge: share of the retrieved documents that bear on the question.",
+        "optimization_direction": OptimizationDirection.MAXIMIZE,
+        "lower_bound": 0.0,
+        "upper_bound": 1.0,
+    },
+}
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    name: str
+    traces: int
+    spans: int
+    errors: int
+    annotations: int
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo traces, evaluations and a demo/demo reviewer account, then serve the app on 127.0.0.1 "
+        "with /v1 authentication off. Safe to run again: nothing is duplicated."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--port", type=port_number, default=8000, help="Port on 127.0.0.1 (default 8000)."
+        )
+        parser.add_argument("--no-serve", action="store_true", help="Load the demo data and exit.")
+
+    def handle(self, *args: Any, port: int, no_serve: bool, verbosity: int, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0), stdout=self.stdout)
+        demo_user_ensure()
+        scenario = demo_scenario(now=timezone.now())
+        result = spans_ingest(records=decode_request(scenario.request))
+        demo_annotation_configs_ensure(project_names=PROJECT_NAMES)
+        demo_annotations_upsert(annotations=scenario.annotations)
+        self.print_summary(result, project_summaries(PROJECT_NAMES))
+        self.print_login()
+        if not no_serve:
+            self.serve(port)
+
+    def print_summary(self, result: IngestResult, projects: Sequence[ProjectSummary]) -> None:
+        skipped = result.received - result.stored
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded: {result.stored} new spans, {skipped} already stored.")
+        )
+        for project in projects:
+            self.stdout.write(
+                f"  {project.name:<14} {project.traces:>4} traces {project.spans:>5} spans "
+                f"({project.errors} errors) {project.annotations:>5} span annotations"
+            )
+
+    def print_login(self) -> None:
+        self.stdout.write(
+            self.style.WARNING(
+                f"Demo reviewer login: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}'.\n"
+                "  For this local demo only: never keep this account on a server others can reach."
+            )
+        )
+
+    def serve(self, port: int) -> None:
+        # The OTLP view reads the setting on every request; the variable covers anything that reloads it.
+        settings.V1_AUTH_REQUIRED = False
+        os.environ["PHOENIX_ANNOT_V1_AUTH_REQUIRED"] = "false"
+        base_url = f"http://127.0.0.1:{port}"
+        self.stdout.write(
+            f"\nOpen {base_url}/ (Django admin: {base_url}/admin/) and sign in as "
+            f"{DEMO_USERNAME} / {DEMO_PASSWORD}.\n"
+            f"Send your own traces with any OTLP exporter to {base_url}/v1/traces "
+            "(no API key needed: /v1 authentication is off while the demo runs).\n"
+        )
+        # Bound to loopback only: the demo account and the open /v1 must not be reachable from elsewhere.
+        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+
+
+def port_number(raw: str) -> int:
+    port = int(raw)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw} is not a TCP port (1 to 65535)")
+    return port
+
+
+def demo_user_ensure() -> User:
+    """The demo reviewer, created once; an existing one keeps its settings but gets the demo password back."""
+    user = User.objects.filter(username=DEMO_USERNAME).first()
+    if user is None:
+        user = User.objects.create_user(
+            DEMO_USERNAME, password=DEMO_PASSWORD, is_staff=True, role=User.Role.ANNOTATOR
+        )
+    elif not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=DEMO_ADMIN_APPS))
+    return user
+
+
+def demo_annotation_configs_ensure(*, project_names: Iterable[str]) -> None:
+    """The evaluation configs, plus the seeded user_feedback one, assigned to every demo project."""
+    with transaction.atomic():
+        configs = [
+            AnnotationConfig.objects.get_or_create(name=name, defaults=fields)[0]
+            for name, fields in EVALUATION_CONFIGS.items()
+        ]
+        configs += AnnotationConfig.objects.filter(name=USER_FEEDBACK)
+        for project in Project.objects.filter(name__in=project_names):
+            for config in configs:
+                ProjectAnnotationConfig.objects.get_or_create(project=project, annotation_config=config)
+
+
+def demo_annotations_upsert(*, annotations: Sequence[DemoAnnotation]) -> None:
+    # One transaction: on SQLite that is one commit instead of one per annotation.
+    with transaction.atomic():
+        spans = Span.objects.in_bulk({annotation.span_id for annotation in annotations}, field_name="span_id")
+        for annotation in annotations:
+            span_annotation_upsert(
+                span=spans[annotation.span_id],
+                name=annotation.name,
+                identifier=annotation.identifier,
+                annotator_kind=annotation.annotator_kind,
+                source=AnnotationSource.API,
+                label=annotation.label,
+                score=annotation.score,
+                explanation=annotation.explanation,
+            )
+
+
+def project_summaries(names: Sequence[str]) -> list[ProjectSummary]:
+    traces = dict(
+        Trace.objects.filter(project__name__in=names)
+        .values_list("project__name")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    spans = {
+        row["project__name"]: row
+        for row in Span.objects.filter(project__name__in=names)
+        .values("project__name")
+        .annotate(count=Count("pk"), errors=Count("pk", filter=Q(status_code=StatusCode.ERROR)))
+        .order_by()
+    }
+    annotations = dict(
+        SpanAnnotation.objects.filter(span__project__name__in=names)
+        .values_list("span__project__name")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    empty = {"count": 0, "errors": 0}
+    return [
+        ProjectSummary(
+            name=name,
+            traces=traces.get(name, 0),
+            spans=spans.get(name, empty)["count"],
+            errors=spans.get(name, empty)["errors"],
+            annotations=annotations.get(name, 0),
+        )
+        for name in names
+    ]

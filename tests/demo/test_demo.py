@@ -1,0 +1,196 @@
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client, override_settings
+
+from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations.models import AnnotationConfig, ProjectAnnotationConfig, SpanAnnotation
+from phoenix_annot.demo.management.commands import demo
+from phoenix_annot.demo.traces import PROJECT_NAMES, demo_scenario
+from phoenix_annot.ingest.otlp import decode_request
+from phoenix_annot.tracing.models import Project, Span, SpanKind, StatusCode, Trace
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_loaded")]
+
+
+@pytest.fixture(scope="module")
+def demo_loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The demo, loaded once for this module and rolled back after it; each test runs in a savepoint."""
+    # The default hasher is slow on purpose; these tests only check that the right password works.
+    fast_hasher = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with fast_hasher, django_db_blocker.unblock(), transaction.atomic():
+        run_demo()
+        yield
+        transaction.set_rollback(True)
+
+
+def run_demo(*args: str) -> str:
+    out = StringIO()
+    call_command("demo", "--no-serve", *args, stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {
+        "projects": Project.objects.count(),
+        "traces": Trace.objects.count(),
+        "spans": Span.objects.count(),
+        "annotations": SpanAnnotation.objects.count(),
+        "users": User.objects.count(),
+        "configs": AnnotationConfig.objects.count(),
+        "project configs": ProjectAnnotationConfig.objects.count(),
+    }
+
+
+def test_demo_loads_chain_retriever_llm_and_tool_spans_into_two_projects() -> None:
+    projects = set(Span.objects.values_list("project__name", flat=True))
+    kinds = set(Span.objects.values_list("span_kind", flat=True))
+    assert projects >= set(PROJECT_NAMES)
+    assert kinds >= {SpanKind.CHAIN, SpanKind.RETRIEVER, SpanKind.EMBEDDING, SpanKind.LLM, SpanKind.TOOL}
+    assert 60 <= Trace.objects.filter(project__name__in=PROJECT_NAMES).count() <= 100
+
+
+def test_demo_spans_nest_under_parents_of_their_own_trace() -> None:
+    parents = dict(Span.objects.values_list("span_id", "trace_id"))
+    children = Span.objects.filter(parent_id__isnull=False)
+    assert children.exists()
+    assert all(parents[child.parent_id] == child.trace_id for child in children)
+    embedding = Span.objects.filter(span_kind=SpanKind.EMBEDDING).first()
+    retriever = Span.objects.get(span_id=embedding.parent_id)
+    assert retriever.span_kind == SpanKind.RETRIEVER
+    assert Span.objects.get(span_id=retriever.parent_id).parent_id is None
+
+
+def test_demo_records_errors_with_exception_events() -> None:
+    errors = Span.objects.filter(status_code=StatusCode.ERROR)
+    assert errors.filter(span_kind=SpanKind.TOOL).exists()
+    assert errors.filter(span_kind=SpanKind.LLM).exists()
+    for span in errors:
+        assert span.status_message
+        assert span.events[0]["name"] == "exception"
+        assert span.events[0]["attributes"]["exception.stacktrace"].startswith("Traceback")
+        assert span.start_time <= datetime.fromisoformat(span.events[0]["timestamp"]) <= span.end_time
+    assert Trace.objects.filter(error_count__gt=0).exists()
+
+
+def test_demo_llm_spans_carry_models_messages_and_token_counts() -> None:
+    llm_spans = Span.objects.filter(span_kind=SpanKind.LLM, status_code=StatusCode.OK)
+    assert llm_spans.exists()
+    assert not llm_spans.filter(llm_token_count_total__isnull=True).exists()
+    assert not llm_spans.filter(llm_model_name="").exists()
+    span = llm_spans.first()
+    assert span.llm_token_count_total == span.llm_token_count_prompt + span.llm_token_count_completion
+    assert span.attributes["llm"]["input_messages"][0]["message"]["role"] == "system"
+    assert span.attributes["llm"]["output_messages"][0]["message"]["role"] == "assistant"
+    assert isinstance(span.attributes["llm"]["invocation_parameters"], str)
+    assert Trace.objects.filter(llm_token_count_total__gt=0).exists()
+
+
+def test_demo_tool_calls_appear_in_messages_and_tool_spans() -> None:
+    tool = Span.objects.filter(span_kind=SpanKind.TOOL, status_code=StatusCode.OK).first()
+    assert tool.attributes["tool"]["name"] == tool.name
+    assert tool.attributes["tool"]["parameters"]["type"] == "object"
+    assert tool.input_mime_type == "application/json"
+    caller = (
+        Span.objects.filter(trace_id=tool.trace_id, span_kind=SpanKind.LLM).order_by("start_time").first()
+    )
+    call = caller.attributes["llm"]["output_messages"][0]["message"]["tool_calls"][0]["tool_call"]
+    assert call["function"]["name"]
+
+
+def test_demo_retriever_spans_hold_documents_as_nested_lists() -> None:
+    retriever = Span.objects.filter(span_kind=SpanKind.RETRIEVER).first()
+    documents = retriever.attributes["retrieval"]["documents"]
+    assert isinstance(documents, list)
+    assert len(documents) >= 3
+    document = documents[0]["document"]
+    assert document["id"] and document["content"]
+    assert isinstance(document["score"], float)
+    assert document["metadata"]["url"].startswith("https://")
+
+
+def test_demo_roots_carry_session_user_and_parsed_metadata() -> None:
+    root = Span.objects.filter(parent_id__isnull=True, project__name="support-rag").first()
+    assert root.attributes["session"]["id"]
+    assert root.attributes["user"]["id"]
+    assert root.attributes["metadata"]["experiment"] == "support-model-ab"
+
+
+def test_demo_adds_llm_evaluations_under_configs_assigned_to_the_projects() -> None:
+    evals = SpanAnnotation.objects.filter(annotator_kind="LLM", identifier="demo-evals")
+    assert set(evals.values_list("name", flat=True)) == {"correctness", "hallucination", "relevance"}
+    assert set(evals.filter(name="correctness").values_list("label", flat=True)) == {"correct", "incorrect"}
+    assert set(evals.filter(name="relevance").values_list("span__span_kind", flat=True)) == {
+        SpanKind.RETRIEVER
+    }
+    assert not evals.filter(explanation="").exists()
+    for project in Project.objects.filter(name__in=PROJECT_NAMES):
+        assigned = set(project.annotation_configs.values_list("name", flat=True))
+        assert assigned == {"correctness", "hallucination", "relevance", "user_feedback"}
+    assert AnnotationConfig.objects.get(name="hallucination").optimization_direction == "MINIMIZE"
+
+
+def test_running_the_demo_again_duplicates_nothing() -> None:
+    loaded_once = counts()
+
+    output = run_demo()
+
+    assert counts() == loaded_once
+    assert "0 new spans" in output
+
+
+def test_the_demo_user_can_log_in_with_the_demo_password() -> None:
+    user = User.objects.get(username="demo")
+    assert (user.role, user.is_staff, user.is_superuser) == (User.Role.ANNOTATOR, True, False)
+    assert Client().login(username="demo", password="demo")
+
+
+def test_the_demo_gives_an_existing_demo_user_the_demo_password_back() -> None:
+    user = User.objects.get(username="demo")
+    user.set_password("something-else")
+    user.role = User.Role.VIEWER
+    user.save()
+
+    run_demo()
+
+    user.refresh_from_db()
+    assert user.check_password("demo")
+    assert user.role == User.Role.VIEWER
+
+
+def test_the_demo_serves_on_loopback_with_v1_auth_off(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    monkeypatch.setenv("PHOENIX_ANNOT_V1_AUTH_REQUIRED", "true")
+    settings.V1_AUTH_REQUIRED = True
+    served: list[tuple[Any, ...]] = []
+
+    def fake_call_command(name: str, *args: Any, **options: Any) -> None:
+        if name == "runserver":
+            served.append((args, options, settings.V1_AUTH_REQUIRED))
+        else:
+            call_command(name, *args, **options)
+
+    monkeypatch.setattr(demo, "call_command", fake_call_command)
+    out = StringIO()
+
+    call_command("demo", "--port", "8123", stdout=out)
+
+    assert served == [(("127.0.0.1:8123",), {"use_reloader": False}, False)]
+    assert os.environ["PHOENIX_ANNOT_V1_AUTH_REQUIRED"] == "false"
+    assert "http://127.0.0.1:8123/v1/traces" in out.getvalue()
+
+
+def test_the_scenario_keeps_ids_and_content_and_moves_only_the_time_base() -> None:
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+    earlier = decode_request(demo_scenario(now=now).request)
+    later = decode_request(demo_scenario(now=now + timedelta(days=2)).request)
+
+    assert [(r.span_id, r.attributes) for r in earlier] == [(r.span_id, r.attributes) for r in later]
+    assert {r.start_time + timedelta(days=2) for r in earlier} == {r.start_time for r in later}
+    assert max(r.end_time for r in earlier) <= now
