@@ -1,5 +1,6 @@
 """Query-string parsing for /v1 routes: repeated keys for lists, FastAPI-style 422s for bad values."""
 
+import math
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -49,6 +50,19 @@ def query_int(
         raise query_error(
             name, f"Input should be less than or equal to {maximum}", raw, kind="less_than_equal"
         )
+    return value
+
+
+def query_float(request: Request, name: str) -> float | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise query_error(name, "Input should be a valid number", raw, kind="float_parsing") from None
+    if not math.isfinite(value) or value < 0:
+        raise query_error(name, "Input should be a finite number >= 0", raw, kind="greater_than_equal")
     return value
 
 

@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
-from .views import annotation_configs, annotations, projects
+from .views import annotation_configs, annotations, projects, spans
 
 urlpatterns = [
+    path("", include("phoenix_annot.api.dataset_urls")),
     path("projects", projects.ProjectListView.as_view(), name="projects"),
     path("projects/<str:identifier>", projects.ProjectDetailView.as_view(), name="project"),
     path(
@@ -15,6 +16,9 @@ urlpatterns = [
         annotations.ProjectTraceAnnotationsView.as_view(),
         name="project-trace-annotations",
     ),
+    path("projects/<str:identifier>/spans", spans.SpanListView.as_view(), name="project-spans"),
+    path("projects/<str:identifier>/traces", spans.TraceListView.as_view(), name="project-traces"),
+    path("spans/<str:identifier>", spans.SpanDetailView.as_view(), name="span"),
     path("span_annotations", annotations.SpanAnnotationWriteView.as_view(), name="span-annotations"),
     path("trace_annotations", annotations.TraceAnnotationWriteView.as_view(), name="trace-annotations"),
     path("span_notes", annotations.SpanNoteView.as_view(), name="span-notes"),

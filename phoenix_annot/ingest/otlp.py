@@ -135,15 +135,41 @@ def decode_request(
 
 
 def decode_span(span: OtlpSpan, *, project_name: str) -> SpanRecord:
-    trace_id = _hex_id(span, "trace_id", span.trace_id, 16)
-    span_id = _hex_id(span, "span_id", span.span_id, 8)
     # Some SDKs send eight zero bytes rather than nothing for a root span.
     has_parent = any(span.parent_span_id)
-    parent_id = _hex_id(span, "parent_span_id", span.parent_span_id, 8) if has_parent else None
-    flat = {_clean_str(kv.key): any_value(kv.value) for kv in span.attributes}
-    _normalise_flat_attributes(flat)
     start_time = _timestamp(span.start_time_unix_nano)
-    end_time = max(_timestamp(span.end_time_unix_nano), start_time)
+    return span_record(
+        project_name=project_name,
+        trace_id=_hex_id(span, "trace_id", span.trace_id, 16),
+        span_id=_hex_id(span, "span_id", span.span_id, 8),
+        parent_id=_hex_id(span, "parent_span_id", span.parent_span_id, 8) if has_parent else None,
+        name=_clean_str(span.name),
+        start_time=start_time,
+        end_time=_timestamp(span.end_time_unix_nano),
+        status_code=STATUS_CODES.get(span.status.code, StatusCode.UNSET),
+        status_message=_clean_str(span.status.message),
+        flat_attributes={_clean_str(kv.key): any_value(kv.value) for kv in span.attributes},
+        events=[_event(event) for event in span.events],
+    )
+
+
+def span_record(
+    *,
+    project_name: str,
+    trace_id: str,
+    span_id: str,
+    parent_id: str | None,
+    name: str,
+    start_time: datetime,
+    end_time: datetime,
+    status_code: str,
+    status_message: str,
+    flat_attributes: dict[str, Any],
+    events: list[dict[str, Any]],
+) -> SpanRecord:
+    """A record from already-decoded parts; attributes are flat dotted keys, normalised here."""
+    flat = flat_attributes
+    _normalise_flat_attributes(flat)
     input_value, input_mime_type = _value_and_mime_type(flat, "input")
     output_value, output_mime_type = _value_and_mime_type(flat, "output")
     model_name = flat.get("llm.model_name")
@@ -152,14 +178,14 @@ def decode_span(span: OtlpSpan, *, project_name: str) -> SpanRecord:
         trace_id=trace_id,
         span_id=span_id,
         parent_id=parent_id,
-        name=_clean_str(span.name),
+        name=name,
         span_kind=_span_kind(flat.get(SPAN_KIND_ATTRIBUTE)),
         start_time=start_time,
-        end_time=end_time,
-        status_code=STATUS_CODES.get(span.status.code, StatusCode.UNSET),
-        status_message=_clean_str(span.status.message),
+        end_time=max(end_time, start_time),
+        status_code=status_code,
+        status_message=status_message,
         attributes=unflatten(flat),
-        events=[_event(event) for event in span.events],
+        events=events,
         input_value=input_value,
         input_mime_type=input_mime_type[:MIME_TYPE_MAX_LENGTH],
         output_value=output_value,

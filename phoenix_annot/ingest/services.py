@@ -6,17 +6,14 @@ from itertools import islice
 from typing import TypeVar
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
 
 from phoenix_annot.annotations.services import pending_span_annotations_apply
-from phoenix_annot.tracing.models import Project, Span, StatusCode, Trace
+from phoenix_annot.tracing.models import Project, Span, Trace
+from phoenix_annot.tracing.services import BATCH_SIZE, trace_rollups_refresh
 
 from .otlp import SpanRecord
 
 T = TypeVar("T")
-# Stays well under SQLite's bound-parameter limit for IN lists and multi-row INSERTs.
-BATCH_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ def spans_ingest(*, records: Sequence[SpanRecord]) -> IngestResult:
         projects = _projects_by_name({record.project_name for record in records})
         traces = _traces_by_trace_id(records, projects)
         stored_span_ids = _insert_spans(records, traces)
-        _refresh_trace_rollups(sorted(trace.pk for trace in traces.values()))
+        trace_rollups_refresh(trace_pks=sorted(trace.pk for trace in traces.values()))
         pending_span_annotations_apply(span_ids=stored_span_ids)
     return IngestResult(received=len(records), stored=len(stored_span_ids))
 
@@ -121,70 +118,6 @@ def _span_from_record(record: SpanRecord, trace: Trace) -> Span:
         llm_token_count_completion=record.llm_token_count_completion,
         llm_token_count_total=record.llm_token_count_total,
     )
-
-
-def _refresh_trace_rollups(trace_pks: list[int]) -> None:
-    """Recompute roll-ups from all stored spans, so traces split over requests end up complete."""
-    for chunk in _chunks(trace_pks, BATCH_SIZE):
-        # Locking first makes a concurrent ingest of the same trace wait, then see our spans.
-        list(Trace.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
-        root_name = Span.objects.filter(trace_id=OuterRef("pk"), parent_id__isnull=True).order_by(
-            "start_time"
-        )
-        rollups = (
-            Trace.objects.filter(pk__in=chunk)
-            .annotate(
-                first_start=Min("spans__start_time"),
-                last_end=Max("spans__end_time"),
-                n_spans=Count("spans"),
-                n_errors=Count("spans", filter=Q(spans__status_code=StatusCode.ERROR)),
-                prompt=Coalesce(Sum("spans__llm_token_count_prompt"), 0),
-                completion=Coalesce(Sum("spans__llm_token_count_completion"), 0),
-                total=Coalesce(Sum("spans__llm_token_count_total"), 0),
-                root=Coalesce(Subquery(root_name.values("name")[:1]), F("root_span_name")),
-            )
-            .values_list(
-                "pk",
-                "first_start",
-                "last_end",
-                "n_spans",
-                "n_errors",
-                "prompt",
-                "completion",
-                "total",
-                "root",
-            )
-        )
-        updated = [
-            Trace(
-                pk=pk,
-                start_time=start,
-                end_time=end,
-                latency_ms=(end - start).total_seconds() * 1000,
-                span_count=n_spans,
-                error_count=n_errors,
-                llm_token_count_prompt=prompt,
-                llm_token_count_completion=completion,
-                llm_token_count_total=total,
-                root_span_name=root,
-            )
-            for pk, start, end, n_spans, n_errors, prompt, completion, total, root in rollups
-        ]
-        Trace.objects.bulk_update(
-            updated,
-            [
-                "start_time",
-                "end_time",
-                "latency_ms",
-                "span_count",
-                "error_count",
-                "llm_token_count_prompt",
-                "llm_token_count_completion",
-                "llm_token_count_total",
-                "root_span_name",
-            ],
-            batch_size=BATCH_SIZE,
-        )
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:

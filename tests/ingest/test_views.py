@@ -265,7 +265,7 @@ def test_a_database_failure_midway_stores_nothing(monkeypatch):
 
         raise IntegrityError("simulated failure after traces were written")
 
-    monkeypatch.setattr("phoenix_annot.ingest.services._refresh_trace_rollups", fail)
+    monkeypatch.setattr("phoenix_annot.ingest.services.trace_rollups_refresh", fail)
 
     response = post_otlp(rag_trace())
 

@@ -1,0 +1,326 @@
+"""Spans and traces over REST (PHOENIX_COMPAT.md §1.3, §3.4, §3.5)."""
+
+import json
+from hashlib import sha1
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
+from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record
+from phoenix_annot.ingest.services import spans_ingest
+from phoenix_annot.tracing.models import Project, Span, SpanKind, StatusCode, Trace
+from phoenix_annot.tracing.services import span_delete
+
+from ..errors import PlainError
+from ..lookups import project_from_identifier
+from ..params import (
+    paginate_desc,
+    query_bool,
+    query_datetime,
+    query_error,
+    query_float,
+    query_int,
+    query_list,
+)
+from ..wire import AwareDateTimeField, flatten_attributes, iso, page, validated
+
+MAX_SPANS_PER_LOG_REQUEST = 10_000
+
+
+def span_data(span: Span) -> dict[str, Any]:
+    attributes = flatten_attributes(span.attributes)
+    kind = attributes.pop(SPAN_KIND_ATTRIBUTE, None)
+    return {
+        "id": to_global_id("Span", span.pk),
+        "name": span.name,
+        "context": {"trace_id": span.otel_trace_id, "span_id": span.span_id},
+        "span_kind": kind.upper() if isinstance(kind, str) and kind.upper() in SpanKind.values else "UNKNOWN",
+        "parent_id": span.parent_id,
+        "start_time": iso(span.start_time),
+        "end_time": iso(span.end_time),
+        "status_code": span.status_code,
+        "status_message": span.status_message,
+        "attributes": attributes,
+        "events": span.events,
+    }
+
+
+def attribute_filter(raw: str) -> tuple[str, KeyTransform, Q]:
+    """`key:value` with a dotted key into the nested attributes and a JSON value (Phoenix's `attribute`).
+
+    Returns an alias name, the JSON path expression to alias, and the condition on that alias.
+    """
+    key, sep, text = raw.partition(":")
+    if not sep or not key.strip() or not text:
+        raise PlainError(422, f"Invalid attribute '{raw}': expected format 'key:value'")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    if value is None or isinstance(value, list | dict):
+        raise PlainError(422, f"Invalid attribute '{raw}': the value must be a string, number or boolean")
+    path: Any = "attributes"
+    for part in key.strip().split("."):
+        path = KeyTransform(part, path)
+    alias = f"attribute_{sha1(raw.encode()).hexdigest()[:12]}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Stored JSON may hold 3 or 3.0 for the same number.
+        return alias, path, Q(**{alias: value}) | Q(**{alias: float(value)})
+    return alias, path, Q(**{alias: value})
+
+
+class SpanListView(APIView):
+    """GET lists a project's spans; POST logs spans given as Phoenix Span JSON."""
+
+    def get(self, request: Request, identifier: str) -> Response:
+        project = project_from_identifier(identifier)
+        spans = Span.objects.filter(project=project).annotate(otel_trace_id=F("trace__trace_id"))
+        spans = self._filtered(request, spans)
+        rows, next_cursor = paginate_desc(
+            spans,
+            request=request,
+            type_name="Span",
+            limit=query_int(request, "limit", default=100, maximum=1000),
+        )
+        return Response(page([span_data(span) for span in rows], next_cursor))
+
+    def post(self, request: Request, identifier: str) -> Response:
+        project = self._project_for_logging(identifier)
+        body = validated(LogSpansBody, request.data)
+        records, invalid = [], []
+        for item in body["data"]:
+            try:
+                records.append(log_record(item, project_name=project.name))
+            except OtlpError as exc:
+                invalid.append(
+                    {
+                        "span_id": item["context"]["span_id"],
+                        "trace_id": item["context"]["trace_id"],
+                        "error": exc.message,
+                    }
+                )
+        existing = set(
+            Span.objects.filter(span_id__in=[r.span_id for r in records]).values_list("span_id", flat=True)
+        )
+        duplicates = [
+            {"span_id": r.span_id, "trace_id": r.trace_id} for r in records if r.span_id in existing
+        ]
+        if invalid or duplicates:
+            raise PlainError(
+                400,
+                json.dumps(
+                    {
+                        "error": "Request contains invalid or duplicate spans",
+                        "total_received": len(body["data"]),
+                        "total_queued": 0,
+                        "total_duplicates": len(duplicates),
+                        "total_invalid": len(invalid),
+                        "duplicate_spans": duplicates,
+                        "invalid_spans": invalid,
+                    }
+                ),
+            )
+        spans_ingest(records=records)
+        return Response({"total_received": len(records), "total_queued": len(records)}, status=202)
+
+    def _project_for_logging(self, identifier: str) -> Project:
+        try:
+            from_global_id(identifier, "Project")
+        except GlobalIDError:
+            project, _created = Project.objects.get_or_create(name=identifier)
+            return project
+        return project_from_identifier(identifier)
+
+    def _filtered(self, request: Request, spans: QuerySet[Span]) -> QuerySet[Span]:
+        if start := query_datetime(request, "start_time"):
+            spans = spans.filter(start_time__gte=start)
+        if end := query_datetime(request, "end_time"):
+            spans = spans.filter(start_time__lt=end)
+        if trace_ids := query_list(request, "trace_id"):
+            spans = spans.filter(trace__trace_id__in=trace_ids)
+        if span_ids := query_list(request, "span_id"):
+            spans = spans.filter(span_id__in=span_ids)
+        if (parent_id := request.query_params.get("parent_id")) is not None:
+            spans = (
+                spans.filter(parent_id__isnull=True)
+                if parent_id == "null"
+                else spans.filter(parent_id=parent_id)
+            )
+        if names := query_list(request, "name"):
+            spans = spans.filter(name__in=names)
+        if kinds := query_list(request, "span_kind"):
+            spans = spans.filter(span_kind__in=self._choices(kinds, SpanKind, "span_kind"))
+        if codes := query_list(request, "status_code"):
+            spans = spans.filter(status_code__in=self._choices(codes, StatusCode, "status_code"))
+        for raw in query_list(request, "attribute"):
+            alias, path, condition = attribute_filter(raw)
+            spans = spans.alias(**{alias: path}).filter(condition)
+        return spans
+
+    def _choices(self, values: list[str], choices: type[SpanKind] | type[StatusCode], name: str) -> list[str]:
+        upper = [value.upper() for value in values]
+        invalid = [value for value, up in zip(values, upper, strict=True) if up not in choices.values]
+        if invalid:
+            raise PlainError(422, f"Invalid {name} values: {invalid}")
+        return upper
+
+
+class SpanContextInput(serializers.Serializer):
+    trace_id = serializers.RegexField(r"^[0-9a-f]{32}$")
+    span_id = serializers.RegexField(r"^[0-9a-f]{16}$")
+
+
+class SpanEventInput(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    timestamp = AwareDateTimeField()
+    attributes = serializers.DictField(required=False, default=dict)
+
+
+class LogSpanInput(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    context = SpanContextInput()
+    span_kind = serializers.CharField(required=False, default="UNKNOWN")
+    parent_id = serializers.RegexField(r"^[0-9a-f]{16}$", allow_null=True, required=False, default=None)
+    start_time = AwareDateTimeField()
+    end_time = AwareDateTimeField()
+    status_code = serializers.CharField(required=False, default="UNSET")
+    status_message = serializers.CharField(allow_blank=True, required=False, default="")
+    attributes = serializers.DictField(required=False, default=dict)
+    events = SpanEventInput(many=True, required=False, default=list)
+
+
+class LogSpansBody(serializers.Serializer):
+    data = LogSpanInput(many=True, max_length=MAX_SPANS_PER_LOG_REQUEST)
+
+
+def log_record(item: dict[str, Any], *, project_name: str) -> SpanRecord:
+    flat = flatten_attributes(item["attributes"])
+    kind = item["span_kind"].upper()
+    flat[SPAN_KIND_ATTRIBUTE] = kind if kind in SpanKind.values else SpanKind.UNKNOWN
+    status = item["status_code"].upper()
+    return span_record(
+        project_name=project_name,
+        trace_id=item["context"]["trace_id"],
+        span_id=item["context"]["span_id"],
+        parent_id=item["parent_id"],
+        name=item["name"],
+        start_time=item["start_time"],
+        end_time=item["end_time"],
+        status_code=status if status in StatusCode.values else StatusCode.UNSET,
+        status_message=item["status_message"],
+        flat_attributes=flat,
+        events=[{**event, "timestamp": iso(event["timestamp"])} for event in item["events"]],
+    )
+
+
+class SpanDetailView(APIView):
+    def delete(self, request: Request, identifier: str) -> Response:
+        try:
+            _type, pk = from_global_id(identifier, "Span")
+            lookup = {"pk": pk}
+        except GlobalIDError:
+            lookup = {"span_id": identifier}
+        span = Span.objects.filter(**lookup).first()
+        if span is None:
+            raise PlainError(404, f"Span with span_id '{identifier}' not found")
+        span_delete(span=span)
+        return Response(status=204)
+
+
+def trace_data(trace: Trace, spans: list[Span] | None) -> dict[str, Any]:
+    return {
+        "id": to_global_id("Trace", trace.pk),
+        "trace_id": trace.trace_id,
+        "project_id": to_global_id("Project", trace.project_id),
+        "start_time": iso(trace.start_time),
+        "end_time": iso(trace.end_time),
+        "token_count_prompt": trace.llm_token_count_prompt,
+        "token_count_completion": trace.llm_token_count_completion,
+        "token_count_total": trace.llm_token_count_total,
+        "spans": None
+        if spans is None
+        else [
+            {
+                "id": to_global_id("Span", span.pk),
+                "span_id": span.span_id,
+                "parent_id": span.parent_id,
+                "name": span.name,
+                "span_kind": span.span_kind,
+                "status_code": span.status_code,
+                "start_time": iso(span.start_time),
+                "end_time": iso(span.end_time),
+            }
+            for span in spans
+        ],
+    }
+
+
+class TraceListView(APIView):
+    def get(self, request: Request, identifier: str) -> Response:
+        project = project_from_identifier(identifier)
+        traces = Trace.objects.filter(project=project)
+        if start := query_datetime(request, "start_time"):
+            traces = traces.filter(start_time__gte=start)
+        if end := query_datetime(request, "end_time"):
+            traces = traces.filter(start_time__lt=end)
+        if "error" in request.query_params:
+            traces = (
+                traces.filter(error_count__gt=0)
+                if query_bool(request, "error", False)
+                else traces.filter(error_count=0)
+            )
+        if (low := query_float(request, "min_latency_ms")) is not None:
+            traces = traces.filter(latency_ms__gte=low)
+        if (high := query_float(request, "max_latency_ms")) is not None:
+            traces = traces.filter(latency_ms__lte=high)
+        sort = request.query_params.get("sort", "start_time")
+        order = request.query_params.get("order", "desc")
+        if sort not in ("start_time", "latency_ms"):
+            raise query_error(
+                "sort", "Input should be 'start_time' or 'latency_ms'", sort, kind="literal_error"
+            )
+        if order not in ("asc", "desc"):
+            raise query_error("order", "Input should be 'asc' or 'desc'", order, kind="literal_error")
+        limit = query_int(request, "limit", default=100, maximum=1000)
+        rows, next_cursor = self._keyset_page(
+            request, traces, sort=sort, descending=order == "desc", limit=limit
+        )
+        spans_by_trace: dict[int, list[Span]] | None = None
+        if query_bool(request, "include_spans", False):
+            spans_by_trace = {}
+            for span in Span.objects.filter(trace__in=rows).order_by("start_time"):
+                spans_by_trace.setdefault(span.trace_id, []).append(span)
+        return Response(
+            page(
+                [
+                    trace_data(t, None if spans_by_trace is None else spans_by_trace.get(t.pk, []))
+                    for t in rows
+                ],
+                next_cursor,
+            )
+        )
+
+    def _keyset_page(
+        self, request: Request, traces: QuerySet[Trace], *, sort: str, descending: bool, limit: int
+    ) -> tuple[list[Trace], str | None]:
+        """Order by (sort, id); the cursor is the first trace not returned, so deep pages stay cheap."""
+        if cursor := request.query_params.get("cursor"):
+            try:
+                _type, pk = from_global_id(cursor, "Trace")
+            except GlobalIDError:
+                raise PlainError(422, f"Invalid cursor format: {cursor}") from None
+            anchor = Trace.objects.filter(pk=pk).values_list(sort, flat=True).first()
+            if anchor is None:
+                raise PlainError(422, "Invalid cursor")
+            op = "lt" if descending else "gt"
+            traces = traces.filter(Q(**{f"{sort}__{op}": anchor}) | Q(**{sort: anchor, f"pk__{op}e": pk}))
+        prefix = "-" if descending else ""
+        rows = list(traces.order_by(f"{prefix}{sort}", f"{prefix}pk")[: limit + 1])
+        next_cursor = to_global_id("Trace", rows[limit].pk) if len(rows) > limit else None
+        return rows[:limit], next_cursor

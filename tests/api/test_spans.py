@@ -1,0 +1,207 @@
+import json
+
+import pytest
+
+from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.ingest.otlp import decode_request
+from phoenix_annot.ingest.services import spans_ingest
+from phoenix_annot.tracing.models import Span, Trace
+from tests.factories import ProjectFactory
+from tests.ingest.builders import export_request, otlp_span
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(*spans, project: str = "p"):
+    spans_ingest(
+        records=decode_request(export_request(*spans, resource={"openinference.project.name": project}))
+    )
+
+
+def llm_span(**overrides):
+    attributes = {
+        "openinference.span.kind": "llm",
+        "input.value": "hi",
+        "llm.token_count.prompt": 10,
+        "llm.input_messages.0.message.role": "user",
+        "tag.tags": ["a", "b"],
+        "llm.model_name": "gpt-4o",
+    }
+    return otlp_span(name="ChatCompletion", attributes=attributes, **overrides)
+
+
+def test_spans_come_back_with_flattened_attributes_and_the_kind_taken_out(api):
+    ingest(llm_span(trace_id=1, span_id=1))
+    span = Span.objects.get()
+
+    data = api.get("/v1/projects/p/spans").json()
+
+    assert data["next_cursor"] is None
+    assert data["data"] == [
+        {
+            "id": to_global_id("Span", span.pk),
+            "name": "ChatCompletion",
+            "context": {"trace_id": f"{1:032x}", "span_id": f"{1:016x}"},
+            "span_kind": "LLM",
+            "parent_id": None,
+            "start_time": "2026-01-01T12:00:00+00:00",
+            "end_time": "2026-01-01T12:00:00.250000+00:00",
+            "status_code": "UNSET",
+            "status_message": "",
+            "attributes": {
+                "input.value": "hi",
+                "llm.token_count.prompt": 10,
+                "llm.token_count.total": 10,
+                "llm.input_messages.0.message.role": "user",
+                "llm.model_name": "gpt-4o",
+                "tag.tags": ["a", "b"],
+            },
+            "events": [],
+        }
+    ]
+
+
+def test_spans_are_paged_newest_first(api):
+    ingest(*[otlp_span(trace_id=1, span_id=n) for n in range(1, 6)])
+
+    first = api.get("/v1/projects/p/spans?limit=2").json()
+    rest = api.get(f"/v1/projects/p/spans?limit=10&cursor={first['next_cursor']}").json()
+
+    assert [s["context"]["span_id"][-1] for s in first["data"]] == ["5", "4"]
+    assert [s["context"]["span_id"][-1] for s in rest["data"]] == ["3", "2", "1"]
+
+
+def test_span_filters_narrow_the_list(api):
+    ingest(
+        llm_span(trace_id=1, span_id=1),
+        otlp_span(
+            trace_id=1,
+            span_id=2,
+            parent_id=1,
+            name="retrieve",
+            attributes={"openinference.span.kind": "RETRIEVER"},
+            status_code=2,
+        ),
+        otlp_span(trace_id=2, span_id=3, name="other"),
+    )
+
+    def span_ids(query: str) -> list[str]:
+        return sorted(
+            s["context"]["span_id"][-1] for s in api.get(f"/v1/projects/p/spans?{query}").json()["data"]
+        )
+
+    assert span_ids("span_kind=llm") == ["1"]
+    assert span_ids("status_code=error") == ["2"]
+    assert span_ids("parent_id=null") == ["1", "3"]
+    assert span_ids(f"trace_id={2:032x}") == ["3"]
+    assert span_ids("name=retrieve&name=other") == ["2", "3"]
+    assert span_ids("attribute=llm.model_name:gpt-4o") == ["1"]
+    assert span_ids("attribute=llm.token_count.prompt:10") == ["1"]
+    assert span_ids("attribute=llm.model_name:gpt-4o&attribute=llm.token_count.prompt:11") == []
+    assert span_ids("start_time=2026-01-01T12:00:00&end_time=2026-01-01T12:00:01Z") == ["1", "2", "3"]
+    assert span_ids("end_time=2026-01-01T12:00:00Z") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("span_kind=banana", "Invalid span_kind values: ['banana']"),
+        ("status_code=fine", "Invalid status_code values: ['fine']"),
+        ("attribute=nocolon", "Invalid attribute 'nocolon': expected format 'key:value'"),
+        ("attribute=k:null", "must be a string, number or boolean"),
+        ("limit=1001", "less than or equal to 1000"),
+        ("start_time=yesterday", "valid datetime"),
+    ],
+)
+def test_bad_span_filters_are_422s(api, query, text):
+    ProjectFactory(name="p")
+
+    response = api.get(f"/v1/projects/p/spans?{query}")
+
+    assert response.status_code == 422
+    assert text in response.content.decode()
+
+
+def test_the_span_list_takes_a_constant_number_of_queries(api, django_assert_max_num_queries):
+    ingest(*[llm_span(trace_id=t, span_id=t) for t in range(1, 40)])
+
+    with django_assert_max_num_queries(2):
+        assert len(api.get("/v1/projects/p/spans").json()["data"]) == 39
+
+
+def log_body(span_id: str = "a" * 16, **overrides):
+    span = {
+        "name": "logged",
+        "context": {"trace_id": "b" * 32, "span_id": span_id},
+        "span_kind": "chain",
+        "start_time": "2026-01-01T00:00:00+00:00",
+        "end_time": "2026-01-01T00:00:01+00:00",
+        "attributes": {"input.value": "q", "metadata": {"topic": "x"}},
+        **overrides,
+    }
+    return {"data": [span]}
+
+
+def test_spans_logged_as_json_are_stored_in_a_project_created_by_name(api):
+    response = api.post("/v1/projects/new-project/spans", log_body())
+
+    assert (response.status_code, response.json()) == (202, {"total_received": 1, "total_queued": 1})
+    span = Span.objects.get()
+    assert (span.project.name, span.span_kind, span.input_value, span.latency_ms) == (
+        "new-project",
+        "CHAIN",
+        "q",
+        1000.0,
+    )
+    assert span.attributes["metadata"] == {"topic": "x"}
+
+
+def test_logging_a_duplicate_span_refuses_the_whole_request(api):
+    api.post("/v1/projects/p/spans", log_body())
+
+    response = api.post("/v1/projects/p/spans", {"data": [*log_body()["data"], *log_body("c" * 16)["data"]]})
+
+    assert response.status_code == 400
+    body = json.loads(response.content)
+    assert (body["total_duplicates"], body["duplicate_spans"]) == (
+        1,
+        [{"span_id": "a" * 16, "trace_id": "b" * 32}],
+    )
+    assert Span.objects.count() == 1
+
+
+def test_naive_timestamps_are_refused(api):
+    response = api.post("/v1/projects/p/spans", log_body(start_time="2026-01-01T00:00:00"))
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "data", 0, "start_time"]
+
+
+def test_a_span_is_deleted_by_otel_id_or_global_id_and_an_emptied_trace_goes_too(api):
+    ingest(otlp_span(trace_id=1, span_id=1), otlp_span(trace_id=1, span_id=2, parent_id=1, status_code=2))
+    child, root = Span.objects.order_by("-span_id")
+
+    assert api.delete(f"/v1/spans/{child.span_id}").status_code == 204
+    assert (Trace.objects.get().span_count, Trace.objects.get().error_count) == (1, 0)
+    assert api.delete(f"/v1/spans/{to_global_id('Span', root.pk)}").status_code == 204
+    assert not Trace.objects.exists()
+    missing = api.delete("/v1/spans/ffffffffffffffff")
+    assert (missing.status_code, missing.content.decode()) == (
+        404,
+        "Span with span_id 'ffffffffffffffff' not found",
+    )
+
+
+def test_traces_list_sorts_by_latency_pages_by_cursor_and_includes_spans(api):
+    for t in range(1, 4):
+        ingest(otlp_span(trace_id=t, span_id=t, duration_ns=t * 1_000_000, status_code=2 if t == 2 else 0))
+
+    first = api.get("/v1/projects/p/traces?sort=latency_ms&order=asc&limit=2&include_spans=true").json()
+    rest = api.get(f"/v1/projects/p/traces?sort=latency_ms&order=asc&cursor={first['next_cursor']}").json()
+    errors = api.get("/v1/projects/p/traces?error=true").json()
+
+    assert [t["trace_id"][-1] for t in first["data"]] == ["1", "2"]
+    assert first["data"][0]["spans"][0]["span_id"] == f"{1:016x}"
+    assert [t["trace_id"][-1] for t in rest["data"]] == ["3"]
+    assert rest["data"][0]["spans"] is None
+    assert [t["trace_id"][-1] for t in errors["data"]] == ["2"]
