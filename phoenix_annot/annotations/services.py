@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from phoenix_annot.accounts.models import User
+from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.tracing.models import Span, Trace
 
 from .models import (
@@ -146,7 +147,6 @@ UPSERT_FIELDS = [
     "user",
     "updated_at",
 ]
-BATCH_SIZE = 500
 
 
 def span_annotations_upsert(
@@ -189,10 +189,8 @@ def pending_span_annotations_apply(*, span_ids: Iterable[str]) -> int:
     """Turn pending annotations of these (just ingested) spans into annotations; how many were applied."""
     ids = list(span_ids)
     pending: list[PendingSpanAnnotation] = []
-    for start in range(0, len(ids), BATCH_SIZE):
-        pending += PendingSpanAnnotation.objects.filter(
-            span_id__in=ids[start : start + BATCH_SIZE], expires_at__gt=timezone.now()
-        )
+    for chunk in chunks(ids):
+        pending += PendingSpanAnnotation.objects.filter(span_id__in=chunk, expires_at__gt=timezone.now())
     if not pending:
         return 0
     by_user: dict[int | None, list[PendingSpanAnnotation]] = {}
@@ -235,8 +233,7 @@ def _bulk_upsert(
     _validate_writes(writes)
     target_ids = sorted({write.target_id for write in writes})
     targets: dict[str, int] = {}
-    for start in range(0, len(target_ids), BATCH_SIZE):
-        chunk = target_ids[start : start + BATCH_SIZE]
+    for chunk in chunks(target_ids):
         targets.update(
             target_model.objects.filter(**{f"{key_field}__in": chunk}).values_list(key_field, "pk")
         )

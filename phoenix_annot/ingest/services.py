@@ -1,19 +1,16 @@
 """Store decoded spans: one transaction, bulk statements, a constant number of queries per request."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice
-from typing import TypeVar
 
 from django.db import transaction
 
 from phoenix_annot.annotations.services import pending_span_annotations_apply
+from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.tracing.models import Project, Span, Trace
-from phoenix_annot.tracing.services import BATCH_SIZE, trace_rollups_refresh
+from phoenix_annot.tracing.services import trace_rollups_refresh
 
 from .otlp import SpanRecord
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ def _traces_by_trace_id(records: Sequence[SpanRecord], projects: dict[str, Proje
 
 def _existing_traces(trace_ids: list[str]) -> dict[str, Trace]:
     found: dict[str, Trace] = {}
-    for chunk in _chunks(trace_ids, BATCH_SIZE):
+    for chunk in chunks(trace_ids):
         found.update(
             (trace.trace_id, trace)
             for trace in Trace.objects.filter(trace_id__in=chunk).only("id", "trace_id", "project_id")
@@ -82,7 +79,7 @@ def _existing_traces(trace_ids: list[str]) -> dict[str, Trace]:
 def _insert_spans(records: Sequence[SpanRecord], traces: dict[str, Trace]) -> list[str]:
     unique = {record.span_id: record for record in records}
     already_stored: set[str] = set()
-    for chunk in _chunks(sorted(unique), BATCH_SIZE):
+    for chunk in chunks(sorted(unique)):
         already_stored.update(Span.objects.filter(span_id__in=chunk).values_list("span_id", flat=True))
     spans = [
         _span_from_record(unique[span_id], traces[unique[span_id].trace_id])
@@ -118,9 +115,3 @@ def _span_from_record(record: SpanRecord, trace: Trace) -> Span:
         llm_token_count_completion=record.llm_token_count_completion,
         llm_token_count_total=record.llm_token_count_total,
     )
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

@@ -3,10 +3,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from .models import DEFAULT_PROJECT_NAME, Project, Span, StatusCode, Trace
+from phoenix_annot.core.batching import BATCH_SIZE, chunks
 
-# Stays well under SQLite's bound-parameter limit for IN lists and multi-row statements.
-BATCH_SIZE = 500
+from .models import DEFAULT_PROJECT_NAME, Project, Span, StatusCode, Trace
 
 
 class DefaultProjectDeletion(ValidationError):
@@ -54,8 +53,7 @@ def span_delete(*, span: Span) -> None:
 
 def trace_rollups_refresh(*, trace_pks: list[int]) -> None:
     """Recompute roll-ups from all stored spans, so traces split over requests end up complete."""
-    for start in range(0, len(trace_pks), BATCH_SIZE):
-        chunk = trace_pks[start : start + BATCH_SIZE]
+    for chunk in chunks(trace_pks):
         # Locking first makes a concurrent ingest of the same trace wait, then see our spans.
         list(Trace.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
         root_name = Span.objects.filter(trace_id=OuterRef("pk"), parent_id__isnull=True).order_by(

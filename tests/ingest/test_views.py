@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from phoenix_annot.accounts.services import api_key_create, api_key_revoke
-from phoenix_annot.ingest.services import BATCH_SIZE
+from phoenix_annot.core.batching import BATCH_SIZE
 from phoenix_annot.tracing.models import Project, Span, Trace
 from tests.factories import UserFactory
 from tests.ingest.builders import export_request, otlp_span

@@ -1,0 +1,14 @@
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# Stays well under SQLite's bound-parameter limit for IN lists and multi-row statements.
+BATCH_SIZE = 500
+
+
+def chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
