@@ -1,0 +1,153 @@
+"""Feedback read for the review table: per-span summaries for one page, roll-ups for a whole filter.
+
+Both leave out notes (annotations named "note"), as Phoenix's summaries do.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+
+from phoenix_annot.annotations.models import NOTE_NAME, AnnotatorKind, SpanAnnotation
+from phoenix_annot.tracing.models import Span
+
+V = TypeVar("V", int, float)
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    """The annotations of one name on one span, as a chip of the Feedback column."""
+
+    name: str
+    count: int
+    mean_score: float | None
+    label_counts: dict[str, int]  # most frequent first, then by label
+    annotator_kinds: frozenset[str]
+
+    @property
+    def has_human(self) -> bool:
+        return AnnotatorKind.HUMAN in self.annotator_kinds
+
+    @property
+    def has_machine(self) -> bool:
+        return bool(self.annotator_kinds - {AnnotatorKind.HUMAN})
+
+
+@dataclass(frozen=True)
+class FeedbackRollup:
+    """The annotations of one name over a set of spans, each span weighing the same (PHOENIX_COMPAT.md §6)."""
+
+    name: str
+    annotation_count: int
+    span_count: int  # spans with at least one annotation of the name that has a label or a score
+    mean_score: float | None  # the mean over spans of each span's mean score
+    label_fractions: dict[str, float]  # largest first, then by label; a span's labels share its vote
+
+
+@dataclass
+class _Tally:
+    count: int = 0
+    scored: int = 0
+    score_sum: float = 0.0
+    labels: Counter[str] = field(default_factory=Counter)
+    kinds: set[str] = field(default_factory=set)
+
+
+def feedback_summaries_for_spans(span_pks: Iterable[int]) -> dict[int, list[FeedbackSummary]]:
+    """Span primary key -> that span's summaries by annotation name (sorted; [] if none), in one query."""
+    span_pks = list(span_pks)
+    rows = (
+        SpanAnnotation.objects.filter(span_id__in=span_pks)
+        .exclude(name=NOTE_NAME)
+        .values_list("span_id", "name", "label", "annotator_kind")
+        .annotate(count=Count("pk"), scored=Count("score"), score_sum=Sum("score"))
+        .order_by()
+    )
+    tallies: dict[tuple[int, str], _Tally] = defaultdict(_Tally)
+    for span_pk, name, label, kind, count, scored, score_sum in rows:
+        tally = tallies[span_pk, name]
+        tally.count += count
+        tally.scored += scored
+        tally.score_sum += score_sum or 0.0
+        tally.kinds.add(kind)
+        if label is not None:
+            tally.labels[label] += count
+    summaries: dict[int, list[FeedbackSummary]] = {span_pk: [] for span_pk in span_pks}
+    for (span_pk, name), tally in sorted(tallies.items()):
+        summaries[span_pk].append(
+            FeedbackSummary(
+                name=name,
+                count=tally.count,
+                mean_score=tally.score_sum / tally.scored if tally.scored else None,
+                label_counts=_largest_first(tally.labels),
+                annotator_kinds=frozenset(tally.kinds),
+            )
+        )
+    return summaries
+
+
+_COUNTED = Q(score__isnull=False) | Q(label__isnull=False)
+_SCORED = Q(score__isnull=False)
+_LABELLED = Q(label__isnull=False)
+
+
+def feedback_rollups(span_queryset: QuerySet[Span]) -> list[FeedbackRollup]:
+    """Per annotation name, the feedback over every span of the queryset, in one aggregate query.
+
+    Each annotation is weighted by 1 / (the counted annotations of its span and name), so that sums over
+    annotations grouped by (name, label) add up per span: to 1 for the span count, to the span's mean
+    score, to each label's share. That keeps the two-level average a single GROUP BY.
+    """
+    rows = (
+        SpanAnnotation.objects.filter(span__in=span_queryset.order_by().values("pk"))
+        .exclude(name=NOTE_NAME)
+        .filter(_COUNTED)
+        .values("name", "label")
+        .annotate(
+            annotations=Count("pk"),
+            spans=Sum(Value(1.0) / _same_span_and_name(_COUNTED)),
+            scored_spans=Sum(Value(1.0) / _same_span_and_name(_SCORED), filter=_SCORED),
+            mean_scores=Sum(F("score") / _same_span_and_name(_SCORED), filter=_SCORED),
+            label_shares=Sum(Value(1.0) / _same_span_and_name(_LABELLED), filter=_LABELLED),
+        )
+        .order_by()
+    )
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_name[row["name"]].append(row)
+    return [_rollup(name, by_name[name]) for name in sorted(by_name)]
+
+
+def _same_span_and_name(condition: Q) -> Subquery:
+    """How many annotations meeting condition share the outer annotation's span and name."""
+    siblings = (
+        SpanAnnotation.objects.filter(condition, span=OuterRef("span"), name=OuterRef("name"))
+        .order_by()
+        .values("span")
+        .annotate(siblings=Count("pk"))
+        .values("siblings")
+    )
+    return Subquery(siblings, output_field=FloatField())
+
+
+def _rollup(name: str, groups: list[dict[str, Any]]) -> FeedbackRollup:
+    """Add up the per-label rows of one name; sums of weights are whole numbers up to float rounding."""
+    span_count = round(sum(group["spans"] for group in groups))
+    scored_spans = round(sum(group["scored_spans"] or 0 for group in groups))
+    score_total = sum(group["mean_scores"] or 0 for group in groups)
+    shares = {
+        group["label"]: group["label_shares"] / span_count for group in groups if group["label"] is not None
+    }
+    return FeedbackRollup(
+        name=name,
+        annotation_count=sum(group["annotations"] for group in groups),
+        span_count=span_count,
+        mean_score=score_total / scored_spans if scored_spans else None,
+        label_fractions=_largest_first(shares),
+    )
+
+
+def _largest_first(values: Mapping[str, V]) -> dict[str, V]:
+    return dict(sorted(values.items(), key=lambda item: (-item[1], item[0])))

@@ -1,0 +1,90 @@
+"""Span predicates that may look inside the span's annotations, shared by the filter language and SpanFilter.
+
+A predicate about annotations is kept as a condition on annotation rows until it must meet something else,
+and only then becomes `EXISTS (an annotation row of the span meeting it)`. So conditions on one annotation
+name combined with and / or / not hold for ONE annotation (Phoenix joins each name once), and a span with
+several annotators is never repeated. A span without any annotation of the name is judged on an all-NULL
+row, as Phoenix's outer join does: that is how `annotations['q'].label is None` matches unannotated spans.
+"""
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from typing import Literal
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from phoenix_annot.annotations.models import NOTE_NAME, SpanAnnotation, TraceAnnotation
+
+Connector = Literal["and", "or"]
+# SQL's three-valued logic: None is "unknown", what comparing with NULL gives.
+Truth = bool | None
+
+
+@dataclass(frozen=True)
+class AnnotationScope:
+    """The annotation rows a predicate looks at: the span's own or its trace's, of one name or of any."""
+
+    target: Literal["span", "trace"]
+    name: str | None
+
+    def rows(self) -> QuerySet:
+        if self.target == "trace":
+            rows = TraceAnnotation.objects.filter(trace=OuterRef("trace"))
+        else:
+            rows = SpanAnnotation.objects.filter(span=OuterRef("pk"))
+        # Always true, but it makes (target, name, identifier) the best index for SQLite's planner, which
+        # lacking statistics picks (name, score) for `score > x` and so reads every row of the name per span.
+        rows = rows.filter(identifier__gte="")
+        # Notes are annotations in storage only; "any annotation" never means a note.
+        return rows.filter(name=self.name) if self.name is not None else rows.exclude(name=NOTE_NAME)
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """`q` over spans, or over the annotation rows of `scope` when it is set."""
+
+    q: Q
+    scope: AnnotationScope | None = None
+    # What q gives on the all-NULL row that stands for "no annotation in scope".
+    when_missing: Truth = None
+
+    def span_q(self) -> Q:
+        """This predicate as a condition on spans."""
+        if self.scope is None:
+            return self.q
+        rows = self.scope.rows()
+        found = Q(Exists(rows.filter(self.q)))
+        return found | ~Q(Exists(rows)) if self.when_missing is True else found
+
+    def negated(self) -> "Predicate":
+        """`not` this: per annotation row when scoped (Phoenix puts the whole condition inside its EXISTS)."""
+        when_missing = None if self.when_missing is None else not self.when_missing
+        return Predicate(~self.q, self.scope, when_missing)
+
+
+def combine(predicates: Sequence["Predicate"], connector: Connector) -> Predicate:
+    """`p1 and p2 ...` / `p1 or p2 ...`; kept per annotation row when all look at the same annotations."""
+    join = operator.and_ if connector == "and" else operator.or_
+    scopes = {predicate.scope for predicate in predicates}
+    if len(scopes) == 1 and None not in scopes:
+        truths = [predicate.when_missing for predicate in predicates]
+        return Predicate(
+            reduce(join, (predicate.q for predicate in predicates)),
+            scopes.pop(),
+            _all_true(truths) if connector == "and" else _any_true(truths),
+        )
+    return Predicate(reduce(join, (predicate.span_q() for predicate in predicates)))
+
+
+def _all_true(truths: Sequence[Truth]) -> Truth:
+    if False in truths:
+        return False
+    return None if None in truths else True
+
+
+def _any_true(truths: Sequence[Truth]) -> Truth:
+    if True in truths:
+        return True
+    return None if None in truths else False

@@ -1,0 +1,181 @@
+"""Database expressions the filter language needs and Django lacks, written for SQLite and PostgreSQL.
+
+Each one turns what would be a database error (a JSON value of the wrong type, a float8 overflow, a
+division by zero) into NULL, so a filter over messy data matches nothing instead of failing the page.
+"""
+
+import enum
+import re
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, F, FloatField, Func, TextField
+from django.db.models.fields import Field
+from django.db.models.sql.compiler import SQLCompiler
+
+SqlAndParams = tuple[str, list[Any]]
+
+# A number written as text that float8 can hold: at most 200 integer digits and a two-digit exponent.
+NUMERIC_TEXT_PATTERN = r"^\s*[-+]?(\d{1,200}(\.\d*)?|\.\d+)([eE][-+]?\d{1,2})?\s*$"
+_DIGITS = re.compile(r"\d+")
+
+
+class JsonKind(enum.Enum):
+    """What to read at a JSON path; anything else found there reads as NULL."""
+
+    NUMBER = "number"
+    TEXT = "text"
+    BOOLEAN = "boolean"
+    PRESENT = "present"  # the JSON type name; NULL when the key is missing or holds null
+    SCALAR_TEXT = "scalar text"  # str(): a string, number or boolean as text
+    NUMERIC_TEXT = "numeric text"  # float(): a number, or a string that spells one
+
+
+_OUTPUT_FIELDS: dict[JsonKind, type[Field]] = {
+    JsonKind.NUMBER: FloatField,
+    JsonKind.TEXT: TextField,
+    JsonKind.BOOLEAN: BooleanField,
+    JsonKind.PRESENT: TextField,
+    JsonKind.SCALAR_TEXT: TextField,
+    JsonKind.NUMERIC_TEXT: FloatField,
+}
+
+# {value} is the JSON value at the path, {text} the same as text; both repeat, as SQL has no let-binding.
+_POSTGRES_TEMPLATES: dict[JsonKind, str] = {
+    JsonKind.NUMBER: "CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::double precision END",
+    JsonKind.TEXT: "CASE WHEN jsonb_typeof({value}) = 'string' THEN {text} END",
+    JsonKind.BOOLEAN: "CASE WHEN jsonb_typeof({value}) = 'boolean' THEN ({value})::boolean END",
+    JsonKind.PRESENT: "NULLIF(jsonb_typeof({value}), 'null')",
+    JsonKind.SCALAR_TEXT: (
+        "CASE WHEN jsonb_typeof({value}) IN ('string', 'number', 'boolean') THEN {text} END"
+    ),
+    JsonKind.NUMERIC_TEXT: (
+        "CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::double precision"
+        " WHEN jsonb_typeof({value}) = 'string' AND {text} ~ {pattern}"
+        " THEN ({text})::double precision END"
+    ),
+}
+_SQLITE_TEMPLATES: dict[JsonKind, str] = {
+    JsonKind.NUMBER: "CASE WHEN {type} IN ('integer', 'real') THEN {value} END",
+    JsonKind.TEXT: "CASE WHEN {type} = 'text' THEN {value} END",
+    JsonKind.BOOLEAN: "CASE WHEN {type} IN ('true', 'false') THEN {value} END",
+    JsonKind.PRESENT: "NULLIF({type}, 'null')",
+    JsonKind.SCALAR_TEXT: (
+        "CASE WHEN {type} IN ('integer', 'real', 'text') THEN CAST({value} AS TEXT)"
+        " WHEN {type} IN ('true', 'false') THEN {type} END"
+    ),
+    JsonKind.NUMERIC_TEXT: (
+        "CASE WHEN {type} IN ('integer', 'real') THEN {value}"
+        " WHEN {type} = 'text' AND {value} REGEXP {pattern} THEN CAST({value} AS REAL) END"
+    ),
+}
+
+
+class JsonValue(Func):
+    """The value at `keys` inside the JSON column `column`, read as `kind` (NULL when it is not one)."""
+
+    def __init__(self, column: str, keys: tuple[str | int, ...], kind: JsonKind) -> None:
+        super().__init__(F(column), output_field=_OUTPUT_FIELDS[kind]())
+        self.keys = keys
+        self.kind = kind
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
+        raise NotImplementedError(f"JSON filters support SQLite and PostgreSQL, not {connection.vendor}.")
+
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> SqlAndParams:
+        column, column_params = compiler.compile(self.source_expressions[0])
+        path = [str(key) for key in self.keys]
+        return _render(
+            _POSTGRES_TEMPLATES[self.kind],
+            value=(f"({column} #> %s::text[])", [*column_params, path]),
+            text=(f"({column} #>> %s::text[])", [*column_params, path]),
+            pattern=("%s", [NUMERIC_TEXT_PATTERN]),
+        )
+
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> SqlAndParams:
+        column, column_params = compiler.compile(self.source_expressions[0])
+        path = sqlite_json_path(self.keys)
+        return _render(
+            _SQLITE_TEMPLATES[self.kind],
+            type=(f"json_type({column}, %s)", [*column_params, path]),
+            value=(f"json_extract({column}, %s)", [*column_params, path]),
+            pattern=("%s", [NUMERIC_TEXT_PATTERN]),
+        )
+
+
+def sqlite_json_path(keys: tuple[str | int, ...]) -> str:
+    """A SQLite JSON path; digit-only keys index arrays, as PostgreSQL's #> does for arrays."""
+    parts = ["$"]
+    for key in keys:
+        if isinstance(key, int) or _DIGITS.fullmatch(key):
+            parts.append(f"[{int(key)}]")
+        else:
+            # SQLite reads a quoted key up to the next double quote: callers reject keys holding one.
+            parts.append(f'."{key}"')
+    return "".join(parts)
+
+
+def _render(template: str, **pieces: SqlAndParams) -> SqlAndParams:
+    """Fill a template's {placeholders} with SQL pieces, collecting their params in order of use."""
+    params: list[Any] = []
+
+    def piece(match: re.Match[str]) -> str:
+        sql, piece_params = pieces[match.group(1)]
+        params.extend(piece_params)
+        return sql
+
+    sql = re.sub(r"\{(\w+)\}", piece, template)
+    return sql, params
+
+
+class ExactNumber(Func):
+    """A number in the type arithmetic stays exact and error-free in: numeric on PostgreSQL, REAL on SQLite.
+
+    float8 arithmetic raises on overflow in PostgreSQL, and a numeric compared with a float8 is cast back
+    to float8; so every operand and both sides of a comparison involving arithmetic pass through here.
+    On SQLite the cast stops integer division from truncating.
+    """
+
+    output_field = FloatField()
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
+        return self.as_sqlite(compiler, connection)
+
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> SqlAndParams:
+        return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS REAL)")
+
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> SqlAndParams:
+        return super().as_sql(compiler, connection, template="(%(expressions)s)::numeric")
+
+
+# Division and modulo by zero give NULL; on SQLite, MOD (a Python function there) must not see infinity.
+_ARITHMETIC_TEMPLATES: dict[str, str] = {
+    "+": "({left} + {right})",
+    "-": "({left} - {right})",
+    "*": "({left} * {right})",
+    "/": "({left} / NULLIF({right}, 0))",
+    "%": "MOD({left}, NULLIF({right}, 0))",
+}
+_SQLITE_MODULO = "MOD(NULLIF(NULLIF({left}, 9e999), -9e999), NULLIF({right}, 0))"
+
+
+class Arithmetic(Func):
+    """`left <operator> right` over numbers, computed as ExactNumber so it cannot fail."""
+
+    output_field = FloatField()
+
+    def __init__(self, operator: str, left: Any, right: Any) -> None:
+        super().__init__(exact_number(left), exact_number(right))
+        self.operator = operator
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
+        template = _ARITHMETIC_TEMPLATES[self.operator]
+        if connection.vendor == "sqlite" and self.operator == "%":
+            template = _SQLITE_MODULO
+        left, right = (compiler.compile(expression) for expression in self.source_expressions)
+        return _render(template, left=left, right=right)
+
+
+def exact_number(expression: Any) -> Any:
+    """The expression as an ExactNumber, unless it is one already (Arithmetic results are)."""
+    return expression if isinstance(expression, ExactNumber | Arithmetic) else ExactNumber(expression)
