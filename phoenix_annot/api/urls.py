@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("projects/<str:identifier>/spans", spans.SpanListView.as_view(), name="project-spans"),
     path("projects/<str:identifier>/traces", spans.TraceListView.as_view(), name="project-traces"),
+    path("spans", spans.SpanQueryView.as_view(), name="span-query"),
     path("spans/<str:identifier>", spans.SpanDetailView.as_view(), name="span"),
     path("span_annotations", annotations.SpanAnnotationWriteView.as_view(), name="span-annotations"),
     path("trace_annotations", annotations.TraceAnnotationWriteView.as_view(), name="trace-annotations"),

@@ -1,11 +1,13 @@
 """Spans and traces over REST (PHOENIX_COMPAT.md §1.3, §3.4, §3.5)."""
 
 import json
+import secrets
 from hashlib import sha1
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +16,8 @@ from rest_framework.views import APIView
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record
 from phoenix_annot.ingest.services import spans_ingest
-from phoenix_annot.tracing.models import Project, Span, SpanKind, StatusCode, Trace
+from phoenix_annot.tracing.attributes import flatten_attributes
+from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, Project, Span, SpanKind, StatusCode, Trace
 from phoenix_annot.tracing.services import span_delete
 
 from ..errors import PlainError
@@ -28,7 +31,9 @@ from ..params import (
     query_int,
     query_list,
 )
-from ..wire import AwareDateTimeField, flatten_attributes, iso, page, validated
+from ..span_query import MAX_LIMIT as MAX_QUERY_LIMIT
+from ..span_query import SpanQueryError, run_query, spans_in_range, table_json
+from ..wire import AwareDateTimeField, iso, page, validated
 
 MAX_SPANS_PER_LOG_REQUEST = 10_000
 
@@ -324,3 +329,47 @@ class TraceListView(APIView):
         rows = list(traces.order_by(f"{prefix}{sort}", f"{prefix}pk")[: limit + 1])
         next_cursor = to_global_id("Trace", rows[limit].pk) if len(rows) > limit else None
         return rows[:limit], next_cursor
+
+
+class SpanQueryBody(serializers.Serializer):
+    queries = serializers.ListField(child=serializers.DictField(), max_length=20)
+    start_time = serializers.DateTimeField(allow_null=True, required=False, default=None)
+    end_time = serializers.DateTimeField(allow_null=True, required=False, default=None)
+    stop_time = serializers.DateTimeField(allow_null=True, required=False, default=None)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_QUERY_LIMIT, required=False, default=1000)
+    root_spans_only = serializers.BooleanField(allow_null=True, required=False, default=None)
+    project_name = serializers.CharField(allow_null=True, required=False, default=None)
+
+
+class SpanQueryView(APIView):
+    """POST /v1/spans: the span query of get_spans_dataframe, answered as multipart table JSON."""
+
+    def post(self, request: Request) -> HttpResponse:
+        body = validated(SpanQueryBody, request.data)
+        if not body["queries"]:
+            raise PlainError(404, "No queries were given")
+        project_name = (
+            request.query_params.get("project_name")
+            or request.query_params.get("project-name")
+            or request.headers.get("project-name")
+            or body["project_name"]
+            or DEFAULT_PROJECT_NAME
+        )
+        spans = spans_in_range(
+            Span.objects.filter(project__name=project_name),
+            start=body["start_time"],
+            end=body["end_time"] or body["stop_time"],
+            roots=bool(body["root_spans_only"]),
+        )
+        try:
+            tables = [run_query(spans, query, limit=body["limit"]) for query in body["queries"]]
+        except SpanQueryError as exc:
+            raise PlainError(422, f"Invalid query: {exc}") from None
+        boundary = secrets.token_hex(16)
+        parts = "".join(
+            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{table_json(table)}\r\n"
+            for table in tables
+        )
+        return HttpResponse(
+            f"{parts}--{boundary}--\r\n", content_type=f"multipart/mixed; boundary={boundary}"
+        )

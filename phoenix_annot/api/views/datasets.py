@@ -1,0 +1,384 @@
+"""Datasets over REST (PHOENIX_COMPAT.md §3.7): list, read, delete, versions, examples, upload, exports.
+
+Error texts are Phoenix's, typos included: the client and existing scripts match on them.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.datastructures import MultiValueDict
+from django.utils.http import parse_header_parameters
+from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser, DataAndFiles, JSONParser
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
+from phoenix_annot.datasets.exports import (
+    csv_lines,
+    example_ids,
+    jsonl_lines,
+    openai_evals_lines,
+    openai_ft_lines,
+    openai_ft_report,
+)
+from phoenix_annot.datasets.models import Dataset, DatasetVersion, ExampleRevision
+from phoenix_annot.datasets.selectors import (
+    dataset_latest_version,
+    dataset_versions,
+    datasets_with_example_count,
+    example_revisions_at_version,
+)
+from phoenix_annot.datasets.services import DuplicateDatasetName, dataset_delete, dataset_upload
+from phoenix_annot.datasets.uploads import FilePart, TableKeys, multipart_read, table_columns, table_read
+
+from ..errors import PlainError
+from ..params import paginate_desc, query_bool, query_int, query_list
+from ..wire import envelope, iso, page
+from .annotations import acting_user
+
+# The whole request body is read into memory (Phoenix reads it whole too); past this it is refused unread.
+MAX_UPLOAD_BODY_BYTES = 32 * 1024 * 1024
+MAX_PAGE_SIZE = 1000
+
+
+def dataset_data(dataset: Dataset) -> dict[str, Any]:
+    """`dataset` must come from `datasets_with_example_count()`."""
+    return {
+        "id": to_global_id("Dataset", dataset.pk),
+        "name": dataset.name,
+        "description": dataset.description,
+        "metadata": dataset.metadata,
+        "created_at": iso(dataset.created_at),
+        "updated_at": iso(dataset.updated_at),
+        "example_count": dataset.example_count,
+    }
+
+
+def version_data(version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "version_id": to_global_id("DatasetVersion", version.pk),
+        "description": version.description or None,
+        "metadata": version.metadata,
+        "created_at": iso(version.created_at),
+    }
+
+
+def example_data(revision: ExampleRevision) -> dict[str, Any]:
+    """A revision from `example_revisions_at_version`, as an example of that version."""
+    example_id, node_id = example_ids(revision)
+    source = (
+        {"span_id": revision.span_hex, "span_node_id": to_global_id("Span", revision.span_pk)}
+        if revision.span_pk
+        else None
+    )
+    return {
+        "id": example_id,
+        "node_id": node_id,
+        "input": revision.input,
+        "output": revision.output,
+        "metadata": revision.metadata,
+        "updated_at": iso(revision.created_at),
+        "source": source,
+    }
+
+
+def _decoded(value: str, invalid: str) -> tuple[str, int]:
+    try:
+        return from_global_id(value)
+    except GlobalIDError:
+        raise PlainError(422, invalid) from None
+
+
+def _typed_pk(value: str, type_name: str, invalid: str) -> int:
+    decoded_type, pk = _decoded(value, invalid)
+    if decoded_type != type_name:
+        raise PlainError(422, invalid)
+    return pk
+
+
+def _version(dataset: Dataset, version_id: str | None, version_pk: int) -> DatasetVersion | None:
+    """The version `version_id` names (a 404 unless it is one of the dataset's), else the latest one."""
+    if not version_id:
+        return dataset_latest_version(dataset=dataset)
+    version = dataset_versions(dataset=dataset).filter(pk=version_pk).first()
+    if version is None:
+        raise PlainError(404, f"No dataset version with id {version_id} can be found.")
+    return version
+
+
+def _paged(
+    request: Request, rows: QuerySet[Any], type_name: str, data: Callable[[Any], dict[str, Any]]
+) -> Response:
+    """One page, newest first, of `limit` rows (default 10, as on Phoenix)."""
+    limit = query_int(request, "limit", default=10, maximum=MAX_PAGE_SIZE)
+    rows_on_page, next_cursor = paginate_desc(rows, request=request, type_name=type_name, limit=limit)
+    return Response(page([data(row) for row in rows_on_page], next_cursor))
+
+
+class DatasetListView(APIView):
+    def get(self, request: Request) -> Response:
+        datasets = datasets_with_example_count()
+        if name := request.query_params.get("name"):
+            datasets = datasets.filter(name=name)
+        return _paged(request, datasets, "Dataset", dataset_data)
+
+
+class DatasetDetailView(APIView):
+    def get(self, request: Request, dataset_id: str) -> Response:
+        type_name, pk = _decoded(dataset_id, f"Invalid dataset ID format: {dataset_id}")
+        if type_name != "Dataset":
+            # Phoenix's text, stray "f" and all.
+            raise PlainError(404, f"ID {dataset_id} refers to a f{type_name}")
+        dataset = datasets_with_example_count().filter(pk=pk).first()
+        if dataset is None:
+            raise PlainError(404, f"Dataset with ID {dataset_id} not found")
+        return Response(envelope(dataset_data(dataset)))
+
+    def delete(self, request: Request, dataset_id: str) -> Response:
+        pk = _typed_pk(dataset_id, "Dataset", f"Invalid Dataset ID: {dataset_id}")
+        dataset = Dataset.objects.filter(pk=pk).first()
+        if dataset is None:
+            raise PlainError(404, "Dataset does not exist")
+        dataset_delete(dataset=dataset)
+        return Response(status=204)
+
+
+class DatasetVersionListView(APIView):
+    def get(self, request: Request, dataset_id: str) -> Response:
+        pk = _typed_pk(dataset_id, "Dataset", f"Invalid Dataset ID: {dataset_id}")
+        if cursor := request.query_params.get("cursor"):
+            _typed_pk(cursor, "DatasetVersion", f"Invalid cursor: {cursor}")
+        # Like Phoenix, an unknown dataset simply has no versions.
+        return _paged(request, DatasetVersion.objects.filter(dataset_id=pk), "DatasetVersion", version_data)
+
+
+class DatasetExamplesView(APIView):
+    def get(self, request: Request, dataset_id: str) -> Response:
+        type_name, pk = _decoded(dataset_id, f"Invalid dataset ID format: {dataset_id}")
+        version_id = request.query_params.get("version_id")
+        version_type, version_pk = (
+            _decoded(version_id, f"Invalid dataset version ID format: {version_id}")
+            if version_id
+            else ("", 0)
+        )
+        if type_name != "Dataset":
+            raise PlainError(404, f"ID {dataset_id} refers to a {type_name}")
+        if version_id and version_type != "DatasetVersion":
+            raise PlainError(404, f"ID {version_id} refers to a {version_type}")
+        dataset = Dataset.objects.filter(pk=pk).first()
+        if dataset is None:
+            raise PlainError(404, f"No dataset with id {dataset_id} can be found.")
+        version = _version(dataset, version_id, version_pk)
+        if version is None:
+            raise PlainError(404, "Dataset has no versions.")
+        if splits := query_list(request, "split"):
+            # There are no splits yet, so every named split is unknown, as Phoenix says of unknown splits.
+            raise PlainError(404, f"Dataset splits not found: {', '.join(splits)}")
+        revisions = example_revisions_at_version(version=version)
+        return Response(
+            envelope(
+                {
+                    "dataset_id": to_global_id("Dataset", dataset.pk),
+                    "version_id": to_global_id("DatasetVersion", version.pk),
+                    "filtered_splits": [],
+                    "examples": [example_data(revision) for revision in revisions],
+                }
+            )
+        )
+
+
+class DatasetUploadMultiPartParser(BaseParser):
+    """multipart/form-data that keeps each file part's Content-Encoding (the client gzips its CSV)."""
+
+    media_type = "multipart/form-data"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> DataAndFiles:
+        try:
+            form = multipart_read(stream, content_type=media_type or "")
+        except ValidationError as exc:
+            raise ParseError(exc.messages[0]) from None
+        return DataAndFiles(MultiValueDict(form.fields), form.files)
+
+
+class DatasetUploadView(APIView):
+    """POST /v1/datasets/upload. `sync=false` does the same work before answering, then answers `null`:
+    nothing is queued in memory, so once the response is sent the examples are stored (DESIGN.md §4)."""
+
+    parser_classes = [JSONParser, DatasetUploadMultiPartParser]
+
+    def post(self, request: Request) -> HttpResponse:
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if not content_type:
+            raise PlainError(400, "Missing content-type header")
+        media_type = parse_header_parameters(content_type)[0]
+        is_json = media_type == "application/json"
+        if not is_json and media_type != "multipart/form-data":
+            raise PlainError(422, "Invalid request Content-Type")
+        _check_body_size(request)
+        sync = query_bool(request, "sync", False)
+        try:
+            values = _json_upload(request) if is_json else _form_upload(request)
+            result = dataset_upload(**values, user=acting_user(request))
+        except DuplicateDatasetName as exc:
+            raise PlainError(409, exc.messages[0]) from None
+        except ValidationError as exc:
+            raise PlainError(422, "; ".join(exc.messages)) from None
+        except ParseError as exc:
+            raise PlainError(422, str(exc.detail)) from None
+        if not sync:
+            return HttpResponse(b"null", content_type="application/json")
+        return Response(
+            envelope(
+                {
+                    "dataset_id": to_global_id("Dataset", result.dataset.pk),
+                    "version_id": to_global_id("DatasetVersion", result.version.pk),
+                    "num_created_examples": result.created,
+                    "num_updated_examples": result.updated,
+                    "num_deleted_examples": result.deleted,
+                }
+            )
+        )
+
+
+def _check_body_size(request: Request) -> None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise PlainError(400, "Invalid Content-Length header") from None
+    if length > MAX_UPLOAD_BODY_BYTES:
+        raise PlainError(
+            413,
+            f"Upload of {length} bytes is larger than the {MAX_UPLOAD_BODY_BYTES // (1024 * 1024)} MiB limit",
+        )
+
+
+JSON_UPLOAD_FIELDS = (
+    "action",
+    "name",
+    "description",
+    "inputs",
+    "outputs",
+    "metadata",
+    "span_ids",
+    "example_ids",
+    "splits",
+)
+
+
+def _json_upload(request: Request) -> dict[str, Any]:
+    body = request.data
+    if not isinstance(body, dict):
+        raise ValidationError("The request body must be a JSON object")
+    return {key: body.get(key) for key in JSON_UPLOAD_FIELDS}
+
+
+def _form_upload(request: Request) -> dict[str, Any]:
+    form = request.data
+    file = request.FILES.get("file")
+    if not isinstance(file, FilePart):
+        raise ValidationError("Malformed file in form data.")
+    split_key, split_keys = form.get("split_key"), form.getlist("split_keys[]")
+    if split_key and any(split_keys):
+        raise ValidationError("Send split_key or split_keys[], not both")
+    if any(form.getlist("flatten_keys[]")):
+        raise ValidationError("flatten_keys[] is not supported")
+    keys = TableKeys(
+        input=_keys(form, "input_keys[]"),
+        output=_keys(form, "output_keys[]"),
+        metadata=_keys(form, "metadata_keys[]"),
+        split=frozenset(filter(None, [split_key, *split_keys])),
+        span_id=form.get("span_id_key") or None,
+        example_id=form.get("example_id_key") or None,
+    )
+    columns = table_columns(*table_read(file), keys)
+    return {
+        "action": form.get("action"),
+        "name": form.get("name"),
+        # Phoenix names a dataset uploaded without a description after its file.
+        "description": form.get("description") or file.filename,
+        "inputs": columns.inputs,
+        "outputs": columns.outputs,
+        "metadata": columns.metadata,
+        "span_ids": columns.span_ids,
+        "example_ids": columns.example_ids,
+        "splits": columns.splits,
+    }
+
+
+def _keys(form: MultiValueDict, name: str) -> frozenset[str]:
+    return frozenset(filter(None, form.getlist(name)))
+
+
+class _IgnoreAccept(BaseContentNegotiation):
+    """Exports answer their one format whatever the Accept header asks for."""
+
+    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser | None:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
+class DatasetExportView(APIView):
+    content_negotiation_class = _IgnoreAccept
+    extension = "jsonl"
+    content_type = "text/plain; charset=utf-8"
+    lines: Callable[[QuerySet[ExampleRevision]], Iterator[str]]
+
+    def get(self, request: Request, dataset_id: str) -> StreamingHttpResponse:
+        pk = _typed_pk(dataset_id, "Dataset", f"Invalid dataset ID format: {dataset_id}")
+        version_id = request.query_params.get("version_id")
+        version_pk = (
+            _typed_pk(version_id, "DatasetVersion", f"Invalid dataset version ID format: {version_id}")
+            if version_id
+            else 0
+        )
+        dataset = Dataset.objects.filter(pk=pk).first()
+        if dataset is None:
+            raise PlainError(422, "Dataset does not exist.")
+        version = _version(dataset, version_id, version_pk)
+        revisions = (
+            example_revisions_at_version(version=version) if version else ExampleRevision.objects.none()
+        )
+        response = StreamingHttpResponse(self.lines(revisions), content_type=self.content_type)
+        response["Content-Disposition"] = (
+            f"attachment; filename*=UTF-8''{quote(dataset.name)}.{self.extension}"
+        )
+        for header, value in self.extra_headers(revisions).items():
+            response[header] = value
+        return response
+
+    def extra_headers(self, revisions: QuerySet[ExampleRevision]) -> dict[str, str]:
+        return {}
+
+
+class DatasetCsvView(DatasetExportView):
+    extension = "csv"
+    content_type = "text/csv"
+    lines = staticmethod(csv_lines)
+
+
+class DatasetJsonlView(DatasetExportView):
+    lines = staticmethod(jsonl_lines)
+
+
+class DatasetOpenAIFineTuningView(DatasetExportView):
+    lines = staticmethod(openai_ft_lines)
+
+    def extra_headers(self, revisions: QuerySet[ExampleRevision]) -> dict[str, str]:
+        # Examples that are not chats are left out of the file: say how many, so a short file is explained.
+        return {"X-Skipped-Examples": str(openai_ft_report(revisions).skipped_rows)}
+
+
+class DatasetOpenAIEvalsView(DatasetExportView):
+    lines = staticmethod(openai_evals_lines)

@@ -1,0 +1,153 @@
+"""Dataset exports as streamed lines (PHOENIX_COMPAT.md §3.7): CSV, JSONL, OpenAI fine-tuning and evals JSONL.
+
+Each function takes the revisions of one version (`selectors.example_revisions_at_version`) and reads them
+with `.iterator()`, so memory stays flat however large the dataset. The CSV and the fine-tuning report read
+them twice (the columns, or the skipped count, must be known before the first line goes out): twice the
+database work, in exchange for never holding the dataset in memory. A version's rows never change, so both
+passes see the same rows.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+from django.db.models import QuerySet
+
+from phoenix_annot.core.globalid import to_global_id
+
+from .models import ExampleRevision
+
+SECTIONS = ("input", "output", "metadata")
+CHUNK_SIZE = 500
+
+
+class FineTuningReport(NamedTuple):
+    chat_rows: int
+    skipped_rows: int
+
+
+def example_ids(revision: ExampleRevision) -> tuple[str, str]:
+    """The wire `id` (the uploader's id when there is one) and `node_id` of a revision's example."""
+    node_id = to_global_id("DatasetExample", revision.example_id)
+    return revision.external_id or node_id, node_id
+
+
+def csv_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
+    """`id`, `node_id`, then `input.<k>`, `output.<k>`, `metadata.<k>` (nested keys joined by `.`, sorted
+    within each section so the columns do not depend on the database's JSON key order)."""
+    columns: dict[str, set[str]] = {section: set() for section in SECTIONS}
+    for revision in _rows(revisions):
+        for section in SECTIONS:
+            columns[section].update(_flattened(getattr(revision, section)))
+    header = ["id", "node_id"] + [
+        f"{section}.{key}" for section in SECTIONS for key in sorted(columns[section])
+    ]
+    yield _csv_line(header)
+    for revision in _rows(revisions):
+        cells = {
+            f"{section}.{key}": value
+            for section in SECTIONS
+            for key, value in _flattened(getattr(revision, section)).items()
+        }
+        yield _csv_line([*example_ids(revision), *(_csv_cell(cells.get(name)) for name in header[2:])])
+
+
+def jsonl_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
+    for revision in _rows(revisions):
+        example_id, node_id = example_ids(revision)
+        yield _json_line(
+            {
+                "id": example_id,
+                "node_id": node_id,
+                "input": revision.input,
+                "output": revision.output,
+                "metadata": revision.metadata,
+                "splits": [],
+            }
+        )
+
+
+def openai_ft_report(revisions: QuerySet[ExampleRevision]) -> FineTuningReport:
+    """How many examples make chat fine-tuning rows, and how many the export leaves out."""
+    chat_rows = skipped_rows = 0
+    for revision in _rows(revisions):
+        if _chat_messages(revision) is None:
+            skipped_rows += 1
+        else:
+            chat_rows += 1
+    return FineTuningReport(chat_rows, skipped_rows)
+
+
+def openai_ft_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
+    """`{"messages": input.messages + output.messages}` (+ `tools`), one line per chat example.
+
+    Unlike Phoenix, an example that is not a chat (no messages, or no assistant turn to learn) is left out
+    rather than written with empty messages, which OpenAI rejects; `openai_ft_report` counts them.
+    """
+    for revision in _rows(revisions):
+        messages = _chat_messages(revision)
+        if messages is None:
+            continue
+        row: dict[str, Any] = {"messages": messages}
+        if tools := revision.input.get("tools"):
+            row["tools"] = tools
+        yield _json_line(row)
+
+
+def openai_evals_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
+    """`{"messages": input.messages, "ideal": <content of the last output message>}` as Phoenix writes it."""
+    for revision in _rows(revisions):
+        output_messages = _list(revision.output.get("messages"))
+        last = output_messages[-1] if output_messages and isinstance(output_messages[-1], dict) else {}
+        ideal = last.get("content")
+        yield _json_line(
+            {
+                "messages": _list(revision.input.get("messages")),
+                "ideal": ideal if isinstance(ideal, str) else "",
+            }
+        )
+
+
+def _rows(revisions: QuerySet[ExampleRevision]) -> Iterator[ExampleRevision]:
+    return revisions.iterator(chunk_size=CHUNK_SIZE)
+
+
+def _chat_messages(revision: ExampleRevision) -> list[dict[str, Any]] | None:
+    messages = _list(revision.input.get("messages")) + _list(revision.output.get("messages"))
+    if not all(isinstance(message, dict) and isinstance(message.get("role"), str) for message in messages):
+        return None
+    if not any(message["role"] == "assistant" for message in messages):
+        return None
+    return messages
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _flattened(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, dict) and item:
+            flat.update(_flattened(item, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = item
+    return flat
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def _csv_line(cells: Iterable[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"

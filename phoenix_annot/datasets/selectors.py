@@ -1,0 +1,60 @@
+"""Reads of datasets, shared by the REST API, the exports and the pages.
+
+"Examples at version V" are, per example, its latest revision with version <= V, unless that revision is a
+DELETE (DESIGN.md §3). Revisions are history: a version's examples never change once it exists, so reading
+them twice (the two passes of an export) gives the same rows.
+"""
+
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+
+from .models import Dataset, DatasetVersion, ExampleRevision, RevisionKind
+
+
+def datasets_with_example_count() -> QuerySet[Dataset]:
+    """Datasets annotated with `example_count`, the number of examples at their latest version."""
+    # +1 per CREATE, -1 per DELETE, as Phoenix counts: a DELETE only ever follows a live revision and a
+    # CREATE only ever starts or revives an example, so the sum is the live count without a per-example scan.
+    change = Case(
+        When(revision_kind=RevisionKind.CREATE, then=Value(1)),
+        When(revision_kind=RevisionKind.DELETE, then=Value(-1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    count = (
+        ExampleRevision.objects.filter(example__dataset=OuterRef("pk"))
+        .values("example__dataset")
+        .annotate(total=Sum(change))
+        .values("total")
+    )
+    return Dataset.objects.annotate(example_count=Coalesce(Subquery(count), Value(0)))
+
+
+def dataset_versions(*, dataset: Dataset) -> QuerySet[DatasetVersion]:
+    return DatasetVersion.objects.filter(dataset=dataset)
+
+
+def dataset_latest_version(*, dataset: Dataset) -> DatasetVersion | None:
+    return dataset_versions(dataset=dataset).order_by("-pk").first()
+
+
+def example_revisions_at_version(*, version: DatasetVersion) -> QuerySet[ExampleRevision]:
+    """The live revision of each example at `version`, by example id, in one query.
+
+    Each row also carries `external_id`, `span_pk` and `span_hex` (the OTel span id), so listing and
+    exporting never load the examples or their spans.
+    """
+    newer = ExampleRevision.objects.filter(
+        example=OuterRef("example"), version_id__gt=OuterRef("version_id"), version_id__lte=version.pk
+    )
+    return (
+        ExampleRevision.objects.filter(example__dataset_id=version.dataset_id, version_id__lte=version.pk)
+        .filter(~Exists(newer))
+        .exclude(revision_kind=RevisionKind.DELETE)
+        .annotate(
+            external_id=F("example__external_id"),
+            span_pk=F("example__span_id"),
+            span_hex=F("example__span__span_id"),
+        )
+        .order_by("example_id")
+    )

@@ -1,0 +1,489 @@
+"""Dataset writes. Every change to a dataset's examples makes one version; nothing is edited in place."""
+
+import hashlib
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.utils import timezone
+
+from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations.models import NOTE_NAME, SpanAnnotation
+from phoenix_annot.core.globalid import GlobalIDError, from_global_id
+from phoenix_annot.tracing.models import Span
+
+from .models import Dataset, DatasetExample, DatasetVersion, ExampleRevision, RevisionKind
+from .selectors import dataset_latest_version, example_revisions_at_version
+from .spans import example_input, example_metadata, example_output
+
+# One add reads every span with its attributes and annotations into memory; past this, narrow the filter.
+MAX_SPANS_PER_ADD = 10_000
+MAX_NAME_LENGTH = Dataset._meta.get_field("name").max_length
+MAX_EXAMPLE_ID_LENGTH = DatasetExample._meta.get_field("external_id").max_length
+SPLITS_UNSUPPORTED = "Dataset splits are not supported yet"
+# Past 2**53 a double no longer holds every integer: larger numbers are compared as the double they round to.
+MAX_EXACT_INTEGER = 2**53
+
+
+class DuplicateDatasetName(ValidationError):
+    pass
+
+
+class UploadAction(StrEnum):
+    CREATE = "create"
+    APPEND = "append"
+    UPDATE = "update"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    dataset: Dataset
+    version: DatasetVersion
+    created: int
+    updated: int
+    deleted: int
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One uploaded example, with the hash its content is matched by."""
+
+    input: dict[str, Any]
+    output: dict[str, Any]
+    metadata: dict[str, Any]
+    span_id: str | None
+    external_id: str | None
+
+    @cached_property
+    def content_hash(self) -> bytes:
+        return content_hash(self.input, self.output, self.metadata)
+
+
+def content_hash(input: dict[str, Any], output: dict[str, Any], metadata: dict[str, Any]) -> bytes:
+    """SHA-256 of the canonical JSON of the content: key order does not matter, list order does."""
+    canonical = json.dumps(
+        _canonical_numbers({"input": input, "metadata": metadata, "output": output}),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+def _canonical_numbers(value: Any) -> Any:
+    """Numbers compared as JSON doubles, as RFC 8785 does: 1.0 is 1, and 1e16 is 10000000000000000.
+
+    PostgreSQL's jsonb gives a float like 1e16 back as that integer; without this, re-uploading the same
+    content would not match what was stored, and `update` would stop being idempotent.
+    """
+    if isinstance(value, dict):
+        return {key: _canonical_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical_numbers(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_EXACT_INTEGER:
+        try:
+            value = float(value)
+        except OverflowError:
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def dataset_create(
+    *, name: str, description: str = "", metadata: dict[str, Any] | None = None, user: User | None = None
+) -> Dataset:
+    _validate_name(name)
+    try:
+        with transaction.atomic():
+            return Dataset.objects.create(
+                name=name, description=description, metadata=metadata or {}, user=user
+            )
+    except IntegrityError:
+        raise _name_taken(name) from None
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    """Delete the dataset with all its versions and examples; the spans they came from stay."""
+    dataset.delete()
+
+
+def dataset_add_spans(
+    *, dataset: Dataset, spans: QuerySet[Span] | Sequence[Span], user: User | None
+) -> DatasetVersion | None:
+    """Add one example per span as one new version; None when every span is already an example.
+
+    A span whose example was deleted by a later version comes back as that same example (the span stays
+    linked to one example per dataset). Queries do not grow with the number of spans.
+    """
+    annotations = Prefetch(
+        "annotations",
+        queryset=SpanAnnotation.objects.exclude(name=NOTE_NAME).select_related("user").order_by("pk"),
+    )
+    spans = list(spans[: MAX_SPANS_PER_ADD + 1] if isinstance(spans, QuerySet) else spans)
+    if len(spans) > MAX_SPANS_PER_ADD:
+        raise ValidationError(f"Add at most {MAX_SPANS_PER_ADD} spans at a time; narrow the selection.")
+    prefetch_related_objects(spans, annotations)
+    with transaction.atomic():
+        _lock(dataset)
+        holders = dict(
+            DatasetExample.objects.filter(dataset=dataset, span__in=[span.pk for span in spans]).values_list(
+                "span_id", "pk"
+            )
+        )
+        live = _live_example_pks(dataset, among=holders.values())
+        to_add = list({span.pk: span for span in spans if holders.get(span.pk) not in live}.values())
+        if not to_add:
+            return None
+        version = _version_create(dataset=dataset, user=user)
+        new_examples = DatasetExample.objects.bulk_create(
+            DatasetExample(dataset=dataset, span=span) for span in to_add if span.pk not in holders
+        )
+        example_pks = {example.span_id: example.pk for example in new_examples} | holders
+        ExampleRevision.objects.bulk_create(
+            ExampleRevision(
+                example_id=example_pks[span.pk],
+                version=version,
+                input=example_input(span),
+                output=example_output(span),
+                metadata=example_metadata(span, span.annotations.all()),
+                revision_kind=RevisionKind.CREATE,
+            )
+            for span in to_add
+        )
+    return version
+
+
+def dataset_upload(
+    *,
+    action: str | None,
+    name: Any,
+    description: Any,
+    inputs: Any,
+    outputs: Any = None,
+    metadata: Any = None,
+    span_ids: Any = None,
+    example_ids: Any = None,
+    splits: Any = None,
+    user: User | None,
+) -> UploadResult:
+    """Phoenix's `POST /v1/datasets/upload` (PHOENIX_COMPAT.md §3.7), on already-decoded values.
+
+    `create` refuses an existing name; `append` adds new examples and patches matched ones; `update` also
+    deletes the previous examples nothing matched, so the dataset converges on the upload. An incoming
+    example matches a previous one by its id (external id, or a DatasetExample GlobalID) or, without an id,
+    by content. An upload that changes nothing makes no version and answers the latest one.
+    """
+    _validate_name(name)
+    if description is not None and not isinstance(description, str):
+        raise ValidationError("description should be a string")
+    incoming = _incoming(inputs, outputs, metadata, span_ids, example_ids)
+    upload_action = _action(action)
+    if _has_splits(splits, len(incoming)):
+        raise ValidationError(SPLITS_UNSUPPORTED)
+    with transaction.atomic():
+        dataset = _dataset_for_upload(
+            name=name, description=description or "", user=user, create=upload_action == UploadAction.CREATE
+        )
+        latest = dataset_latest_version(dataset=dataset)
+        previous = list(example_revisions_at_version(version=latest)) if latest else []
+        plan = _plan(incoming, previous, keep_unmatched=upload_action == UploadAction.APPEND)
+        if latest is not None and plan.is_empty:
+            return UploadResult(dataset, latest, 0, 0, 0)
+        version = _version_create(dataset=dataset, user=user)
+        _revisions_write(dataset=dataset, version=version, plan=plan, previous=previous)
+    return UploadResult(dataset, version, len(plan.creates), len(plan.patches), len(plan.deletes))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    creates: list[Incoming]
+    patches: list[tuple[int, Incoming]]
+    deletes: list[int]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.creates or self.patches or self.deletes)
+
+
+def _plan(incoming: list[Incoming], previous: list[ExampleRevision], *, keep_unmatched: bool) -> _Plan:
+    """Pair incoming examples with previous ones: ids first, then content for the examples without one."""
+    hashes = {revision.example_id: _revision_hash(revision) for revision in previous}
+    matches = _match_by_id(incoming, previous)
+    matched_by_id = set(matches.values())
+    unmatched_by_hash: dict[bytes, list[int]] = defaultdict(list)
+    for pk, digest in hashes.items():
+        if pk not in matched_by_id:
+            unmatched_by_hash[digest].append(pk)
+    creates: list[Incoming] = []
+    patches: list[tuple[int, Incoming]] = []
+    for index, item in enumerate(incoming):
+        pk = matches.get(index)
+        if pk is None and item.external_id is None and unmatched_by_hash[item.content_hash]:
+            pk = unmatched_by_hash[item.content_hash].pop(0)
+            matches[index] = pk
+        if pk is None:
+            creates.append(item)
+        elif hashes[pk] != item.content_hash:
+            patches.append((pk, item))
+    matched = set(matches.values())
+    deletes = [] if keep_unmatched else [pk for pk in hashes if pk not in matched]
+    return _Plan(creates, patches, deletes)
+
+
+def _match_by_id(incoming: list[Incoming], previous: list[ExampleRevision]) -> dict[int, int]:
+    """Incoming index -> previous example pk, for incoming examples whose id names a previous example."""
+    live = {revision.example_id for revision in previous}
+    by_external_id = {
+        revision.external_id: revision.example_id for revision in previous if revision.external_id
+    }
+    matches: dict[int, int] = {}
+    matched: set[int] = set()
+    unknown: list[str] = []
+    for index, item in enumerate(incoming):
+        if item.external_id is None:
+            continue
+        node_pk = _example_node_pk(item.external_id)
+        if node_pk is not None and node_pk not in live:
+            unknown.append(item.external_id)
+            continue
+        pk = node_pk if node_pk is not None else by_external_id.get(item.external_id)
+        if pk is None:
+            continue
+        if pk in matched:
+            raise ValidationError(f"Two example ids refer to the same example: {item.external_id}")
+        matches[index] = pk
+        matched.add(pk)
+    if unknown:
+        raise ValidationError(
+            f"No examples found in this dataset with the following IDs: {', '.join(unknown)}"
+        )
+    return matches
+
+
+def _example_node_pk(value: str) -> int | None:
+    try:
+        return from_global_id(value, "DatasetExample")[1]
+    except GlobalIDError:
+        return None
+
+
+def _revision_hash(revision: ExampleRevision) -> bytes:
+    return content_hash(revision.input, revision.output, revision.metadata)
+
+
+def _revisions_write(
+    *, dataset: Dataset, version: DatasetVersion, plan: _Plan, previous: list[ExampleRevision]
+) -> None:
+    revisions = [
+        ExampleRevision(example_id=pk, version=version, revision_kind=RevisionKind.DELETE)
+        for pk in plan.deletes
+    ]
+    revisions += [_revision(pk, version, item, RevisionKind.PATCH) for pk, item in plan.patches]
+    staying = {revision.example_id for revision in previous} - set(plan.deletes)
+    created_pks = _examples_for_creates(dataset=dataset, creates=plan.creates, staying=staying)
+    revisions += [
+        _revision(pk, version, item, RevisionKind.CREATE)
+        for pk, item in zip(created_pks, plan.creates, strict=True)
+    ]
+    ExampleRevision.objects.bulk_create(revisions)
+
+
+def _revision(pk: int, version: DatasetVersion, item: Incoming, kind: RevisionKind) -> ExampleRevision:
+    return ExampleRevision(
+        example_id=pk,
+        version=version,
+        input=item.input,
+        output=item.output,
+        metadata=item.metadata,
+        revision_kind=kind,
+    )
+
+
+def _examples_for_creates(*, dataset: Dataset, creates: list[Incoming], staying: set[int]) -> list[int]:
+    """The example row of each created example, in order: a deleted example with the same external id comes
+    back as itself; every other one is a new row, linked to its span when it can be."""
+    external_ids = [item.external_id for item in creates if item.external_id is not None]
+    revived = dict(
+        DatasetExample.objects.filter(dataset=dataset, external_id__in=external_ids).values_list(
+            "external_id", "pk"
+        )
+    )
+    fresh = [item for item in creates if item.external_id not in revived]
+    span_pks = _span_links(
+        dataset=dataset,
+        span_ids=[item.span_id for item in fresh],
+        staying=staying | set(revived.values()),
+    )
+    rows = DatasetExample.objects.bulk_create(
+        DatasetExample(
+            dataset=dataset, external_id=item.external_id, span_id=span_pks.pop(item.span_id, None)
+        )
+        for item in fresh
+    )
+    pks = iter(row.pk for row in rows)
+    return [revived[item.external_id] if item.external_id in revived else next(pks) for item in creates]
+
+
+def _span_links(*, dataset: Dataset, span_ids: Iterable[str | None], staying: set[int]) -> dict[str, int]:
+    """OTel span id -> span pk for the spans new examples may link to; unknown ids are left unlinked.
+
+    A span links to one example per dataset: an example that stays keeps its span (the newcomer is
+    unlinked), an example deleted now or before hands its span over.
+    """
+    known = dict(Span.objects.filter(span_id__in={s for s in span_ids if s}).values_list("span_id", "pk"))
+    holders = dict(
+        DatasetExample.objects.filter(dataset=dataset, span_id__in=known.values()).values_list(
+            "span_id", "pk"
+        )
+    )
+    DatasetExample.objects.filter(pk__in=[pk for pk in holders.values() if pk not in staying]).update(
+        span=None
+    )
+    return {span_id: pk for span_id, pk in known.items() if holders.get(pk) not in staying}
+
+
+def _live_example_pks(dataset: Dataset, *, among: Iterable[int]) -> set[int]:
+    """Which of the examples `among` are live at the dataset's latest version."""
+    among = list(among)
+    latest = dataset_latest_version(dataset=dataset) if among else None
+    if latest is None:
+        return set()
+    revisions = example_revisions_at_version(version=latest).filter(example_id__in=among)
+    return set(revisions.values_list("example_id", flat=True))
+
+
+def _lock(dataset: Dataset) -> None:
+    """Serialise writers of one dataset, so each diffs against the other's result, not the same old state."""
+    if not Dataset.objects.select_for_update().filter(pk=dataset.pk).values_list("pk", flat=True):
+        raise ValidationError("The dataset no longer exists")
+
+
+def _version_create(*, dataset: Dataset, user: User | None) -> DatasetVersion:
+    version = DatasetVersion.objects.create(dataset=dataset, user=user)
+    # The dataset's "last updated" is when its examples last changed.
+    Dataset.objects.filter(pk=dataset.pk).update(updated_at=timezone.now())
+    return version
+
+
+def _dataset_for_upload(*, name: str, description: str, user: User | None, create: bool) -> Dataset:
+    # Locked, as `_lock` does, for the same reason.
+    dataset = Dataset.objects.select_for_update().filter(name=name).first()
+    if dataset is not None:
+        if create:
+            raise _name_taken(name)
+        return dataset
+    try:
+        with transaction.atomic():
+            return Dataset.objects.create(name=name, description=description, user=user)
+    except IntegrityError:
+        # Another upload created it since the lookup.
+        if create:
+            raise _name_taken(name) from None
+        return Dataset.objects.select_for_update().get(name=name)
+
+
+def _name_taken(name: str) -> DuplicateDatasetName:
+    return DuplicateDatasetName(f'A dataset named "{name}" already exists.')
+
+
+def _action(value: str | None) -> UploadAction:
+    try:
+        return UploadAction((value or UploadAction.CREATE).lower())
+    except (ValueError, AttributeError):
+        # Misspelt as Phoenix spells it: the client matches this text to fall back from update to create.
+        raise ValidationError(f"Invalid dateset action: {value}") from None
+
+
+def _validate_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("Dataset name is required")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(f"Dataset name is longer than {MAX_NAME_LENGTH} characters")
+
+
+def _incoming(inputs: Any, outputs: Any, metadata: Any, span_ids: Any, example_ids: Any) -> list[Incoming]:
+    if not inputs:
+        raise ValidationError("input is required")
+    if not isinstance(inputs, list) or not all(isinstance(value, dict) for value in inputs):
+        raise ValidationError("Input should be a list containing only dictionary objects")
+    count = len(inputs)
+    outputs = _column("outputs", outputs, count, dict, "dictionary objects") or [{}] * count
+    metadata = _column("metadata", metadata, count, dict, "dictionary objects") or [{}] * count
+    # An empty id is no id: CSV cells and dataframes send "" for a missing value.
+    span_ids = _ids(_column("span_ids", span_ids, count, str, "strings or nulls"), count)
+    example_ids = _ids(_column("example_ids", example_ids, count, str, "strings or nulls"), count)
+    _validate_example_ids(example_ids)
+    incoming = [
+        Incoming(*values) for values in zip(inputs, outputs, metadata, span_ids, example_ids, strict=True)
+    ]
+    for index, item in enumerate(incoming):
+        if not _storable(item.input) or not _storable(item.output) or not _storable(item.metadata):
+            raise ValidationError(
+                f"Example {index} contains a NUL character, an unpaired surrogate or a non-finite number, "
+                "which cannot be stored"
+            )
+    return incoming
+
+
+def _column(name: str, values: Any, count: int, kind: type, described: str) -> list[Any] | None:
+    """`values` when it is a list of `count` items of `kind` (or, for ids, None); None when absent."""
+    if not values:
+        return None
+    nullable = kind is str
+    if (
+        not isinstance(values, list)
+        or len(values) != count
+        or not all(isinstance(value, kind) or (nullable and value is None) for value in values)
+    ):
+        raise ValidationError(f"{name} should be a list of same length as input containing only {described}")
+    return values
+
+
+def _validate_example_ids(example_ids: list[str | None]) -> None:
+    counts = Counter(value for value in example_ids if value is not None)
+    if repeated := sorted(value for value, count in counts.items() if count > 1):
+        raise ValidationError(f"example_ids must be unique; repeated: {', '.join(repeated)}")
+    if any(len(value) > MAX_EXAMPLE_ID_LENGTH for value in counts):
+        raise ValidationError(f"example_ids are at most {MAX_EXAMPLE_ID_LENGTH} characters long")
+
+
+def _ids(values: list[str | None] | None, count: int) -> list[str | None]:
+    return [value or None for value in values] if values else [None] * count
+
+
+def _has_splits(splits: Any, count: int) -> bool:
+    if not splits:
+        return False
+    if not isinstance(splits, list) or len(splits) != count:
+        raise ValidationError("splits should be a list of same length as input")
+    return any(split for split in splits)
+
+
+def _storable(value: Any) -> bool:
+    """Whether JSON (PostgreSQL's jsonb) can hold `value`: no NUL, no unpaired surrogate, no NaN."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return "\x00" not in value and (value.isascii() or _utf8_encodable(value))
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
+def _utf8_encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

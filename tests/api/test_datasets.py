@@ -1,0 +1,689 @@
+import gzip
+import json
+from datetime import datetime
+
+import pytest
+
+from phoenix_annot.api.views import datasets as dataset_views
+from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.datasets.models import Dataset, DatasetVersion
+from phoenix_annot.datasets.services import dataset_add_spans, dataset_upload
+from tests.datasets.multipart import CONTENT_TYPE, field, file_part, multipart
+from tests.factories import DatasetFactory, DatasetVersionFactory, ProjectFactory, SpanFactory
+
+pytestmark = pytest.mark.django_db
+
+CHAT_INPUT = {"messages": [{"role": "user", "content": "Hi"}]}
+CHAT_OUTPUT = {"messages": [{"role": "assistant", "content": "Hello"}]}
+
+
+def gid(type_name: str, pk: int) -> str:
+    return to_global_id(type_name, pk)
+
+
+def upload(name: str = "qa", action: str = "update", **values):
+    values.setdefault("inputs", [{"q": "a"}, {"q": "b"}])
+    return dataset_upload(
+        action=action, name=name, description=values.pop("description", None), user=None, **values
+    )
+
+
+def text(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode()
+
+
+def assert_plain(response, status: int, message: str) -> None:
+    assert (response.status_code, text(response)) == (status, message)
+    assert response["Content-Type"].startswith("text/plain")
+
+
+def post_form(api, *parts, query: str = "?sync=true"):
+    return api.post(f"/v1/datasets/upload{query}", multipart(*parts), content_type=CONTENT_TYPE)
+
+
+def form(name: str = "from-csv", *, keys=(("input_keys[]", "q"), ("output_keys[]", "a")), extra=()):
+    return [field("name", name), field("action", "update"), *(field(k, v) for k, v in keys), *extra]
+
+
+# --- GET /v1/datasets ----------------------------------------------------------------------------------
+
+
+def test_datasets_are_listed_newest_first_with_an_inclusive_cursor_and_example_counts(api):
+    older = upload(name="older").dataset
+    newer = DatasetFactory(name="newer", description="no examples", metadata={"team": "ml"})
+
+    first = api.get("/v1/datasets?limit=1").json()
+    second = api.get(f"/v1/datasets?limit=1&cursor={first['next_cursor']}").json()
+
+    assert first["next_cursor"] == gid("Dataset", older.pk)
+    assert first["data"] == [
+        {
+            "id": gid("Dataset", newer.pk),
+            "name": "newer",
+            "description": "no examples",
+            "metadata": {"team": "ml"},
+            "created_at": newer.created_at.isoformat(),
+            "updated_at": newer.updated_at.isoformat(),
+            "example_count": 0,
+        }
+    ]
+    assert [(d["name"], d["example_count"]) for d in second["data"]] == [("older", 2)]
+    assert second["next_cursor"] is None
+
+
+def test_datasets_are_filtered_by_exact_name(api):
+    DatasetFactory(name="golden")
+    DatasetFactory(name="golden-2")
+
+    assert [d["name"] for d in api.get("/v1/datasets?name=golden").json()["data"]] == ["golden"]
+
+
+def test_the_default_page_is_ten_datasets(api):
+    DatasetFactory.create_batch(11)
+
+    body = api.get("/v1/datasets").json()
+
+    assert len(body["data"]) == 10
+    assert body["next_cursor"] is not None
+
+
+def test_no_datasets_is_an_empty_page(api):
+    assert api.get("/v1/datasets").json() == {"data": [], "next_cursor": None}
+
+
+def test_dataset_timestamps_use_an_offset_not_z(api):
+    DatasetFactory()
+
+    created_at = api.get("/v1/datasets").json()["data"][0]["created_at"]
+
+    assert created_at.endswith("+00:00")
+    assert datetime.fromisoformat(created_at).tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("limit=0", "greater than 0"),
+        ("limit=ten", "valid integer"),
+        ("cursor=@@", "Invalid cursor format: @@"),
+    ],
+)
+def test_bad_dataset_paging_parameters_are_422s(api, query, message):
+    response = api.get(f"/v1/datasets?{query}")
+
+    assert response.status_code == 422
+    assert message in response.content.decode()
+
+
+def test_listing_datasets_takes_a_constant_number_of_queries(api, django_assert_max_num_queries):
+    for n in range(12):
+        upload(name=f"d{n}", inputs=[{"n": n}])
+
+    with django_assert_max_num_queries(1):
+        assert len(api.get("/v1/datasets?limit=20").json()["data"]) == 12
+
+
+# --- GET/DELETE /v1/datasets/{id} ----------------------------------------------------------------------
+
+
+def test_a_dataset_is_read_by_its_global_id_with_its_example_count(api):
+    dataset = upload(description="Questions").dataset
+
+    body = api.get(f"/v1/datasets/{gid('Dataset', dataset.pk)}").json()
+
+    assert body["data"]["name"] == "qa"
+    assert body["data"]["description"] == "Questions"
+    assert body["data"]["example_count"] == 2
+
+
+def test_reading_a_dataset_by_name_or_a_bad_id_is_a_422(api):
+    DatasetFactory(name="golden")
+
+    assert_plain(api.get("/v1/datasets/golden"), 422, "Invalid dataset ID format: golden")
+
+
+def test_reading_a_dataset_by_another_types_id_is_a_404_in_phoenix_words(api):
+    project_id = gid("Project", ProjectFactory().pk)
+
+    assert_plain(api.get(f"/v1/datasets/{project_id}"), 404, f"ID {project_id} refers to a fProject")
+
+
+def test_reading_a_missing_dataset_is_a_404(api):
+    missing = gid("Dataset", 999)
+
+    assert_plain(api.get(f"/v1/datasets/{missing}"), 404, f"Dataset with ID {missing} not found")
+
+
+def test_deleting_a_dataset_removes_it_and_answers_204(api):
+    dataset = upload().dataset
+
+    response = api.delete(f"/v1/datasets/{gid('Dataset', dataset.pk)}")
+
+    assert response.status_code == 204
+    assert not Dataset.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("identifier", "status", "message"),
+    [
+        ("golden", 422, "Invalid Dataset ID: golden"),
+        (gid("Project", 1), 422, f"Invalid Dataset ID: {gid('Project', 1)}"),
+        (gid("Dataset", 999), 404, "Dataset does not exist"),
+    ],
+)
+def test_deleting_a_bad_or_missing_dataset_fails_in_phoenix_words(api, identifier, status, message):
+    assert_plain(api.delete(f"/v1/datasets/{identifier}"), status, message)
+
+
+def test_viewers_may_read_datasets_but_not_delete_or_upload(keyed_client):
+    dataset = DatasetFactory()
+    viewer = keyed_client("VIEWER")
+
+    assert viewer.get(f"/v1/datasets/{gid('Dataset', dataset.pk)}").status_code == 200
+    assert_plain(
+        viewer.delete(f"/v1/datasets/{gid('Dataset', dataset.pk)}"),
+        403,
+        "Viewers cannot perform this action.",
+    )
+    assert_plain(
+        viewer.post("/v1/datasets/upload?sync=true", {"name": "x", "inputs": [{}]}),
+        403,
+        "Viewers cannot perform this action.",
+    )
+
+
+def test_without_a_key_the_datasets_need_authentication(client, settings):
+    settings.V1_AUTH_REQUIRED = True
+
+    assert client.get("/v1/datasets").status_code == 401
+
+
+# --- GET /v1/datasets/{id}/versions --------------------------------------------------------------------
+
+
+def test_versions_are_listed_newest_first_with_a_cursor(api):
+    dataset = DatasetFactory()
+    v1, v2, v3 = (DatasetVersionFactory(dataset=dataset, description=f"v{n}") for n in range(1, 4))
+    DatasetVersionFactory()  # another dataset's
+
+    first = api.get(f"/v1/datasets/{gid('Dataset', dataset.pk)}/versions?limit=2").json()
+    second = api.get(
+        f"/v1/datasets/{gid('Dataset', dataset.pk)}/versions?limit=2&cursor={first['next_cursor']}"
+    ).json()
+
+    assert [v["version_id"] for v in first["data"]] == [
+        gid("DatasetVersion", v3.pk),
+        gid("DatasetVersion", v2.pk),
+    ]
+    assert first["data"][0] == {
+        "version_id": gid("DatasetVersion", v3.pk),
+        "description": "v3",
+        "metadata": {},
+        "created_at": v3.created_at.isoformat(),
+    }
+    assert second == {
+        "data": [
+            {
+                "version_id": gid("DatasetVersion", v1.pk),
+                "description": "v1",
+                "metadata": {},
+                "created_at": v1.created_at.isoformat(),
+            }
+        ],
+        "next_cursor": None,
+    }
+
+
+def test_an_empty_version_description_is_null(api):
+    version = upload().version
+
+    assert (
+        api.get(f"/v1/datasets/{gid('Dataset', version.dataset_id)}/versions").json()["data"][0][
+            "description"
+        ]
+        is None
+    )
+
+
+def test_an_unknown_dataset_simply_has_no_versions(api):
+    assert api.get(f"/v1/datasets/{gid('Dataset', 999)}/versions").json() == {"data": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("golden/versions", "Invalid Dataset ID: golden"),
+        (f"{gid('Dataset', 1)}/versions?cursor={gid('Dataset', 1)}", f"Invalid cursor: {gid('Dataset', 1)}"),
+        (f"{gid('Dataset', 1)}/versions?cursor=@@", "Invalid cursor: @@"),
+    ],
+)
+def test_bad_version_list_parameters_are_422s(api, path, message):
+    assert_plain(api.get(f"/v1/datasets/{path}"), 422, message)
+
+
+# --- GET /v1/datasets/{id}/examples --------------------------------------------------------------------
+
+
+def test_examples_of_the_latest_version_carry_their_ids_source_and_revision_time(api):
+    span = SpanFactory()
+    first = upload(inputs=[{"q": "a"}, {"q": "b"}], example_ids=["ex-a", None], span_ids=[span.span_id, None])
+    a, b = first.dataset.examples.order_by("pk")
+
+    body = api.get(f"/v1/datasets/{gid('Dataset', first.dataset.pk)}/examples").json()
+
+    revision = a.revisions.get()
+    assert body["data"] == {
+        "dataset_id": gid("Dataset", first.dataset.pk),
+        "version_id": gid("DatasetVersion", first.version.pk),
+        "filtered_splits": [],
+        "examples": [
+            {
+                "id": "ex-a",
+                "node_id": gid("DatasetExample", a.pk),
+                "input": {"q": "a"},
+                "output": {},
+                "metadata": {},
+                "updated_at": revision.created_at.isoformat(),
+                "source": {"span_id": span.span_id, "span_node_id": gid("Span", span.pk)},
+            },
+            {
+                "id": gid("DatasetExample", b.pk),
+                "node_id": gid("DatasetExample", b.pk),
+                "input": {"q": "b"},
+                "output": {},
+                "metadata": {},
+                "updated_at": b.revisions.get().created_at.isoformat(),
+                "source": None,
+            },
+        ],
+    }
+
+
+def test_examples_can_be_read_at_an_older_version(api):
+    first = upload(inputs=[{"q": "a"}])
+    upload(inputs=[{"q": "changed"}])
+    dataset_id = gid("Dataset", first.dataset.pk)
+
+    latest = api.get(f"/v1/datasets/{dataset_id}/examples").json()["data"]
+    pinned = api.get(
+        f"/v1/datasets/{dataset_id}/examples?version_id={gid('DatasetVersion', first.version.pk)}"
+    )
+
+    assert [e["input"] for e in latest["examples"]] == [{"q": "changed"}]
+    assert [e["input"] for e in pinned.json()["data"]["examples"]] == [{"q": "a"}]
+    assert pinned.json()["data"]["version_id"] == gid("DatasetVersion", first.version.pk)
+
+
+def test_example_errors_follow_phoenix(api):
+    dataset = DatasetFactory()
+    empty = gid("Dataset", dataset.pk)
+    other_version = gid("DatasetVersion", DatasetVersionFactory().pk)
+    project_id = gid("Project", ProjectFactory().pk)
+    missing = gid("Dataset", 999)
+
+    assert_plain(api.get("/v1/datasets/golden/examples"), 422, "Invalid dataset ID format: golden")
+    assert_plain(
+        api.get(f"/v1/datasets/{empty}/examples?version_id=v1"), 422, "Invalid dataset version ID format: v1"
+    )
+    assert_plain(api.get(f"/v1/datasets/{project_id}/examples"), 404, f"ID {project_id} refers to a Project")
+    assert_plain(
+        api.get(f"/v1/datasets/{empty}/examples?version_id={project_id}"),
+        404,
+        f"ID {project_id} refers to a Project",
+    )
+    assert_plain(
+        api.get(f"/v1/datasets/{missing}/examples"), 404, f"No dataset with id {missing} can be found."
+    )
+    assert_plain(
+        api.get(f"/v1/datasets/{empty}/examples?version_id={other_version}"),
+        404,
+        f"No dataset version with id {other_version} can be found.",
+    )
+    assert_plain(api.get(f"/v1/datasets/{empty}/examples"), 404, "Dataset has no versions.")
+
+
+def test_filtering_examples_by_split_names_splits_that_do_not_exist(api):
+    dataset = upload().dataset
+
+    response = api.get(f"/v1/datasets/{gid('Dataset', dataset.pk)}/examples?split=train&split=test")
+
+    assert_plain(response, 404, "Dataset splits not found: train, test")
+
+
+def test_reading_examples_takes_a_constant_number_of_queries(api, django_assert_max_num_queries):
+    spans = [SpanFactory() for _ in range(25)]
+    dataset = DatasetFactory()
+    dataset_add_spans(dataset=dataset, spans=spans, user=None)
+
+    with django_assert_max_num_queries(3):
+        examples = api.get(f"/v1/datasets/{gid('Dataset', dataset.pk)}/examples").json()["data"]["examples"]
+
+    assert [e["source"]["span_id"] for e in examples] == [s.span_id for s in spans]
+
+
+# --- POST /v1/datasets/upload: JSON ------------------------------------------------------------------
+
+
+def test_a_json_upload_with_sync_answers_the_ids_and_counts(api):
+    response = api.post(
+        "/v1/datasets/upload?sync=true",
+        {"action": "create", "name": "qa", "inputs": [{"q": "a"}], "outputs": [{"a": "b"}], "metadata": [{}]},
+    )
+
+    dataset = Dataset.objects.get()
+    assert response.json() == {
+        "data": {
+            "dataset_id": gid("Dataset", dataset.pk),
+            "version_id": gid("DatasetVersion", dataset.versions.get().pk),
+            "num_created_examples": 1,
+            "num_updated_examples": 0,
+            "num_deleted_examples": 0,
+        }
+    }
+    assert dataset.description == ""
+
+
+def test_a_json_upload_without_sync_is_stored_before_answering_null(api):
+    response = api.post("/v1/datasets/upload", {"name": "later", "inputs": [{"q": "a"}]})
+
+    assert (response.status_code, response.content, response["Content-Type"]) == (
+        200,
+        b"null",
+        "application/json",
+    )
+    assert Dataset.objects.get().name == "later"
+
+
+def test_an_update_upload_with_unchanged_content_answers_the_same_version_and_zero_counts(api):
+    body = {"action": "update", "name": "qa", "inputs": [{"q": "a"}]}
+    first = api.post("/v1/datasets/upload?sync=true", body).json()["data"]
+
+    again = api.post("/v1/datasets/upload?sync=true", body).json()["data"]
+
+    assert again == {**first, "num_created_examples": 0}
+    assert DatasetVersion.objects.count() == 1
+
+
+def test_an_uploading_user_is_recorded_on_the_dataset_and_version(keyed_client):
+    response = keyed_client("ANNOTATOR").post(
+        "/v1/datasets/upload?sync=true", {"name": "mine", "inputs": [{}]}
+    )
+
+    assert response.status_code == 200
+    dataset = Dataset.objects.get()
+    assert dataset.user is not None and dataset.versions.get().user == dataset.user
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"action": "bogus", "name": "qa", "inputs": [{}]}, 422, "Invalid dateset action: bogus"),
+        ({"name": "", "inputs": [{}]}, 422, "Dataset name is required"),
+        ({"name": "qa"}, 422, "input is required"),
+        (
+            {"name": "qa", "inputs": {"q": 1}},
+            422,
+            "Input should be a list containing only dictionary objects",
+        ),
+        (
+            {"name": "qa", "inputs": [{}], "outputs": [{}, {}]},
+            422,
+            "outputs should be a list of same length as input containing only dictionary objects",
+        ),
+        ({"name": "qa", "inputs": [{}], "splits": ["train"]}, 422, "Dataset splits are not supported yet"),
+        ([{"name": "qa"}], 422, "The request body must be a JSON object"),
+    ],
+)
+def test_bad_json_uploads_are_422s_naming_the_problem(api, body, status, message):
+    assert_plain(api.post("/v1/datasets/upload?sync=true", body), status, message)
+    assert not Dataset.objects.exists()
+
+
+def test_creating_a_dataset_whose_name_is_taken_is_a_409(api):
+    upload(name="taken")
+
+    response = api.post(
+        "/v1/datasets/upload?sync=true", {"action": "create", "name": "taken", "inputs": [{}]}
+    )
+
+    assert_plain(response, 409, 'A dataset named "taken" already exists.')
+
+
+def test_an_upload_body_that_is_not_json_is_a_422(api):
+    response = api.post("/v1/datasets/upload?sync=true", b"{not json", content_type="application/json")
+
+    assert response.status_code == 422
+    assert "JSON parse error" in response.content.decode()
+
+
+def test_an_upload_without_a_content_type_is_a_400_and_other_types_are_422s(api):
+    assert_plain(
+        api.generic("POST", "/v1/datasets/upload", b"x", content_type=""), 400, "Missing content-type header"
+    )
+    for content_type in ("text/plain", "application/jsonl"):
+        assert_plain(
+            api.post("/v1/datasets/upload", b"x", content_type=content_type),
+            422,
+            "Invalid request Content-Type",
+        )
+
+
+def test_an_upload_larger_than_the_limit_is_refused_unread(api, monkeypatch):
+    monkeypatch.setattr(dataset_views, "MAX_UPLOAD_BODY_BYTES", 100)
+
+    response = api.post("/v1/datasets/upload?sync=true", {"name": "big", "inputs": [{"q": "x" * 200}]})
+
+    assert response.status_code == 413
+    assert "larger than" in response.content.decode()
+
+
+def test_a_bad_sync_value_is_a_422(api):
+    response = api.post("/v1/datasets/upload?sync=maybe", {"name": "qa", "inputs": [{}]})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "sync"]
+
+
+# --- POST /v1/datasets/upload: multipart ---------------------------------------------------------------
+
+
+def test_a_gzipped_csv_uploaded_as_the_client_sends_it_becomes_examples(api):
+    httpx = pytest.importorskip("httpx")
+    csv = b"a,q,score,sid\nParis,Capital of France?,0.9,0000000000000abc\n4,2+2?,,\n"
+    request = httpx.Request(
+        "POST",
+        "http://testserver/v1/datasets/upload?sync=true",
+        data={
+            "action": "update",
+            "name": "from-frame",
+            "description": "",
+            "input_keys[]": ["q"],
+            "output_keys[]": ["a"],
+            "metadata_keys[]": ["score"],
+            "split_keys[]": [],
+            "span_id_key": "sid",
+        },
+        files={"file": ("dataframe.csv", gzip.compress(csv), "text/csv", {"Content-Encoding": "gzip"})},
+    )
+
+    response = api.post(
+        "/v1/datasets/upload?sync=true", request.read(), content_type=request.headers["Content-Type"]
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["num_created_examples"] == 2
+    dataset = Dataset.objects.get()
+    examples = api.get(f"/v1/datasets/{gid('Dataset', dataset.pk)}/examples").json()["data"]["examples"]
+    assert [(e["input"], e["output"], e["metadata"], e["source"]) for e in examples] == [
+        ({"q": "Capital of France?"}, {"a": "Paris"}, {"score": "0.9"}, None),
+        ({"q": "2+2?"}, {"a": "4"}, {}, None),
+    ]
+    assert dataset.description == "dataframe.csv"
+
+
+def test_a_jsonl_upload_keeps_json_values_and_external_ids(api):
+    lines = (
+        b'{"q": {"text": "hi"}, "a": ["hello"], "id": "ex-1"}\n'
+        b'{"q": {"text": "bye"}, "a": [], "id": "ex-2"}\n'
+    )
+    response = post_form(
+        api,
+        *form(extra=[field("example_id_key", "id")]),
+        file_part(lines, filename="rows.jsonl", content_type="application/jsonl"),
+    )
+
+    assert response.status_code == 200, response.content
+    examples = api.get(f"/v1/datasets/{response.json()['data']['dataset_id']}/examples").json()["data"][
+        "examples"
+    ]
+    assert [(e["id"], e["input"], e["output"]) for e in examples] == [
+        ("ex-1", {"q": {"text": "hi"}}, {"a": ["hello"]}),
+        ("ex-2", {"q": {"text": "bye"}}, {"a": []}),
+    ]
+
+
+def test_a_csv_upload_with_a_description_keeps_it(api):
+    post_form(api, *form(extra=[field("description", "Quiz")]), file_part(b"q,a\n1,2\n"))
+
+    assert Dataset.objects.get().description == "Quiz"
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ([*form(), file_part(b"q\n1\n")], "output keys not found in column headers: {'a'}"),
+        ([*form()], "Malformed file in form data."),
+        (
+            [*form(keys=(("input_keys[]", "q"), ("output_keys[]", "q"))), file_part(b"q\n1\n")],
+            "input_keys and output_keys have overlap: {'q'}",
+        ),
+        (
+            [*form(extra=[field("split_key", "s")]), file_part(b"q,a,s\n1,2,train\n")],
+            "Dataset splits are not supported yet",
+        ),
+        (
+            [*form(extra=[field("split_key", "s"), field("split_keys[]", "s")]), file_part(b"q,a,s\n1,2,\n")],
+            "Send split_key or split_keys[], not both",
+        ),
+        (
+            [*form(extra=[field("flatten_keys[]", "q")]), file_part(b"q,a\n1,2\n")],
+            "flatten_keys[] is not supported",
+        ),
+        ([*form(), file_part(b"q,a\n1,2\n", content_encoding="gzip")], "The file is not valid gzip data"),
+        (
+            [*form(), file_part(b"q,a\n", content_type="text/tab-separated-values")],
+            "Invalid file content type",
+        ),
+        (
+            [field("name", "x"), field("action", "merge"), file_part(b"q\n1\n")],
+            "Invalid dateset action: merge",
+        ),
+    ],
+)
+def test_bad_multipart_uploads_are_422s_naming_the_problem(api, parts, message):
+    response = post_form(api, *parts)
+
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert not Dataset.objects.exists()
+
+
+def test_a_multipart_body_without_a_boundary_is_a_422(api):
+    response = api.post("/v1/datasets/upload?sync=true", b"--x--", content_type="multipart/form-data")
+
+    assert_plain(response, 422, "The multipart/form-data Content-Type has no boundary")
+
+
+def test_an_empty_csv_upload_is_a_422(api):
+    assert_plain(post_form(api, *form(), file_part(b"q,a\n")), 422, "input is required")
+
+
+# --- exports -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chat_dataset():
+    return upload(
+        name="Support Q&A ü",
+        inputs=[CHAT_INPUT, {"input": "plain"}],
+        outputs=[CHAT_OUTPUT, {"output": "text"}],
+        example_ids=["chat", "plain"],
+    )
+
+
+def test_the_csv_export_is_an_attachment_named_after_the_dataset(api, chat_dataset):
+    response = api.get(f"/v1/datasets/{gid('Dataset', chat_dataset.dataset.pk)}/csv")
+
+    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"] == "attachment; filename*=UTF-8''Support%20Q%26A%20%C3%BC.csv"
+    lines = text(response).splitlines()
+    assert lines[0] == "id,node_id,input.input,input.messages,output.messages,output.output"
+    assert lines[1].startswith("chat,")
+    assert lines[2].endswith(",plain,,,text")
+
+
+def test_the_jsonl_export_is_plain_text_with_one_example_per_line(api, chat_dataset):
+    response = api.get(f"/v1/datasets/{gid('Dataset', chat_dataset.dataset.pk)}/jsonl")
+
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response["Content-Disposition"].endswith(".jsonl")
+    assert [json.loads(line)["id"] for line in text(response).splitlines()] == ["chat", "plain"]
+
+
+def test_the_fine_tuning_export_skips_non_chat_examples_and_says_how_many(api, chat_dataset):
+    response = api.get(f"/v1/datasets/{gid('Dataset', chat_dataset.dataset.pk)}/jsonl/openai_ft")
+
+    assert response["X-Skipped-Examples"] == "1"
+    assert [json.loads(line) for line in text(response).splitlines()] == [
+        {"messages": CHAT_INPUT["messages"] + CHAT_OUTPUT["messages"]}
+    ]
+
+
+def test_the_evals_export_writes_every_example(api, chat_dataset):
+    response = api.get(f"/v1/datasets/{gid('Dataset', chat_dataset.dataset.pk)}/jsonl/openai_evals")
+
+    assert [json.loads(line)["ideal"] for line in text(response).splitlines()] == ["Hello", ""]
+
+
+def test_exports_can_be_pinned_to_a_version_and_ignore_the_accept_header(api, chat_dataset):
+    upload(name="Support Q&A ü", inputs=[{"input": "only"}])
+    dataset_id = gid("Dataset", chat_dataset.dataset.pk)
+
+    response = api.get(
+        f"/v1/datasets/{dataset_id}/jsonl?version_id={gid('DatasetVersion', chat_dataset.version.pk)}",
+        HTTP_ACCEPT="application/x-ndjson",
+    )
+
+    assert response.status_code == 200
+    assert len(text(response).splitlines()) == 2
+
+
+def test_a_dataset_without_versions_exports_an_empty_file(api):
+    dataset = DatasetFactory(name="empty")
+
+    assert text(api.get(f"/v1/datasets/{gid('Dataset', dataset.pk)}/csv")) == "id,node_id\n"
+    assert text(api.get(f"/v1/datasets/{gid('Dataset', dataset.pk)}/jsonl")) == ""
+
+
+@pytest.mark.parametrize("route", ["csv", "jsonl", "jsonl/openai_ft", "jsonl/openai_evals"])
+def test_export_errors_follow_phoenix(api, route):
+    dataset_id = gid("Dataset", DatasetFactory().pk)
+    other_version = gid("DatasetVersion", DatasetVersionFactory().pk)
+    project_id = gid("Project", ProjectFactory().pk)
+
+    assert_plain(api.get(f"/v1/datasets/golden/{route}"), 422, "Invalid dataset ID format: golden")
+    assert_plain(
+        api.get(f"/v1/datasets/{project_id}/{route}"), 422, f"Invalid dataset ID format: {project_id}"
+    )
+    assert_plain(api.get(f"/v1/datasets/{gid('Dataset', 999)}/{route}"), 422, "Dataset does not exist.")
+    assert_plain(
+        api.get(f"/v1/datasets/{dataset_id}/{route}?version_id={project_id}"),
+        422,
+        f"Invalid dataset version ID format: {project_id}",
+    )
+    assert_plain(
+        api.get(f"/v1/datasets/{dataset_id}/{route}?version_id={other_version}"),
+        404,
+        f"No dataset version with id {other_version} can be found.",
+    )
