@@ -1,6 +1,7 @@
 """One settings module for every deployment; the differences come from environment variables."""
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "phoenix_annot.annotations",
     "phoenix_annot.datasets",
     "phoenix_annot.demo",
+    "phoenix_annot.web",
 ]
 
 MIDDLEWARE = [
@@ -112,7 +114,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:projects"
+LOGOUT_REDIRECT_URL = "web:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -122,8 +126,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Serve straight from the app folders so the demo needs no collectstatic step.
+# Serve straight from the app folders so the demo needs no collectstatic step; until collectstatic has
+# run, STATIC_ROOT does not exist and WhiteNoise's warning about it is noise.
 WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at: ")
 
 # Phoenix's list endpoints take up to 1,000 repeated ids and say so themselves when there are more.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

@@ -10,4 +10,5 @@ urlpatterns = [
     path("v1/", include("phoenix_annot.api.urls")),
     path("arize_phoenix_version", phoenix_version, name="phoenix-version"),
     path("healthz", healthz, name="healthz"),
+    path("", include("phoenix_annot.web.urls")),
 ]

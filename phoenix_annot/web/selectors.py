@@ -1,0 +1,316 @@
+"""One selector per screen: each reads what its page shows in a fixed, small number of queries."""
+
+import base64
+import binascii
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.http import Http404, QueryDict
+from django.utils.dateparse import parse_datetime
+
+from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations.models import NOTE_NAME, AnnotationConfig, SpanAnnotation, TraceAnnotation
+from phoenix_annot.filtering.feedback import (
+    FeedbackRollup,
+    FeedbackSummary,
+    feedback_rollups,
+    feedback_summaries_for_spans,
+)
+from phoenix_annot.filtering.spans import SpanFilter, reviewer_identifier
+from phoenix_annot.tracing.models import Project, Span, Trace
+from phoenix_annot.tracing.selectors import TreeRow, projects_with_activity, span_tree, trace_spans_for_tree
+
+
+@dataclass(frozen=True)
+class ProjectFeedback:
+    name: str
+    count: int
+    mean_score: float | None
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    project: Project
+    feedback: list[ProjectFeedback]
+
+
+def project_list_for_review() -> list[ProjectRow]:
+    """Every project with its counts and, per annotation name, how many annotations and their mean score."""
+    projects = list(projects_with_activity())
+    feedback: dict[int, list[ProjectFeedback]] = {project.pk: [] for project in projects}
+    rows = (
+        SpanAnnotation.objects.exclude(name=NOTE_NAME)
+        .values_list("span__project_id", "name")
+        .annotate(count=Count("pk"), mean=Avg("score"))
+        .order_by("span__project_id", "name")
+    )
+    for project_id, name, count, mean in rows:
+        feedback[project_id].append(ProjectFeedback(name=name, count=count, mean_score=mean))
+    return [ProjectRow(project=project, feedback=feedback[project.pk]) for project in projects]
+
+
+@dataclass
+class AnnotationTargetView:
+    """What the Annotate panel needs for one span or one trace."""
+
+    kind: str
+    key: str
+    annotations: list[Any]
+    configs: list[AnnotationConfig]
+    mine: dict[str, Any] = field(default_factory=dict)
+    deletable: set[int] = field(default_factory=set)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    error_name: str = ""
+
+
+@dataclass(frozen=True)
+class TraceReview:
+    trace: Trace
+    tree: list[TreeRow]
+    summaries: dict[int, list[FeedbackSummary]]
+    selected: Span
+    span_panel: AnnotationTargetView
+    trace_panel: AnnotationTargetView
+    configs_by_name: dict[str, AnnotationConfig]
+
+
+def trace_for_review(*, trace_id: str, span_id: str | None, user: User) -> TraceReview:
+    trace = Trace.objects.select_related("project").filter(trace_id=trace_id).first()
+    if trace is None:
+        raise Http404(f"No trace {trace_id}")
+    spans = trace_spans_for_tree(trace)
+    if not spans:
+        raise Http404(f"Trace {trace_id} has no spans")
+    tree = span_tree(spans)
+    chosen = next((s for s in spans if s.span_id == span_id), tree[0].span)
+    selected = Span.objects.get(pk=chosen.pk)
+    configs = project_configs(trace.project)
+    return TraceReview(
+        configs_by_name=configs_by_name(),
+        trace=trace,
+        tree=tree,
+        summaries=feedback_summaries_for_spans(span.pk for span in spans),
+        selected=selected,
+        span_panel=span_panel(selected, user=user, configs=configs),
+        trace_panel=trace_panel(trace, user=user, configs=configs),
+    )
+
+
+def project_configs(project: Project) -> list[AnnotationConfig]:
+    """The configs assigned to the project; all configs while none is assigned, so the form is never empty."""
+    assigned = list(AnnotationConfig.objects.filter(projects=project))
+    return assigned or list(AnnotationConfig.objects.all())
+
+
+def span_panel(span: Span, *, user: User, configs: list[AnnotationConfig]) -> AnnotationTargetView:
+    annotations = (
+        SpanAnnotation.objects.filter(span=span).select_related("user").order_by("name", "-updated_at")
+    )
+    return _panel("span", span.span_id, list(annotations), user=user, configs=configs)
+
+
+def trace_panel(trace: Trace, *, user: User, configs: list[AnnotationConfig]) -> AnnotationTargetView:
+    annotations = (
+        TraceAnnotation.objects.filter(trace=trace).select_related("user").order_by("name", "-updated_at")
+    )
+    return _panel("trace", trace.trace_id, list(annotations), user=user, configs=configs)
+
+
+def _panel(
+    kind: str, key: str, annotations: list[Any], *, user: User, configs: list[AnnotationConfig]
+) -> AnnotationTargetView:
+    identifier = reviewer_identifier(user)
+    mine = {a.name: a for a in annotations if a.identifier == identifier}
+    is_admin = user.role == User.Role.ADMIN or user.is_superuser
+    deletable = {a.pk for a in annotations if is_admin or a.user_id == user.pk or a.identifier == identifier}
+    return AnnotationTargetView(
+        kind=kind, key=key, annotations=annotations, configs=configs, mine=mine, deletable=deletable
+    )
+
+
+def own_annotation_filter(user: User) -> Q:
+    return Q(user=user) | Q(identifier=reviewer_identifier(user))
+
+
+def configs_by_name() -> dict[str, AnnotationConfig]:
+    """Every config, to colour feedback chips by their optimisation direction."""
+    return {config.name: config for config in AnnotationConfig.objects.all()}
+
+
+SORTS = {"start_time": "start_time", "latency_ms": "latency_ms", "tokens": "tokens"}
+PAGE_SIZES = (25, 50, 100)
+
+
+@dataclass(frozen=True)
+class SpanPage:
+    project: Project
+    tab: str
+    filterset: SpanFilter
+    rows: list[Span]
+    summaries: dict[int, list[FeedbackSummary]]
+    trace_summaries: dict[int, list[FeedbackSummary]]
+    rollups: list[FeedbackRollup]
+    total: int
+    sort: str
+    descending: bool
+    page_size: int
+    next_cursor: str | None
+    configs_by_name: dict[str, AnnotationConfig]
+    annotation_names: list[str]
+
+
+def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab: str) -> SpanPage:
+    """One page of the project's spans (or root spans, for the traces tab) matching the filters."""
+    filterset = span_filterset(project=project, params=params, user=user, tab=tab)
+    matching = filterset.qs
+    sort = params.get("sort") if params.get("sort") in SORTS else "start_time"
+    descending = params.get("dir") != "asc"
+    page_size = _page_size(params.get("size"))
+    rows, next_cursor = keyset_page(
+        matching, sort=sort, descending=descending, size=page_size, cursor=params.get("cursor")
+    )
+    return SpanPage(
+        project=project,
+        tab=tab,
+        filterset=filterset,
+        rows=rows,
+        summaries=feedback_summaries_for_spans(span.pk for span in rows),
+        trace_summaries=trace_feedback_summaries(span.trace_id for span in rows) if tab == "traces" else {},
+        rollups=feedback_rollups(matching),
+        total=matching.count(),
+        sort=sort,
+        descending=descending,
+        page_size=page_size,
+        next_cursor=next_cursor,
+        configs_by_name=configs_by_name(),
+        annotation_names=annotation_names(project),
+    )
+
+
+@dataclass(frozen=True)
+class RequestUser:
+    """What SpanFilter reads of a request: its user."""
+
+    user: User
+
+
+def keyset_page(
+    spans: QuerySet[Span], *, sort: str, descending: bool, size: int, cursor: str | None
+) -> tuple[list[Span], str | None]:
+    """Order by (sort key, id) and continue after the cursor's row, so page 1,000 costs what page 1 does."""
+    spans = spans.annotate(tokens=Coalesce("llm_token_count_total", 0)).select_related("trace")
+    spans = spans.defer("attributes", "events")
+    if cursor:
+        after = _decode_cursor(cursor)
+        if after is not None:
+            value, pk = after
+            op = "lt" if descending else "gt"
+            spans = spans.filter(Q(**{f"{sort}__{op}": value}) | Q(**{sort: value, f"pk__{op}": pk}))
+    prefix = "-" if descending else ""
+    rows = list(spans.order_by(f"{prefix}{sort}", f"{prefix}pk")[: size + 1])
+    next_cursor = _encode_cursor(rows[size - 1], sort) if len(rows) > size else None
+    return rows[:size], next_cursor
+
+
+def _encode_cursor(span: Span, sort: str) -> str:
+    value = getattr(span, sort)
+    raw = json.dumps([value.isoformat() if isinstance(value, datetime) else value, span.pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[Any, int] | None:
+    """The (sort value, id) a cursor names; a cursor that was tampered with just restarts the list."""
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    if not isinstance(pk, int):
+        return None
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        return (parsed, pk) if parsed is not None else None
+    return (value, pk) if isinstance(value, int | float) else None
+
+
+def _page_size(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and int(raw) in PAGE_SIZES else PAGE_SIZES[1]
+
+
+def annotation_names(project: Project) -> list[str]:
+    """Annotation names used in the project or configured for it, for the filter bar's suggestions."""
+    used = (
+        SpanAnnotation.objects.filter(span__project=project)
+        .exclude(name=NOTE_NAME)
+        .values_list("name", flat=True)
+    )
+    configured = AnnotationConfig.objects.filter(projects=project).values_list("name", flat=True)
+    return sorted(set(used.distinct()) | set(configured))
+
+
+def trace_feedback_summaries(trace_pks: Iterable[int]) -> dict[int, list[FeedbackSummary]]:
+    """Trace primary key -> the summaries of its trace annotations, in one query."""
+    trace_pks = list(trace_pks)
+    rows = (
+        TraceAnnotation.objects.filter(trace_id__in=trace_pks)
+        .exclude(name=NOTE_NAME)
+        .values_list("trace_id", "name", "label", "annotator_kind", "score")
+    )
+    grouped: dict[tuple[int, str], list[tuple[str | None, str, float | None]]] = {}
+    for trace_pk, name, label, kind, score in rows:
+        grouped.setdefault((trace_pk, name), []).append((label, kind, score))
+    summaries: dict[int, list[FeedbackSummary]] = {pk: [] for pk in trace_pks}
+    for (trace_pk, name), items in sorted(grouped.items()):
+        scores = [score for _label, _kind, score in items if score is not None]
+        labels = Counter(label for label, _kind, _score in items if label is not None)
+        summaries[trace_pk].append(
+            FeedbackSummary(
+                name=name,
+                count=len(items),
+                mean_score=sum(scores) / len(scores) if scores else None,
+                label_counts=dict(labels.most_common()),
+                annotator_kinds=frozenset(kind for _label, kind, _score in items),
+            )
+        )
+    return summaries
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Trace ids before and after the current one in the list the reviewer came from (newest first)."""
+
+    previous: str | None = None
+    next: str | None = None
+
+
+def trace_neighbours(*, trace: Trace, anchor: Span, list_query: str, user: User) -> Neighbours:
+    if not list_query:
+        return Neighbours()
+    params = QueryDict(list_query)
+    spans = matching_spans(project=trace.project, params=params, user=user, tab=params.get("tab", "spans"))
+    others = spans.exclude(trace=trace)
+    newer = Q(start_time__gt=anchor.start_time) | Q(start_time=anchor.start_time, pk__gt=anchor.pk)
+    older = Q(start_time__lt=anchor.start_time) | Q(start_time=anchor.start_time, pk__lt=anchor.pk)
+    trace_ids = "trace__trace_id"
+    return Neighbours(
+        previous=others.filter(newer).order_by("start_time", "pk").values_list(trace_ids, flat=True).first(),
+        next=others.filter(older).order_by("-start_time", "-pk").values_list(trace_ids, flat=True).first(),
+    )
+
+
+def span_filterset(*, project: Project, params: QueryDict, user: User, tab: str) -> SpanFilter:
+    """The filter bar over the project's spans, or over its root spans on the traces tab."""
+    base = Span.objects.filter(project=project)
+    if tab == "traces":
+        base = base.filter(parent_id__isnull=True)
+    return SpanFilter(params, queryset=base, request=RequestUser(user))
+
+
+def matching_spans(*, project: Project, params: QueryDict, user: User, tab: str) -> QuerySet[Span]:
+    """Every span of the list the reviewer sees with these filters, evaluated on the server."""
+    return span_filterset(project=project, params=params, user=user, tab=tab).qs

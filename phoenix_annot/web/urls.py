@@ -1,0 +1,21 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from .views import annotations, datasets, projects, spans, traces
+
+app_name = "web"
+
+urlpatterns = [
+    path("", projects.project_list, name="projects"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("projects/<int:pk>/", spans.span_list, name="spans"),
+    path("projects/<int:pk>/traces/", spans.span_list, {"tab": "traces"}, name="traces"),
+    path("traces/<str:trace_id>/", traces.trace_detail, name="trace"),
+    path("spans/<str:span_id>/", traces.span_redirect, name="span-redirect"),
+    path("annotate/<str:kind>/<str:key>/", annotations.annotate, name="annotate"),
+    path("annotations/<str:kind>/<int:pk>/delete/", annotations.annotation_delete, name="annotation-delete"),
+    path("datasets/", datasets.dataset_list, name="datasets"),
+    path("datasets/add-spans/", datasets.dataset_add_spans_view, name="dataset-add-spans"),
+    path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset"),
+]

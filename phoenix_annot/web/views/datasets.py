@@ -1,0 +1,113 @@
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.datasets.exports import openai_ft_report
+from phoenix_annot.datasets.models import Dataset
+from phoenix_annot.datasets.selectors import (
+    dataset_versions,
+    datasets_with_example_count,
+    example_revisions_at_version,
+)
+from phoenix_annot.datasets.services import DuplicateDatasetName, dataset_add_spans, dataset_create
+from phoenix_annot.tracing.models import Project
+
+from ..selectors import matching_spans
+
+EXAMPLES_PER_PAGE = 50
+
+
+class AddSpansForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.all())
+    tab = forms.ChoiceField(choices=[("spans", "spans"), ("traces", "traces")], required=False)
+    span = forms.MultipleChoiceField(required=False, choices=[])
+    all_matching = forms.BooleanField(required=False)
+    filter_query = forms.CharField(required=False)
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.all(), required=False)
+    new_dataset_name = forms.CharField(max_length=255, required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Span ids are checked against the project below, not against a fixed list of choices.
+        self.fields["span"].valid_value = lambda value: True
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not cleaned.get("dataset") and not (cleaned.get("new_dataset_name") or "").strip():
+            raise ValidationError("Choose a dataset or name a new one.")
+        if not cleaned.get("all_matching") and not cleaned.get("span"):
+            raise ValidationError("Select at least one row.")
+        return cleaned
+
+
+@login_required
+@require_POST
+def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
+    """Add the selected spans, or every span matching the list's filter, to a dataset as one version."""
+    if not request.user.can_write:
+        raise PermissionDenied("Viewers cannot change datasets.")
+    form = AddSpansForm(request.POST)
+    if not form.is_valid():
+        for error in form.non_field_errors() or [f"{k}: {' '.join(v)}" for k, v in form.errors.items()]:
+            messages.error(request, error)
+        return redirect(request.headers.get("Referer") or reverse("web:projects"))
+    values = form.cleaned_data
+    project, params = values["project"], QueryDict(values["filter_query"] or "")
+    spans = matching_spans(project=project, params=params, user=request.user, tab=values["tab"] or "spans")
+    if not values["all_matching"]:
+        spans = spans.filter(span_id__in=values["span"])
+    try:
+        dataset = values["dataset"] or dataset_create(
+            name=values["new_dataset_name"].strip(), user=request.user
+        )
+        version = dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
+    except DuplicateDatasetName:
+        messages.error(
+            request, f"A dataset named {values['new_dataset_name']!r} already exists; pick it in the list."
+        )
+        return redirect(request.headers.get("Referer") or reverse("web:projects"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(request.headers.get("Referer") or reverse("web:projects"))
+    if version is None:
+        messages.info(request, f"Every selected span is already in {dataset.name}; nothing was added.")
+    else:
+        added = version.revisions.count()
+        messages.success(
+            request, f"Added {added} example{'s' if added != 1 else ''} to {dataset.name} as a new version."
+        )
+    return redirect("web:dataset", pk=dataset.pk)
+
+
+@login_required
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    datasets = datasets_with_example_count().order_by("name")
+    return render(request, "datasets/list.html", {"datasets": datasets})
+
+
+@login_required
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, pk=pk)
+    versions = list(dataset_versions(dataset=dataset).order_by("-pk"))
+    version = next(
+        (v for v in versions if str(v.pk) == request.GET.get("version")), versions[0] if versions else None
+    )
+    context: dict = {
+        "dataset": dataset,
+        "versions": versions,
+        "version": version,
+        "dataset_gid": to_global_id("Dataset", dataset.pk),
+    }
+    if version is not None:
+        revisions = example_revisions_at_version(version=version)
+        context["examples"] = Paginator(revisions, EXAMPLES_PER_PAGE).get_page(request.GET.get("page"))
+        context["version_gid"] = to_global_id("DatasetVersion", version.pk)
+        context["fine_tuning"] = openai_ft_report(revisions)
+    return render(request, "datasets/detail.html", context)

@@ -1,0 +1,43 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, render
+
+from phoenix_annot.core.htmx import wants_partial
+from phoenix_annot.datasets.models import Dataset
+from phoenix_annot.tracing.models import Project
+
+from ..selectors import PAGE_SIZES, span_list_for_review
+
+
+@login_required
+def span_list(request: HttpRequest, pk: int, tab: str = "spans") -> HttpResponse:
+    """The review table: filters, feedback roll-ups, one page of spans (or of traces) and the selection."""
+    project = get_object_or_404(Project, pk=pk)
+    page = span_list_for_review(project=project, params=request.GET, user=request.user, tab=tab)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    sorted_by = query.copy()
+    for name in ("sort", "dir"):
+        sorted_by.pop(name, None)
+    in_list = query.copy()
+    in_list["tab"] = tab
+    context = {
+        "page": page,
+        "page_sizes": PAGE_SIZES,
+        "query": query.urlencode(),
+        "query_unsorted": sorted_by.urlencode(),
+        "list_query": in_list.urlencode(),
+        "chip_base": f"?{_without(query, 'annotation_name', 'label', 'label_not', 'score_min', 'score_max')}",
+        "datasets": Dataset.objects.order_by("name").values_list("pk", "name"),
+    }
+    template = "spans/_results.html" if wants_partial(request) else "spans/list.html"
+    return render(request, template, context)
+
+
+def _without(query: QueryDict, *names: str) -> str:
+    """The query string minus some parameters, ready for more to be appended."""
+    trimmed = query.copy()
+    for name in names:
+        trimmed.pop(name, None)
+    encoded = trimmed.urlencode()
+    return f"{encoded}&" if encoded else ""

@@ -1,0 +1,36 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from phoenix_annot.core.htmx import wants_partial
+from phoenix_annot.tracing.models import Span
+
+from ..selectors import trace_for_review, trace_neighbours
+from ..span_display import span_display
+
+
+@login_required
+def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
+    """The span tree and the selected span; selecting another span swaps the trace body only."""
+    review = trace_for_review(trace_id=trace_id, span_id=request.GET.get("span"), user=request.user)
+    list_query = request.GET.get("list", "")
+    context = {
+        "review": review,
+        "display": span_display(review.selected),
+        "list_query": list_query,
+        "open_panel": request.GET.get("annotate") == "1",
+    }
+    if wants_partial(request):
+        return render(request, "traces/_span_detail.html", context)
+    context["neighbours"] = trace_neighbours(
+        trace=review.trace, anchor=review.selected, list_query=list_query, user=request.user
+    )
+    return render(request, "traces/detail.html", context)
+
+
+@login_required
+def span_redirect(request: HttpRequest, span_id: str) -> HttpResponse:
+    """A span's permanent address: its trace page with the span selected."""
+    span = get_object_or_404(Span.objects.select_related("trace"), span_id=span_id)
+    return redirect(f"{reverse('web:trace', args=[span.trace.trace_id])}?span={span.span_id}")

@@ -1,0 +1,63 @@
+// Keyboard shortcuts and row selection. Event delegation on document, so htmx swaps need no re-binding.
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target.closest("input, textarea, select, [contenteditable]") !== null;
+  }
+
+  function openAnnotatePanel() {
+    var layout = document.getElementById("trace-layout");
+    if (!layout) return;
+    layout.classList.remove("panel-closed");
+    var first = document.querySelector("#panel-span [data-annotation-form] input:not([type=hidden]), #panel-span [data-annotation-form] textarea");
+    if (first) first.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-action=annotate]");
+    if (button) {
+      var layout = document.getElementById("trace-layout");
+      if (layout && !layout.classList.contains("panel-closed")) layout.classList.add("panel-closed");
+      else openAnnotatePanel();
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var form = event.target.closest && event.target.closest("[data-annotation-form]");
+    if ((event.metaKey || event.ctrlKey) && event.key === "Enter" && form) {
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
+    if (event.metaKey || event.ctrlKey || event.altKey) return;
+    if (/^[1-9]$/.test(event.key) && form && !event.target.matches("input[type=text], input[type=number], textarea, input:not([type])")) {
+      var choice = form.querySelector('input[data-shortcut="' + event.key + '"]');
+      if (choice) { choice.checked = true; event.preventDefault(); }
+      return;
+    }
+    if (typing(event.target)) return;
+    if (event.key === "e") { event.preventDefault(); openAnnotatePanel(); return; }
+    var link = document.querySelector('a[data-key="' + event.key + '"]');
+    if (link && (event.key === "j" || event.key === "k")) { event.preventDefault(); link.click(); }
+  });
+
+  function updateSelection() {
+    var boxes = document.querySelectorAll(".row-select");
+    var checked = document.querySelectorAll(".row-select:checked").length;
+    var all = document.getElementById("all-matching");
+    var count = document.getElementById("selection-count");
+    if (count) count.textContent = all && all.checked ? "All matching rows selected" : checked + " selected";
+    var page = document.getElementById("select-page");
+    if (page) page.checked = boxes.length > 0 && checked === boxes.length;
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "select-page") {
+      document.querySelectorAll(".row-select").forEach(function (box) { box.checked = event.target.checked; });
+    }
+    if (event.target.matches(".row-select, #select-page, #all-matching")) updateSelection();
+  });
+
+  document.addEventListener("htmx:afterSwap", updateSelection);
+})();

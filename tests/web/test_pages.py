@@ -1,0 +1,296 @@
+import pytest
+from django.test import Client
+
+from phoenix_annot.annotations.models import SpanAnnotation
+from phoenix_annot.core.globalid import to_global_id
+from tests.factories import (
+    AnnotationConfigFactory,
+    ProjectFactory,
+    SpanAnnotationFactory,
+    SpanFactory,
+    TraceAnnotationFactory,
+    TraceFactory,
+    UserFactory,
+)
+from tests.web.conftest import HTMX
+
+pytestmark = pytest.mark.django_db
+
+XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss=2">'
+
+
+@pytest.mark.parametrize("path", ["/", "/projects/1/", "/datasets/", "/traces/abc/"])
+def test_every_page_asks_for_a_login(client: Client, path: str):
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_the_demo_style_login_leads_to_the_projects_page(client: Client):
+    UserFactory(username="demo", password="demo")
+
+    response = client.post("/login/", {"username": "demo", "password": "demo"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/"
+    assert b"Projects" in response.content
+
+
+def test_projects_show_counts_and_feedback(reviewer_client: Client):
+    span = SpanFactory(trace__project__name="shop-bot")
+    SpanAnnotationFactory(span=span, name="correctness", score=1.0)
+    SpanAnnotationFactory(span=span, name="correctness", identifier="x", score=0.0)
+
+    html = reviewer_client.get("/").content.decode()
+
+    assert "shop-bot" in html
+    assert "correctness: 2 · 0.50" in html
+
+
+def make_project_with_spans(n: int, *, annotations_per_span: int = 2):
+    project = ProjectFactory(name="busy")
+    for _ in range(n):
+        span = SpanFactory(trace=TraceFactory(project=project))
+        for index in range(annotations_per_span):
+            SpanAnnotationFactory(span=span, identifier=str(index), label="correct" if index else "incorrect")
+    return project
+
+
+def test_the_spans_table_shows_rows_with_a_feedback_column(reviewer_client: Client):
+    project = make_project_with_spans(3)
+
+    html = reviewer_client.get(f"/projects/{project.pk}/").content.decode()
+
+    assert "Feedback" in html
+    assert "Add to dataset" in html
+    assert html.count('class="row-select"') == 3
+    assert "correctness: correct" in html or "correctness: incorrect" in html
+
+
+@pytest.mark.parametrize("rows", [2, 30])
+def test_the_spans_table_takes_the_same_number_of_queries_whatever_the_rows(
+    reviewer_client: Client, django_assert_max_num_queries, rows: int
+):
+    project = make_project_with_spans(rows, annotations_per_span=3)
+    AnnotationConfigFactory(name="correctness")
+
+    with django_assert_max_num_queries(11):
+        response = reviewer_client.get(f"/projects/{project.pk}/?annotation_name=correctness&label=correct")
+
+    assert response.status_code == 200
+
+
+def test_the_htmx_request_gets_only_the_results_fragment(reviewer_client: Client):
+    project = make_project_with_spans(1)
+
+    fragment = reviewer_client.get(f"/projects/{project.pk}/?q=capital", **HTMX).content.decode()
+
+    assert "<html" not in fragment
+    assert 'id="spans-table"' in fragment
+
+
+def test_a_bad_filter_expression_shows_a_message_not_a_500(reviewer_client: Client):
+    project = make_project_with_spans(1)
+
+    response = reviewer_client.get(f"/projects/{project.pk}/", {"condition": "__import__('os').system('x')"})
+
+    assert response.status_code == 200
+    assert 'id="filter-errors"' in response.content.decode()
+
+
+def test_feedback_filters_narrow_the_table(reviewer_client: Client):
+    project = ProjectFactory(name="p")
+    good = SpanFactory(trace=TraceFactory(project=project), name="good-one")
+    bad = SpanFactory(trace=TraceFactory(project=project), name="bad-one")
+    SpanAnnotationFactory(span=good, label="correct")
+    SpanAnnotationFactory(span=bad, label="incorrect")
+    SpanFactory(trace=TraceFactory(project=project), name="unlabelled-one")
+
+    def names(query: dict) -> set[str]:
+        html = reviewer_client.get(f"/projects/{project.pk}/", query).content.decode()
+        return {n for n in ("good-one", "bad-one", "unlabelled-one") if f">{n}</a>" in html}
+
+    assert names({"annotation_name": "correctness", "label": "incorrect"}) == {"bad-one"}
+    assert names({"missing_annotation": "correctness"}) == {"unlabelled-one"}
+    assert names({"condition": "annotations['correctness'].label == 'correct'"}) == {"good-one"}
+
+
+def test_pages_are_cursor_paginated(reviewer_client: Client):
+    project = make_project_with_spans(30, annotations_per_span=0)
+
+    first = reviewer_client.get(f"/projects/{project.pk}/?size=25")
+    cursor = first.context["page"].next_cursor
+    second = reviewer_client.get(f"/projects/{project.pk}/?size=25&cursor={cursor}")
+
+    first_ids = {s.pk for s in first.context["page"].rows}
+    second_ids = {s.pk for s in second.context["page"].rows}
+    assert (len(first_ids), len(second_ids)) == (25, 5)
+    assert not first_ids & second_ids
+
+
+def test_user_content_is_escaped_everywhere(reviewer_client: Client):
+    span = SpanFactory(name=XSS, input_value=XSS, output_value=XSS, attributes={"input": {"value": XSS}})
+    SpanAnnotationFactory(span=span, name="tone", label=XSS, explanation=XSS)
+
+    pages = [
+        reviewer_client.get(f"/projects/{span.project.pk}/").content.decode(),
+        reviewer_client.get(f"/traces/{span.trace.trace_id}/").content.decode(),
+    ]
+
+    for html in pages:
+        assert "<script>window.__xss" not in html
+        assert "&lt;script&gt;window.__xss" in html
+
+
+class TestTracePage:
+    def test_it_shows_the_span_tree_and_the_annotate_button(self, reviewer_client: Client):
+        root = SpanFactory(name="root-span", span_kind="CHAIN")
+        SpanFactory(trace=root.trace, parent_id=root.span_id, name="child-span", status_code="ERROR")
+
+        html = reviewer_client.get(f"/traces/{root.trace.trace_id}/").content.decode()
+
+        assert html.index("root-span") < html.index("child-span")
+        assert "Annotate" in html
+
+    def test_it_renders_chat_messages_documents_and_exceptions(self, reviewer_client: Client):
+        span = SpanFactory(
+            attributes={
+                "llm": {"input_messages": [{"message": {"role": "user", "content": "What is 2+2?"}}]},
+                "retrieval": {
+                    "documents": [{"document": {"id": "doc-7", "content": "Arithmetic", "score": 0.875}}]
+                },
+            },
+            events=[
+                {
+                    "name": "exception",
+                    "timestamp": "x",
+                    "attributes": {"exception.type": "RateLimitError", "exception.message": "slow down"},
+                }
+            ],
+        )
+
+        html = reviewer_client.get(f"/traces/{span.trace.trace_id}/").content.decode()
+
+        assert "What is 2+2?" in html
+        assert "doc-7" in html and "0.875" in html
+        assert "RateLimitError" in html and "slow down" in html
+
+    def test_an_unknown_trace_is_a_404(self, reviewer_client: Client):
+        assert reviewer_client.get("/traces/nope/").status_code == 404
+
+    def test_it_takes_a_constant_number_of_queries(
+        self, reviewer_client: Client, django_assert_max_num_queries
+    ):
+        root = SpanFactory()
+        for n in range(20):
+            child = SpanFactory(trace=root.trace, parent_id=root.span_id)
+            SpanAnnotationFactory(span=child, identifier=str(n))
+
+        with django_assert_max_num_queries(11):
+            assert reviewer_client.get(f"/traces/{root.trace.trace_id}/").status_code == 200
+
+
+class TestAnnotating:
+    def test_saving_upserts_the_reviewers_own_annotation_and_returns_the_panel(
+        self, reviewer_client: Client, reviewer
+    ):
+        AnnotationConfigFactory(name="correctness")
+        span = SpanFactory()
+        url = f"/annotate/span/{span.span_id}/"
+
+        first = reviewer_client.post(url, {"name": "correctness", "label": "incorrect"}, **HTMX)
+        reviewer_client.post(url, {"name": "correctness", "label": "correct", "explanation": "fixed"}, **HTMX)
+
+        annotation = SpanAnnotation.objects.get()
+        assert (annotation.label, annotation.score, annotation.explanation) == ("correct", 1.0, "fixed")
+        assert annotation.identifier == f"px-app:{to_global_id('User', reviewer.pk)}"
+        assert (annotation.annotator_kind, annotation.source, annotation.user) == ("HUMAN", "APP", reviewer)
+        assert first["HX-Trigger"] == "annotations-changed"
+        assert f'id="chips-{span.pk}" hx-swap-oob' in first.content.decode()
+
+    def test_two_reviewers_each_keep_their_own_label(self, reviewer_client: Client):
+        span = SpanFactory()
+        other = Client()
+        other.force_login(UserFactory())
+
+        reviewer_client.post(f"/annotate/span/{span.span_id}/", {"name": "tone", "label": "rude"}, **HTMX)
+        other.post(f"/annotate/span/{span.span_id}/", {"name": "tone", "label": "fine"}, **HTMX)
+
+        assert sorted(SpanAnnotation.objects.values_list("label", flat=True)) == ["fine", "rude"]
+
+    @pytest.mark.parametrize(
+        ("values", "message"),
+        [
+            (
+                {"name": "correctness", "label": "maybe"},
+                "&#x27;maybe&#x27; is not a label of &#x27;correctness&#x27;",
+            ),
+            ({"name": "relevance", "score": "7"}, "above the upper bound"),
+            ({"name": "correctness"}, "Give a label, a score or an explanation."),
+        ],
+    )
+    def test_values_outside_the_config_are_refused_with_a_message(
+        self, reviewer_client: Client, values, message
+    ):
+        AnnotationConfigFactory(name="correctness")
+        AnnotationConfigFactory(name="relevance", type="CONTINUOUS", values=[], lower_bound=0, upper_bound=1)
+        span = SpanFactory()
+
+        response = reviewer_client.post(f"/annotate/span/{span.span_id}/", values, **HTMX)
+
+        assert message in response.content.decode()
+        assert not SpanAnnotation.objects.exists()
+
+    def test_a_whole_trace_can_be_annotated(self, reviewer_client: Client):
+        trace = SpanFactory().trace
+
+        reviewer_client.post(
+            f"/annotate/trace/{trace.trace_id}/", {"name": "user_feedback", "label": "positive"}, **HTMX
+        )
+
+        assert trace.annotations.get().score == 1.0
+
+    def test_a_reviewer_deletes_their_own_annotation_but_not_anybody_elses(self, reviewer_client: Client):
+        span = SpanFactory()
+        reviewer_client.post(f"/annotate/span/{span.span_id}/", {"name": "tone", "label": "rude"}, **HTMX)
+        mine = SpanAnnotation.objects.get()
+        theirs = SpanAnnotationFactory(span=span, user=UserFactory(), identifier="someone")
+
+        forbidden = reviewer_client.post(f"/annotations/span/{theirs.pk}/delete/", **HTMX)
+        allowed = reviewer_client.post(f"/annotations/span/{mine.pk}/delete/", **HTMX)
+
+        assert forbidden.status_code == 403
+        assert allowed.status_code == 200
+        assert list(SpanAnnotation.objects.all()) == [theirs]
+
+    def test_viewers_cannot_annotate(self):
+        client = Client()
+        client.force_login(UserFactory(role="VIEWER"))
+        span = SpanFactory()
+
+        assert client.post(f"/annotate/span/{span.span_id}/", {"name": "x", "label": "y"}).status_code == 403
+
+    def test_a_post_without_a_csrf_token_is_refused(self, reviewer):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(reviewer)
+        span = SpanFactory()
+
+        assert client.post(f"/annotate/span/{span.span_id}/", {"name": "x", "label": "y"}).status_code == 403
+        assert not SpanAnnotation.objects.exists()
+
+    def test_without_htmx_saving_redirects_back_to_the_trace(self, reviewer_client: Client):
+        span = SpanFactory()
+
+        response = reviewer_client.post(f"/annotate/span/{span.span_id}/", {"name": "tone", "label": "ok"})
+
+        assert response.status_code == 302
+        assert response["Location"] == f"/traces/{span.trace.trace_id}/?span={span.span_id}"
+
+
+def test_trace_annotation_chips_show_on_the_traces_tab(reviewer_client: Client):
+    span = SpanFactory()
+    TraceAnnotationFactory(trace=span.trace, name="user_feedback", label="negative")
+
+    html = reviewer_client.get(f"/projects/{span.project.pk}/traces/").content.decode()
+
+    assert "user_feedback: negative" in html
