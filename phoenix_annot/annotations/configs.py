@@ -114,3 +114,15 @@ def _finite_or_none(value: Any, field: str) -> float | None:
     if not math.isfinite(number):
         raise ValidationError({field: "Numbers must be finite."})
     return number
+
+
+def annotation_config_set_projects(*, config: AnnotationConfig, projects: list[Project]) -> None:
+    """Assign the config to exactly these projects."""
+    with transaction.atomic():
+        ProjectAnnotationConfig.objects.filter(annotation_config=config).exclude(
+            project__in=projects
+        ).delete()
+        ProjectAnnotationConfig.objects.bulk_create(
+            [ProjectAnnotationConfig(project=p, annotation_config=config) for p in projects],
+            ignore_conflicts=True,
+        )

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import annotations, datasets, projects, spans, traces
+from .views import annotations, api_keys, configs, datasets, projects, spans, traces
 
 app_name = "web"
 
@@ -15,6 +15,11 @@ urlpatterns = [
     path("spans/<str:span_id>/", traces.span_redirect, name="span-redirect"),
     path("annotate/<str:kind>/<str:key>/", annotations.annotate, name="annotate"),
     path("annotations/<str:kind>/<int:pk>/delete/", annotations.annotation_delete, name="annotation-delete"),
+    path("settings/api-keys/", api_keys.api_keys, name="api-keys"),
+    path("settings/api-keys/<int:pk>/revoke/", api_keys.api_key_revoke_view, name="api-key-revoke"),
+    path("configs/", configs.config_list, name="configs"),
+    path("configs/new/", configs.config_edit, name="config-new"),
+    path("configs/<int:pk>/", configs.config_edit, name="config-edit"),
     path("datasets/", datasets.dataset_list, name="datasets"),
     path("datasets/add-spans/", datasets.dataset_add_spans_view, name="dataset-add-spans"),
     path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset"),
