@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
-from phoenix_annot.annotations.models import NOTE_NAME, AnnotatorKind, SpanAnnotation
+from phoenix_annot.annotations.models import NOTE_NAME, AnnotatorKind, SpanAnnotation, TraceAnnotation
 from phoenix_annot.tracing.models import Span
 
 V = TypeVar("V", int, float)
@@ -57,26 +57,34 @@ class _Tally:
 
 def feedback_summaries_for_spans(span_pks: Iterable[int]) -> dict[int, list[FeedbackSummary]]:
     """Span primary key -> that span's summaries by annotation name (sorted; [] if none), in one query."""
-    span_pks = list(span_pks)
+    return _summaries(SpanAnnotation.objects, "span_id", list(span_pks))
+
+
+def feedback_summaries_for_traces(trace_pks: Iterable[int]) -> dict[int, list[FeedbackSummary]]:
+    """Trace primary key -> the summaries of its trace annotations, like the span ones, in one query."""
+    return _summaries(TraceAnnotation.objects, "trace_id", list(trace_pks))
+
+
+def _summaries(annotations: QuerySet[Any], target: str, pks: list[int]) -> dict[int, list[FeedbackSummary]]:
     rows = (
-        SpanAnnotation.objects.filter(span_id__in=span_pks)
+        annotations.filter(**{f"{target}__in": pks})
         .exclude(name=NOTE_NAME)
-        .values_list("span_id", "name", "label", "annotator_kind")
+        .values_list(target, "name", "label", "annotator_kind")
         .annotate(count=Count("pk"), scored=Count("score"), score_sum=Sum("score"))
         .order_by()
     )
     tallies: dict[tuple[int, str], _Tally] = defaultdict(_Tally)
-    for span_pk, name, label, kind, count, scored, score_sum in rows:
-        tally = tallies[span_pk, name]
+    for pk, name, label, kind, count, scored, score_sum in rows:
+        tally = tallies[pk, name]
         tally.count += count
         tally.scored += scored
         tally.score_sum += score_sum or 0.0
         tally.kinds.add(kind)
         if label is not None:
             tally.labels[label] += count
-    summaries: dict[int, list[FeedbackSummary]] = {span_pk: [] for span_pk in span_pks}
-    for (span_pk, name), tally in sorted(tallies.items()):
-        summaries[span_pk].append(
+    summaries: dict[int, list[FeedbackSummary]] = {pk: [] for pk in pks}
+    for (pk, name), tally in sorted(tallies.items()):
+        summaries[pk].append(
             FeedbackSummary(
                 name=name,
                 count=tally.count,

@@ -3,8 +3,6 @@
 import base64
 import binascii
 import json
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +19,7 @@ from phoenix_annot.filtering.feedback import (
     FeedbackSummary,
     feedback_rollups,
     feedback_summaries_for_spans,
+    feedback_summaries_for_traces,
 )
 from phoenix_annot.filtering.spans import SpanFilter, reviewer_identifier
 from phoenix_annot.tracing.models import Project, Span, Trace
@@ -181,7 +180,9 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
         filterset=filterset,
         rows=rows,
         summaries=feedback_summaries_for_spans(span.pk for span in rows),
-        trace_summaries=trace_feedback_summaries(span.trace_id for span in rows) if tab == "traces" else {},
+        trace_summaries=feedback_summaries_for_traces(span.trace_id for span in rows)
+        if tab == "traces"
+        else {},
         rollups=feedback_rollups(matching),
         total=matching.count(),
         sort=sort,
@@ -251,33 +252,6 @@ def annotation_names(project: Project) -> list[str]:
     )
     configured = AnnotationConfig.objects.filter(projects=project).values_list("name", flat=True)
     return sorted(set(used.distinct()) | set(configured))
-
-
-def trace_feedback_summaries(trace_pks: Iterable[int]) -> dict[int, list[FeedbackSummary]]:
-    """Trace primary key -> the summaries of its trace annotations, in one query."""
-    trace_pks = list(trace_pks)
-    rows = (
-        TraceAnnotation.objects.filter(trace_id__in=trace_pks)
-        .exclude(name=NOTE_NAME)
-        .values_list("trace_id", "name", "label", "annotator_kind", "score")
-    )
-    grouped: dict[tuple[int, str], list[tuple[str | None, str, float | None]]] = {}
-    for trace_pk, name, label, kind, score in rows:
-        grouped.setdefault((trace_pk, name), []).append((label, kind, score))
-    summaries: dict[int, list[FeedbackSummary]] = {pk: [] for pk in trace_pks}
-    for (trace_pk, name), items in sorted(grouped.items()):
-        scores = [score for _label, _kind, score in items if score is not None]
-        labels = Counter(label for label, _kind, _score in items if label is not None)
-        summaries[trace_pk].append(
-            FeedbackSummary(
-                name=name,
-                count=len(items),
-                mean_score=sum(scores) / len(scores) if scores else None,
-                label_counts=dict(labels.most_common()),
-                annotator_kinds=frozenset(kind for _label, kind, _score in items),
-            )
-        )
-    return summaries
 
 
 @dataclass(frozen=True)
