@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files, served from our static files: the docs page loads nothing from other hosts.
+    "drf_spectacular_sidecar",
     "django_filters",
     "phoenix_annot.core",
     "phoenix_annot.accounts",
@@ -149,6 +152,9 @@ V1_AUTH_REQUIRED = env_bool("PHOENIX_ANNOT_V1_AUTH_REQUIRED", True)
 # Largest OTLP request accepted, counted both on the wire and after decompression (gzip bombs).
 OTLP_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES", 20 * 1024 * 1024)
 
+# Largest JSON body a /v1 REST route reads (dataset uploads have their own, larger limit).
+API_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_API_MAX_BODY_BYTES", 20 * 1024 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "phoenix_annot.api.auth.ApiKeyAuthentication",
@@ -156,8 +162,33 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["phoenix_annot.api.auth.V1Access"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["phoenix_annot.api.parsers.SizeLimitedJSONParser"],
     "EXCEPTION_HANDLER": "phoenix_annot.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI document (/openapi.json) and Swagger UI (/docs) of /v1; see phoenix_annot/api/schema.py.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "phoenix-annot REST API",
+    "DESCRIPTION": (
+        "Arize Phoenix compatible /v1 routes: spans, traces, annotations, annotation configs, projects and "
+        "datasets. Errors are text/plain, except request validation errors: 422 JSON in FastAPI's shape."
+    ),
+    "VERSION": "1.0",
+    "SCHEMA_PATH_PREFIX": "/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served to anyone, key or not: the document describes the API, it holds no data.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Swagger UI would otherwise send the document to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "phoenix_annot.api.schema.add_otlp_route",
+        "phoenix_annot.api.schema.add_common_errors",
+    ],
 }
 # Reported by GET /arize_phoenix_version: the Phoenix server release whose /v1 features we implement, so
 # arize-phoenix-client's version gates pass.

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from phoenix_annot.api.views.meta import healthz, phoenix_version
 from phoenix_annot.ingest.views import otlp_traces
@@ -10,5 +11,8 @@ urlpatterns = [
     path("v1/", include("phoenix_annot.api.urls")),
     path("arize_phoenix_version", phoenix_version, name="phoenix-version"),
     path("healthz", healthz, name="healthz"),
+    # The OpenAPI document of /v1 and Swagger UI over it (phoenix_annot/api/schema.py).
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("", include("phoenix_annot.web.urls")),
 ]

@@ -84,9 +84,20 @@ class SpanFilterForm(forms.Form):
         return cleaned
 
 
+class AnyOrChoicesField(django_filters.fields.MultipleChoiceField):
+    """A select's "any" option sends an empty value: that means no filter, not an invalid choice."""
+
+    def to_python(self, value: Any) -> list[str]:
+        return [choice for choice in super().to_python(value) if choice != ""]
+
+
+class AnyOrChoicesFilter(django_filters.MultipleChoiceFilter):
+    field_class = AnyOrChoicesField
+
+
 class SpanFilter(django_filters.FilterSet):
-    span_kind = django_filters.MultipleChoiceFilter(choices=SpanKind.choices, distinct=False)
-    status_code = django_filters.MultipleChoiceFilter(choices=StatusCode.choices, distinct=False)
+    span_kind = AnyOrChoicesFilter(choices=SpanKind.choices, distinct=False)
+    status_code = AnyOrChoicesFilter(choices=StatusCode.choices, distinct=False)
     name = django_filters.CharFilter(lookup_expr="icontains")
     q = django_filters.CharFilter(method="filter_text", label="Input or output contains")
     start_time_after = django_filters.IsoDateTimeFilter(field_name="start_time", lookup_expr="gte")

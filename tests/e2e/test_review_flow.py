@@ -1,5 +1,6 @@
 """Whole reviewer flows in a real browser: annotate with the keyboard, filter by feedback, build a dataset."""
 
+import json
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from tests.factories import (
     SpanAnnotationFactory,
     SpanFactory,
     TraceFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -132,3 +134,59 @@ def test_span_content_with_html_never_runs_as_script(reviewer_page: Page, live_s
 
     assert page.evaluate("window.__xss") is None
     expect(page.locator("#span-view")).to_contain_text("<script>window.__xss=2</script>")
+
+
+def test_the_whole_review_flow_from_login_to_an_exported_dataset(page: Page, live_server, transactional_db):
+    UserFactory(username="rita", password="rita-secret")
+    project, spans = support_project()
+    first_llm = spans[2][1]
+
+    page.goto(f"{live_server.url}/")
+    expect(page).to_have_url(re.compile(r"/login/"))
+    page.fill("input[name=username]", "rita")
+    page.fill("input[name=password]", "rita-secret")
+    page.click("button[type=submit]")
+    page.click("text=support")
+    page.click(f"text={first_llm.name}")
+    page.get_by_role("button", name=re.compile("^Annotate")).click()
+    form = page.locator("#panel-span form[data-annotation-form]").first
+    form.get_by_label(re.compile("^incorrect")).check()
+    form.get_by_role("button", name=re.compile("^Save")).click()
+    expect(page.locator(f"#chips-{first_llm.pk}")).to_contain_text("incorrect")
+
+    page.click(f"text=← {project.name}")
+    row = page.locator("#spans-table tr", has_text=first_llm.name)
+    expect(row.locator("td").last).to_contain_text("H")
+    page.fill("input[name=annotation_name]", "correctness")
+    page.fill("input[name=label]", "incorrect")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#spans-table tbody tr")).to_have_count(2)
+    page.check("#select-page")
+    expect(page.locator("#selection-count")).to_have_text("2 selected")
+    page.fill("input[name=new_dataset_name]", "incorrect answers")
+    page.click("text=Add to dataset")
+    expect(page.locator("#examples-table tbody tr")).to_have_count(2)
+
+    with page.expect_download() as download:
+        page.click("text=OpenAI fine-tuning JSONL")
+    lines = download.value.path().read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 2
+    assert {row["messages"][-1]["content"] for row in rows} == {"answer 1", "answer 2"}
+
+
+def test_j_and_k_walk_through_the_filtered_list(reviewer_page: Page, live_server):
+    project, _spans = support_project()
+    page = reviewer_page
+
+    page.goto(f"{live_server.url}/projects/{project.pk}/traces/")
+    names = page.locator("#spans-table tbody tr td:nth-child(3) a").all_inner_texts()
+    page.locator("#spans-table tbody tr td:nth-child(3) a").first.click()
+    selected = page.locator("#span-view h2")
+    expect(selected).to_have_text(names[0])
+    page.keyboard.press("j")
+    expect(selected).to_have_text(names[1])
+    page.keyboard.press("j")
+    expect(selected).to_have_text(names[2])
+    page.keyboard.press("k")
+    expect(selected).to_have_text(names[1])

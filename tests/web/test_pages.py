@@ -294,3 +294,12 @@ def test_trace_annotation_chips_show_on_the_traces_tab(reviewer_client: Client):
     html = reviewer_client.get(f"/projects/{span.project.pk}/traces/").content.decode()
 
     assert "user_feedback: negative" in html
+
+
+def test_the_any_option_of_the_kind_and_status_selects_means_no_filter(reviewer_client: Client):
+    project = make_project_with_spans(2, annotations_per_span=0)
+
+    response = reviewer_client.get(f"/projects/{project.pk}/", {"span_kind": "", "status_code": ""})
+
+    assert not response.context["page"].filterset.errors
+    assert response.context["page"].total == 2

@@ -14,7 +14,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser, DataAndFiles, JSONParser
+from rest_framework.parsers import BaseParser, DataAndFiles
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,6 +41,7 @@ from phoenix_annot.datasets.uploads import FilePart, TableKeys, multipart_read, 
 
 from ..errors import PlainError
 from ..params import paginate_desc, query_bool, query_int, query_list
+from ..parsers import SizeLimitedJSONParser, check_declared_length
 from ..wire import envelope, iso, page
 from .annotations import acting_user
 
@@ -212,7 +213,11 @@ class DatasetUploadView(APIView):
     """POST /v1/datasets/upload. `sync=false` does the same work before answering, then answers `null`:
     nothing is queued in memory, so once the response is sent the examples are stored (DESIGN.md §4)."""
 
-    parser_classes = [JSONParser, DatasetUploadMultiPartParser]
+    parser_classes = [SizeLimitedJSONParser, DatasetUploadMultiPartParser]
+
+    @property
+    def max_body_bytes(self) -> int:
+        return MAX_UPLOAD_BODY_BYTES
 
     def post(self, request: Request) -> HttpResponse:
         content_type = request.META.get("CONTENT_TYPE", "")
@@ -222,7 +227,7 @@ class DatasetUploadView(APIView):
         is_json = media_type == "application/json"
         if not is_json and media_type != "multipart/form-data":
             raise PlainError(422, "Invalid request Content-Type")
-        _check_body_size(request)
+        check_declared_length(request.META, MAX_UPLOAD_BODY_BYTES)
         sync = query_bool(request, "sync", False)
         try:
             values = _json_upload(request) if is_json else _form_upload(request)
@@ -245,18 +250,6 @@ class DatasetUploadView(APIView):
                     "num_deleted_examples": result.deleted,
                 }
             )
-        )
-
-
-def _check_body_size(request: Request) -> None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise PlainError(400, "Invalid Content-Length header") from None
-    if length > MAX_UPLOAD_BODY_BYTES:
-        raise PlainError(
-            413,
-            f"Upload of {length} bytes is larger than the {MAX_UPLOAD_BODY_BYTES // (1024 * 1024)} MiB limit",
         )
 
 
