@@ -17,6 +17,7 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-action=annotate]");
     if (button) {
+      event.preventDefault();
       var layout = document.getElementById("trace-layout");
       if (layout && !layout.classList.contains("panel-closed")) layout.classList.add("panel-closed");
       else openAnnotatePanel();
