@@ -46,6 +46,7 @@ GEN_AI_OPERATION_KINDS = {
     "invoke_agent": SpanKind.AGENT,
     "create_agent": SpanKind.AGENT,
 }
+SPAN_KINDS = frozenset(SpanKind.values)
 STATUS_CODES = {0: StatusCode.UNSET, 1: StatusCode.OK, 2: StatusCode.ERROR}
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIME_TYPE_MAX_LENGTH = 100
@@ -219,34 +220,38 @@ def any_value(value: AnyValue) -> Any:
 def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     """{"llm.input_messages.0.message.role": "user"} -> {"llm": {"input_messages": [{"message": {...}}]}}.
 
-    A key that runs into a scalar stored at one of its prefixes keeps its remaining segments as one
-    dotted key there, so no attribute is ever dropped.
+    A key that runs into a scalar stored at one of its prefixes is kept whole, dotted, beside that scalar,
+    so no attribute is ever dropped.
     """
     root: dict[str, Any] = {}
+    # Mappings that received a numeric segment, with where they hang: only these may become lists.
+    numbered: dict[int, tuple[dict[str, Any], str]] = {}
     for key in sorted(flat):
         parts = key.split(".")
-        node = root
-        for index, part in enumerate(parts[:-1]):
+        parent: dict[str, Any] = {"": root}
+        node, node_key = root, ""
+        for index, part in enumerate(parts):
+            if part.isdigit():
+                numbered[id(node)] = (parent, node_key)
+            if index == len(parts) - 1:
+                node[part] = flat[key]
+                break
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                node[".".join(parts[index + 1 :])] = flat[key]
+                node[".".join(parts[index:])] = flat[key]
                 break
-            node = child
-        else:
-            node[parts[-1]] = flat[key]
-    return _listify(root)
+            parent, node, node_key = node, child, part
+    for parent, key in numbered.values():
+        parent[key] = _as_list(parent[key])
+    return root
 
 
-def _listify(node: Any) -> Any:
-    if isinstance(node, dict):
-        converted = {key: _listify(value) for key, value in node.items()}
-        if converted and all(key.isdigit() for key in converted):
-            indexes = sorted(int(key) for key in converted)
-            if indexes == list(range(len(indexes))):
-                return [converted[str(index)] for index in indexes]
-        return converted
-    if isinstance(node, list):
-        return [_listify(item) for item in node]
+def _as_list(node: dict[str, Any]) -> dict[str, Any] | list[Any]:
+    """Keys 0..n-1 make a list; any other set of keys stays a mapping, so no index is invented."""
+    if all(key.isdigit() for key in node):
+        indexes = sorted(int(key) for key in node)
+        if indexes == list(range(len(indexes))):
+            return [node[str(index)] for index in indexes]
     return node
 
 
@@ -289,7 +294,7 @@ def _value_and_mime_type(flat: dict[str, Any], prefix: str) -> tuple[str, str]:
 
 
 def _span_kind(value: Any) -> str:
-    if isinstance(value, str) and value.upper() in SpanKind.values:
+    if isinstance(value, str) and value.upper() in SPAN_KINDS:
         return value.upper()
     return SpanKind.UNKNOWN
 

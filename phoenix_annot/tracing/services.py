@@ -1,9 +1,10 @@
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from typing import Any
 
-from phoenix_annot.core.batching import BATCH_SIZE, chunks
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Min, Q, Sum
+
+from phoenix_annot.core.batching import chunks
 
 from .models import DEFAULT_PROJECT_NAME, Project, Span, StatusCode, Trace
 
@@ -51,65 +52,74 @@ def span_delete(*, span: Span) -> None:
             Trace.objects.filter(pk=trace_pk).delete()
 
 
+ROLLUP_COLUMNS = (
+    "start_time",
+    "end_time",
+    "latency_ms",
+    "span_count",
+    "error_count",
+    "llm_token_count_prompt",
+    "llm_token_count_completion",
+    "llm_token_count_total",
+    "root_span_name",
+)
+
+
 def trace_rollups_refresh(*, trace_pks: list[int]) -> None:
     """Recompute roll-ups from all stored spans, so traces split over requests end up complete."""
     for chunk in chunks(trace_pks):
         # Locking first makes a concurrent ingest of the same trace wait, then see our spans.
-        list(Trace.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
-        root_name = Span.objects.filter(trace_id=OuterRef("pk"), parent_id__isnull=True).order_by(
-            "start_time"
+        names = dict(
+            Trace.objects.select_for_update()
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk", "root_span_name")
         )
-        rollups = (
-            Trace.objects.filter(pk__in=chunk)
+        for trace_pk, name in (
+            Span.objects.filter(trace_id__in=chunk, parent_id__isnull=True)
+            .order_by("trace_id", "-start_time")
+            .values_list("trace_id", "name")
+        ):
+            names[trace_pk] = name  # the earliest root comes last and wins
+        totals = (
+            Span.objects.filter(trace_id__in=chunk)
+            .values("trace_id")
             .annotate(
-                first_start=Min("spans__start_time"),
-                last_end=Max("spans__end_time"),
-                n_spans=Count("spans"),
-                n_errors=Count("spans", filter=Q(spans__status_code=StatusCode.ERROR)),
-                prompt=Coalesce(Sum("spans__llm_token_count_prompt"), 0),
-                completion=Coalesce(Sum("spans__llm_token_count_completion"), 0),
-                total=Coalesce(Sum("spans__llm_token_count_total"), 0),
-                root=Coalesce(Subquery(root_name.values("name")[:1]), F("root_span_name")),
+                first_start=Min("start_time"),
+                last_end=Max("end_time"),
+                n_spans=Count("pk"),
+                n_errors=Count("pk", filter=Q(status_code=StatusCode.ERROR)),
+                prompt=Sum("llm_token_count_prompt", default=0),
+                completion=Sum("llm_token_count_completion", default=0),
+                total=Sum("llm_token_count_total", default=0),
             )
-            .values_list(
-                "pk",
-                "first_start",
-                "last_end",
-                "n_spans",
-                "n_errors",
-                "prompt",
-                "completion",
-                "total",
-                "root",
-            )
+            .order_by()
         )
-        updated = [
-            Trace(
-                pk=pk,
-                start_time=start,
-                end_time=end,
-                latency_ms=(end - start).total_seconds() * 1000,
-                span_count=n_spans,
-                error_count=n_errors,
-                llm_token_count_prompt=prompt,
-                llm_token_count_completion=completion,
-                llm_token_count_total=total,
-                root_span_name=root,
-            )
-            for pk, start, end, n_spans, n_errors, prompt, completion, total, root in rollups
-        ]
-        Trace.objects.bulk_update(
-            updated,
-            [
-                "start_time",
-                "end_time",
-                "latency_ms",
-                "span_count",
-                "error_count",
-                "llm_token_count_prompt",
-                "llm_token_count_completion",
-                "llm_token_count_total",
-                "root_span_name",
-            ],
-            batch_size=BATCH_SIZE,
-        )
+        _update_rollups([_rollup_row(row, names[row["trace_id"]]) for row in totals])
+
+
+def _rollup_row(totals: dict[str, Any], root_name: str) -> tuple[Any, ...]:
+    start, end = totals["first_start"], totals["last_end"]
+    adapt = connection.ops.adapt_datetimefield_value
+    return (
+        adapt(start),
+        adapt(end),
+        (end - start).total_seconds() * 1000,
+        totals["n_spans"],
+        totals["n_errors"],
+        totals["prompt"],
+        totals["completion"],
+        totals["total"],
+        root_name,
+        totals["trace_id"],
+    )
+
+
+def _update_rollups(rows: list[tuple[Any, ...]]) -> None:
+    """One prepared UPDATE run for every trace: the ORM's bulk_update builds a CASE per field and row,
+    which cost more than everything else in an ingest request."""
+    table = connection.ops.quote_name(Trace._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(column)} = %s" for column in ROLLUP_COLUMNS)
+    with connection.cursor() as cursor:
+        key = connection.ops.quote_name(Trace._meta.pk.column)
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {key} = %s", rows)

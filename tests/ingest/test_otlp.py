@@ -81,8 +81,21 @@ def test_numbered_segments_with_a_gap_stay_a_mapping_so_no_index_is_invented():
     assert unflatten({"a.0": "x", "a.2": "z"}) == {"a": {"0": "x", "2": "z"}}
 
 
+def test_nested_numbered_segments_become_nested_lists():
+    flat = {"m.0.c.0.t": "a", "m.0.c.1.t": "b", "m.1.c.0.t": "c", "m.1.role": "user", "top.0": 5}
+
+    assert unflatten(flat) == {
+        "m": [{"c": [{"t": "a"}, {"t": "b"}]}, {"c": [{"t": "c"}], "role": "user"}],
+        "top": [5],
+    }
+
+
+def test_a_mapping_mixing_numbered_and_named_keys_stays_a_mapping():
+    assert unflatten({"a.0": "x", "a.name": "y"}) == {"a": {"0": "x", "name": "y"}}
+
+
 def test_a_key_that_runs_into_a_scalar_prefix_is_kept_instead_of_dropped():
-    assert unflatten({"tag": "x", "tag.extra.deep": 1}) == {"tag": "x", "extra.deep": 1}
+    assert unflatten({"tag": "x", "tag.extra.deep": 1}) == {"tag": "x", "tag.extra.deep": 1}
 
 
 def test_array_kvlist_bytes_double_and_bool_values_are_decoded():
