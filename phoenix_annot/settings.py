@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "phoenix_annot.core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "phoenix_annot.urls"

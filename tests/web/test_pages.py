@@ -303,3 +303,17 @@ def test_the_any_option_of_the_kind_and_status_selects_means_no_filter(reviewer_
 
     assert not response.context["page"].filterset.errors
     assert response.context["page"].total == 2
+
+
+def test_a_database_outage_is_a_retryable_503_not_a_500(reviewer_client: Client, monkeypatch):
+    def unavailable(**kwargs):
+        from django.db import OperationalError
+
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("phoenix_annot.web.views.projects.project_list_for_review", unavailable)
+
+    response = reviewer_client.get("/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
