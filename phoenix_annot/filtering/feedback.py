@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
 
 from phoenix_annot.annotations.models import NOTE_NAME, AnnotatorKind, SpanAnnotation, TraceAnnotation
 from phoenix_annot.tracing.models import Span
@@ -97,47 +98,60 @@ def _summaries(annotations: QuerySet[Any], target: str, pks: list[int]) -> dict[
 
 
 _COUNTED = Q(score__isnull=False) | Q(label__isnull=False)
-_SCORED = Q(score__isnull=False)
-_LABELLED = Q(label__isnull=False)
 
 
 def feedback_rollups(span_queryset: QuerySet[Span]) -> list[FeedbackRollup]:
-    """Per annotation name, the feedback over every span of the queryset, in one aggregate query.
+    """Per annotation name, the feedback over every span of the queryset, in one query.
 
-    Each annotation is weighted by 1 / (the counted annotations of its span and name), so that sums over
-    annotations grouped by (name, label) add up per span: to 1 for the span count, to the span's mean
-    score, to each label's share. That keeps the two-level average a single GROUP BY.
+    The inner GROUP BY counts each (span, name, label); window sums over (span, name) turn those counts
+    into each span's weights, so that summed per (name, label) they add up to 1 per span for the span
+    count, to the span's mean score, and to each label's share. One pass over the annotations, no
+    correlated subquery per row (those made the roll-up of 200,000 spans take half a second).
     """
-    rows = (
+    per_label = (
         SpanAnnotation.objects.filter(span__in=span_queryset.order_by().values("pk"))
         .exclude(name=NOTE_NAME)
         .filter(_COUNTED)
-        .values("name", "label")
-        .annotate(
-            annotations=Count("pk"),
-            spans=Sum(Value(1.0) / _same_span_and_name(_COUNTED)),
-            scored_spans=Sum(Value(1.0) / _same_span_and_name(_SCORED), filter=_SCORED),
-            mean_scores=Sum(F("score") / _same_span_and_name(_SCORED), filter=_SCORED),
-            label_shares=Sum(Value(1.0) / _same_span_and_name(_LABELLED), filter=_LABELLED),
-        )
+        .values("span_id", "name", "label")
+        .annotate(n=Count("pk"), n_scored=Count("score"), score_sum=Sum("score"), n_labelled=Count("label"))
         .order_by()
     )
+    inner, params = per_label.query.sql_with_params()
+    sql = f"""
+        SELECT name, label,
+               SUM(n),
+               SUM(n * 1.0 / span_n),
+               SUM(CASE WHEN span_scored > 0 THEN n_scored * 1.0 / span_scored END),
+               SUM(CASE WHEN span_scored > 0 THEN score_sum / span_scored END),
+               SUM(CASE WHEN span_labelled > 0 THEN n_labelled * 1.0 / span_labelled END)
+        FROM (
+            SELECT per_label.*,
+                   SUM(n) OVER per_span AS span_n,
+                   SUM(n_scored) OVER per_span AS span_scored,
+                   SUM(n_labelled) OVER per_span AS span_labelled
+            FROM ({inner}) per_label
+            WINDOW per_span AS (PARTITION BY span_id, name)
+        ) weighted
+        GROUP BY name, label
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_name[row["name"]].append(row)
+    for name, label, annotations, *weights in rows:
+        # PostgreSQL sums the divisions as numeric (Decimal), SQLite as floats.
+        spans, scored_spans, mean_scores, label_shares = (None if w is None else float(w) for w in weights)
+        by_name[name].append(
+            {
+                "label": label,
+                "annotations": annotations,
+                "spans": spans,
+                "scored_spans": scored_spans,
+                "mean_scores": mean_scores,
+                "label_shares": label_shares,
+            }
+        )
     return [_rollup(name, by_name[name]) for name in sorted(by_name)]
-
-
-def _same_span_and_name(condition: Q) -> Subquery:
-    """How many annotations meeting condition share the outer annotation's span and name."""
-    siblings = (
-        SpanAnnotation.objects.filter(condition, span=OuterRef("span"), name=OuterRef("name"))
-        .order_by()
-        .values("span")
-        .annotate(siblings=Count("pk"))
-        .values("siblings")
-    )
-    return Subquery(siblings, output_field=FloatField())
 
 
 def _rollup(name: str, groups: list[dict[str, Any]]) -> FeedbackRollup:

@@ -1,4 +1,6 @@
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce
 
 from phoenix_annot.core.models import TimeStampedModel
 
@@ -132,6 +134,11 @@ class Span(models.Model):
                 name="span_project_root_start_idx",
             ),
             models.Index(fields=["project", "span_kind", "-start_time"], name="span_project_kind_idx"),
+            # The review table's other sort keys; read backwards for descending order.
+            models.Index(fields=["project", "latency_ms", "id"], name="span_project_latency_idx"),
+            models.Index(
+                F("project"), Coalesce("llm_token_count_total", 0), F("id"), name="span_project_tokens_idx"
+            ),
             models.Index(fields=["trace", "start_time"], name="span_trace_start_idx"),
         ]
         constraints = [

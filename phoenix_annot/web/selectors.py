@@ -171,6 +171,8 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
     sort = params.get("sort") if params.get("sort") in SORTS else "start_time"
     descending = params.get("dir") != "asc"
     page_size = _page_size(params.get("size"))
+    rollups = feedback_rollups(matching)
+    configs = configs_by_name()
     rows, next_cursor = keyset_page(
         matching, sort=sort, descending=descending, size=page_size, cursor=params.get("cursor")
     )
@@ -183,14 +185,14 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
         trace_summaries=feedback_summaries_for_traces(span.trace_id for span in rows)
         if tab == "traces"
         else {},
-        rollups=feedback_rollups(matching),
+        rollups=rollups,
         total=matching.count(),
         sort=sort,
         descending=descending,
         page_size=page_size,
         next_cursor=next_cursor,
-        configs_by_name=configs_by_name(),
-        annotation_names=annotation_names(project),
+        configs_by_name=configs,
+        annotation_names=sorted({rollup.name for rollup in rollups} | set(configs)),
     )
 
 
@@ -241,17 +243,6 @@ def _decode_cursor(cursor: str) -> tuple[Any, int] | None:
 
 def _page_size(raw: str | None) -> int:
     return int(raw) if raw and raw.isdigit() and int(raw) in PAGE_SIZES else PAGE_SIZES[1]
-
-
-def annotation_names(project: Project) -> list[str]:
-    """Annotation names used in the project or configured for it, for the filter bar's suggestions."""
-    used = (
-        SpanAnnotation.objects.filter(span__project=project)
-        .exclude(name=NOTE_NAME)
-        .values_list("name", flat=True)
-    )
-    configured = AnnotationConfig.objects.filter(projects=project).values_list("name", flat=True)
-    return sorted(set(used.distinct()) | set(configured))
 
 
 @dataclass(frozen=True)

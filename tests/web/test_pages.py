@@ -74,7 +74,7 @@ def test_the_spans_table_takes_the_same_number_of_queries_whatever_the_rows(
     project = make_project_with_spans(rows, annotations_per_span=3)
     AnnotationConfigFactory(name="correctness")
 
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(10):
         response = reviewer_client.get(f"/projects/{project.pk}/?annotation_name=correctness&label=correct")
 
     assert response.status_code == 200
