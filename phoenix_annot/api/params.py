@@ -90,7 +90,10 @@ def query_list(request: Request, name: str, *, max_items: int | None = None) -> 
 def paginate_desc(
     queryset: QuerySet[M], *, request: Request, type_name: str, limit: int
 ) -> tuple[list[M], str | None]:
-    """Phoenix's cursor paging: newest id first, the cursor is the first row not returned (inclusive)."""
+    """Phoenix's cursor paging: newest id first, the cursor is the first row not returned (inclusive).
+
+    Rows are model instances, or dicts with a "pk" key from `values()`.
+    """
     cursor = request.query_params.get("cursor")
     if cursor:
         try:
@@ -99,5 +102,8 @@ def paginate_desc(
             raise PlainError(422, f"Invalid cursor format: {cursor}") from None
         queryset = queryset.filter(pk__lte=pk)
     rows = list(queryset.order_by("-pk")[: limit + 1])
-    next_cursor = to_global_id(type_name, rows[limit].pk) if len(rows) > limit else None
+    next_cursor = None
+    if len(rows) > limit:
+        extra = rows[limit]
+        next_cursor = to_global_id(type_name, extra["pk"] if isinstance(extra, dict) else extra.pk)
     return rows[:limit], next_cursor

@@ -4,9 +4,14 @@ import io
 from typing import Any
 
 from django.conf import settings
+from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
-from .errors import PlainError
+
+class BodyTooLarge(exceptions.APIException):
+    # Not errors.PlainError: DRF imports this module while rest_framework.views, which errors.py
+    # imports, is still loading.
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
 def body_limit(parser_context: dict[str, Any] | None) -> int:
@@ -15,8 +20,8 @@ def body_limit(parser_context: dict[str, Any] | None) -> int:
     return getattr(view, "max_body_bytes", None) or settings.API_MAX_BODY_BYTES
 
 
-def body_too_large(limit: int) -> PlainError:
-    return PlainError(413, f"Request body is larger than the {limit} byte limit")
+def body_too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(f"Request body is larger than the {limit} byte limit")
 
 
 def check_declared_length(meta: dict[str, Any], limit: int) -> None:
@@ -24,7 +29,7 @@ def check_declared_length(meta: dict[str, Any], limit: int) -> None:
     try:
         declared = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise PlainError(400, "Invalid Content-Length header") from None
+        raise exceptions.ParseError("Invalid Content-Length header") from None
     if declared > limit:
         raise body_too_large(limit)
 

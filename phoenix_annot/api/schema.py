@@ -29,8 +29,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An API key, as `Authorization: Bearer <key>` (the header `api_key: <key>` of "
-            "older Phoenix docs works too). Required unless PHOENIX_ANNOT_V1_AUTH_REQUIRED=false.",
+            "description": "An API key, as `Authorization: Bearer <key>` or `api-key: <key>` (HTTP servers "
+            "drop the `api_key` spelling of older Phoenix docs). Required unless "
+            "PHOENIX_ANNOT_V1_AUTH_REQUIRED=false.",
         }
 
 
@@ -80,6 +81,7 @@ def path_param(name: str, description: str) -> OpenApiParameter:
 
 
 PROJECT_PATH = path_param("identifier", "The project's GlobalID (`UHJvamVjdDox`) or its name.")
+PROJECT_NOT_FOUND = "`Project with name <name> not found` or `Project with ID <id> not found`."
 
 
 def query(name: str, kind: Any, description: str, *, many: bool = False, **extra: Any) -> OpenApiParameter:
@@ -173,7 +175,7 @@ def add_otlp_route(result: dict[str, Any], generator: Any, request: Any, public:
                         400: "Malformed body or compression.",
                         413: "Request body is larger than the limit (PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES).",
                         415: "Unsupported content type or encoding.",
-                        422: "The body is not a valid ExportTraceServiceRequest, or spans could not be stored.",
+                        422: "Not a valid ExportTraceServiceRequest, or the spans could not be stored.",
                     }.items()
                 },
             },

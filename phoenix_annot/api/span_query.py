@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
+from rest_framework import serializers
 
 from phoenix_annot.filtering.expression import FilterExpressionError, span_condition_q
 from phoenix_annot.tracing.attributes import flatten_attributes
@@ -50,6 +51,43 @@ MAX_LIMIT = 100_000
 
 class SpanQueryError(ValueError):
     pass
+
+
+class KeyInput(serializers.Serializer):
+    key = serializers.CharField(help_text="A column (`name`, `context.span_id`) or attribute path.")
+
+
+class FilterInput(serializers.Serializer):
+    condition = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, required=False, default="", help_text="PHOENIX_COMPAT.md §5"
+    )
+
+
+class ExplodeInput(serializers.Serializer):
+    key = serializers.CharField(help_text="A list attribute, e.g. `retrieval.documents`.")
+    primary_index_key = serializers.CharField(required=False, default=SPAN_ID)
+    kwargs = serializers.DictField(
+        child=serializers.CharField(), required=False, default=dict, help_text="alias -> item field"
+    )
+
+
+class ConcatInput(serializers.Serializer):
+    key = serializers.CharField()
+    separator = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False, default="\n\n")
+    kwargs = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+
+
+class SpanQueryInput(serializers.Serializer):
+    """One SpanQuery as arize-phoenix-client's `SpanQuery.to_dict()` sends it."""
+
+    select = serializers.DictField(child=KeyInput(), allow_null=True, required=False, default=None)
+    filter = FilterInput(allow_null=True, required=False, default=None)
+    explode = ExplodeInput(allow_null=True, required=False, default=None)
+    concat = ConcatInput(allow_null=True, required=False, default=None)
+    rename = serializers.DictField(
+        child=serializers.CharField(), allow_null=True, required=False, default=None
+    )
+    index = KeyInput(allow_null=True, required=False, default=None)
 
 
 @dataclass(frozen=True)

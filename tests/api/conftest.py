@@ -1,8 +1,19 @@
+from dataclasses import dataclass
+
 import pytest
 from django.test import Client
 
 from phoenix_annot.accounts.services import api_key_create
-from tests.factories import UserFactory
+from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.datasets.services import dataset_upload
+from phoenix_annot.tracing.models import Project, Span, Trace
+from tests.factories import (
+    AnnotationConfigFactory,
+    SpanAnnotationFactory,
+    SpanFactory,
+    TraceAnnotationFactory,
+    UserFactory,
+)
 
 
 class V1Client(Client):
@@ -29,3 +40,39 @@ def client_for_role(role: str) -> V1Client:
 def keyed_client(db, settings):
     settings.V1_AUTH_REQUIRED = True
     return client_for_role
+
+
+@dataclass(frozen=True)
+class World:
+    """One of everything a /v1 route can name, in project `p`."""
+
+    project: Project
+    span: Span
+    trace: Trace
+    config_gid: str
+    dataset_gid: str
+    version_gid: str
+
+
+@pytest.fixture
+def world(db) -> World:
+    span = SpanFactory(trace__project__name="p")
+    SpanAnnotationFactory(span=span)
+    TraceAnnotationFactory(trace=span.trace)
+    config = AnnotationConfigFactory(name="correctness")
+    upload = dataset_upload(
+        action="create",
+        name="qa",
+        description=None,
+        inputs=[{"messages": [{"role": "user", "content": "Hi"}]}],
+        outputs=[{"messages": [{"role": "assistant", "content": "Hello"}]}],
+        user=None,
+    )
+    return World(
+        project=span.project,
+        span=span,
+        trace=span.trace,
+        config_gid=to_global_id("CategoricalAnnotationConfig", config.pk),
+        dataset_gid=to_global_id("Dataset", upload.dataset.pk),
+        version_gid=to_global_id("DatasetVersion", upload.version.pk),
+    )

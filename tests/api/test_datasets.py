@@ -116,17 +116,6 @@ def test_bad_dataset_paging_parameters_are_422s(api, query, message):
     assert message in response.content.decode()
 
 
-def test_listing_datasets_takes_a_constant_number_of_queries(api, django_assert_max_num_queries):
-    for n in range(12):
-        upload(name=f"d{n}", inputs=[{"n": n}])
-
-    with django_assert_max_num_queries(1):
-        assert len(api.get("/v1/datasets?limit=20").json()["data"]) == 12
-
-
-# --- GET/DELETE /v1/datasets/{id} ----------------------------------------------------------------------
-
-
 def test_a_dataset_is_read_by_its_global_id_with_its_example_count(api):
     dataset = upload(description="Questions").dataset
 

@@ -1,6 +1,5 @@
 """The real arize-phoenix-client against a live server: what users of Phoenix run, unchanged."""
 
-import os
 from collections.abc import Iterator
 
 import httpx
@@ -10,9 +9,6 @@ from phoenix.client import Client
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import spans_ingest
 from tests.ingest.builders import export_request, otlp_span
-
-# pandas and httpx are fine with Django's sync ORM in the test thread; this only silences Django's guard.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PROJECT = "compat"
 

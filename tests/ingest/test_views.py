@@ -93,6 +93,7 @@ def test_trace_rollups_count_spans_errors_tokens_and_name_the_root():
 @pytest.mark.parametrize(
     ("encoding", "compress"),
     [("gzip", gzip.compress), ("deflate", zlib.compress), ("deflate", lambda b: zlib.compress(b, wbits=-15))],
+    ids=["gzip", "deflate-zlib", "deflate-raw"],
 )
 def test_compressed_requests_are_accepted(encoding, compress):
     response = post_otlp(compress(rag_trace().SerializeToString()), HTTP_CONTENT_ENCODING=encoding)
@@ -213,7 +214,9 @@ def test_undecodable_protobuf_is_a_422_with_a_message_and_stores_nothing():
     assert_nothing_stored()
 
 
-@pytest.mark.parametrize("body", [b"not gzip at all", gzip.compress(b"x" * 1000)[:-20]])
+@pytest.mark.parametrize(
+    "body", [b"not gzip at all", gzip.compress(b"x" * 1000, mtime=0)[:-20]], ids=["not-gzip", "truncated"]
+)
 def test_corrupt_or_truncated_gzip_is_a_400_and_stores_nothing(body):
     response = post_otlp(body, HTTP_CONTENT_ENCODING="gzip")
 

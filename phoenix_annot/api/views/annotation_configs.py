@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +24,16 @@ from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global
 from ..errors import PlainError
 from ..lookups import project_from_identifier
 from ..params import query_int
+from ..schema import (
+    PROJECT_NOT_FOUND,
+    PROJECT_PATH,
+    data_envelope,
+    errors,
+    limit_param,
+    page_envelope,
+    path_param,
+    query,
+)
 from ..wire import envelope, page, validated
 
 TYPE_NAMES = {
@@ -31,6 +42,7 @@ TYPE_NAMES = {
     AnnotationType.FREEFORM: "FreeformAnnotationConfig",
 }
 NOT_FOUND = "Annotation configuration not found"
+MAX_PAGE_SIZE = 1000
 
 
 def config_data(config: AnnotationConfig) -> dict[str, Any]:
@@ -71,6 +83,67 @@ class ConfigInput(serializers.Serializer):
 
 class ConfigIdsInput(serializers.Serializer):
     annotation_config_ids = serializers.ListField(child=serializers.CharField(), max_length=1000)
+
+
+class ConfigOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    optimization_direction = serializers.ChoiceField(choices=OptimizationDirection.values)
+
+
+class CategoricalValueOut(serializers.Serializer):
+    label = serializers.CharField()
+    score = serializers.FloatField(allow_null=True)
+
+
+class CategoricalConfigOut(ConfigOut):
+    type = serializers.ChoiceField(choices=[AnnotationType.CATEGORICAL])
+    values = CategoricalValueOut(many=True)
+    id = serializers.CharField(help_text="CategoricalAnnotationConfig GlobalID")
+
+
+class ContinuousConfigOut(ConfigOut):
+    type = serializers.ChoiceField(choices=[AnnotationType.CONTINUOUS])
+    lower_bound = serializers.FloatField(allow_null=True)
+    upper_bound = serializers.FloatField(allow_null=True)
+    id = serializers.CharField(help_text="ContinuousAnnotationConfig GlobalID")
+
+
+class FreeformConfigOut(ContinuousConfigOut):
+    type = serializers.ChoiceField(choices=[AnnotationType.FREEFORM])
+    threshold = serializers.FloatField(allow_null=True)
+    id = serializers.CharField(help_text="FreeformAnnotationConfig GlobalID")
+
+
+def configs_out(*, many: bool = False) -> PolymorphicProxySerializer:
+    """`config_data`: one shape per config type, told apart by `type`."""
+    return PolymorphicProxySerializer(
+        component_name="AnnotationConfig",
+        serializers={
+            AnnotationType.CATEGORICAL: CategoricalConfigOut,
+            AnnotationType.CONTINUOUS: ContinuousConfigOut,
+            AnnotationType.FREEFORM: FreeformConfigOut,
+        },
+        resource_type_field_name="type",
+        many=many,
+    )
+
+
+ConfigEnvelope = data_envelope("AnnotationConfigResponseBody", configs_out())
+ConfigPage = page_envelope("AnnotationConfigsResponseBody", configs_out(many=True))
+CONFIG_ID = path_param("identifier", "An annotation config GlobalID.")
+CONFIG_ID_OR_NAME = path_param("identifier", "An annotation config GlobalID or name.")
+PROJECT_CONFIG = path_param("config_identifier", "An annotation config GlobalID or name.")
+CONFIG_LIST_PARAMETERS = [
+    query("cursor", str, "`next_cursor` of the previous page: an annotation config GlobalID (included)."),
+    limit_param(default=100, maximum=MAX_PAGE_SIZE),
+]
+INVALID_ID = "`Invalid annotation configuration ID: <id>`"
+SAVE_ERRORS = {
+    400: "The values do not make a valid config, e.g. `Values must be non-empty`.",
+    409: "`The name of the annotation configuration is already taken`, or the name `note`, which is "
+    "reserved.",
+}
 
 
 def config_pk(config_id: str, *, wrong_type_status: int) -> int:
@@ -127,27 +200,78 @@ def paginated_configs(request: Request, configs: Any) -> Response:
         if type_name not in TYPE_NAMES.values():
             raise PlainError(400, f"Invalid cursor: {cursor}")
         configs = configs.filter(pk__lte=pk)
-    limit = query_int(request, "limit", default=100, maximum=1000)
+    limit = query_int(request, "limit", default=100, maximum=MAX_PAGE_SIZE)
     rows = list(configs.order_by("-pk")[: limit + 1])
     next_cursor = to_global_id(TYPE_NAMES[rows[limit].type], rows[limit].pk) if len(rows) > limit else None
     return Response(page([config_data(c) for c in rows[:limit]], next_cursor))
 
 
 class AnnotationConfigListView(APIView):
+    @extend_schema(
+        operation_id="listAnnotationConfigs",
+        summary="List annotation configs, newest first",
+        parameters=CONFIG_LIST_PARAMETERS,
+        responses={200: ConfigPage, **errors({400: "`Invalid cursor: <cursor>`"})},
+    )
     def get(self, request: Request) -> Response:
         return paginated_configs(request, AnnotationConfig.objects.all())
 
+    @extend_schema(
+        operation_id="createAnnotationConfig",
+        summary="Create an annotation config (the body is the config, not wrapped in data)",
+        request=ConfigInput,
+        responses={200: ConfigEnvelope, **errors(SAVE_ERRORS)},
+    )
     def post(self, request: Request) -> Response:
         return Response(envelope(config_data(save_config(None, request.data))))
 
 
 class AnnotationConfigDetailView(APIView):
+    @extend_schema(
+        operation_id="getAnnotationConfig",
+        summary="Read an annotation config",
+        parameters=[CONFIG_ID_OR_NAME],
+        responses={200: ConfigEnvelope, **errors({404: f"`{NOT_FOUND}`"}, validation=False)},
+    )
     def get(self, request: Request, identifier: str) -> Response:
         return Response(envelope(config_data(config_by_identifier(identifier))))
 
+    @extend_schema(
+        operation_id="updateAnnotationConfig",
+        summary="Replace an annotation config, name and type included",
+        parameters=[CONFIG_ID],
+        request=ConfigInput,
+        responses={
+            200: ConfigEnvelope,
+            **errors(
+                {
+                    400: f"{INVALID_ID} (a GlobalID of another type), or {SAVE_ERRORS[400]}",
+                    404: f"`{NOT_FOUND}`",
+                    409: SAVE_ERRORS[409],
+                    422: f"{INVALID_ID} (not a GlobalID)",
+                }
+            ),
+        },
+    )
     def put(self, request: Request, identifier: str) -> Response:
         return Response(envelope(config_data(save_config(config_by_gid(identifier), request.data))))
 
+    @extend_schema(
+        operation_id="deleteAnnotationConfig",
+        summary="Delete an annotation config; answers the deleted config",
+        parameters=[CONFIG_ID],
+        responses={
+            200: ConfigEnvelope,
+            **errors(
+                {
+                    400: f"{INVALID_ID} (a GlobalID of another type)",
+                    404: f"`{NOT_FOUND}`",
+                    422: f"{INVALID_ID} (not a GlobalID)",
+                },
+                validation=False,
+            ),
+        },
+    )
     def delete(self, request: Request, identifier: str) -> Response:
         config = config_by_gid(identifier)
         data = config_data(config)
@@ -156,10 +280,31 @@ class AnnotationConfigDetailView(APIView):
 
 
 class ProjectAnnotationConfigListView(APIView):
+    @extend_schema(
+        operation_id="getProjectAnnotationConfigs",
+        summary="List the annotation configs assigned to a project",
+        parameters=[PROJECT_PATH, *CONFIG_LIST_PARAMETERS],
+        responses={200: ConfigPage, **errors({400: "`Invalid cursor: <cursor>`", 404: PROJECT_NOT_FOUND})},
+    )
     def get(self, request: Request, identifier: str) -> Response:
         project = project_from_identifier(identifier)
         return paginated_configs(request, AnnotationConfig.objects.filter(projects=project))
 
+    @extend_schema(
+        operation_id="setProjectAnnotationConfigs",
+        summary="Replace the set of annotation configs assigned to a project",
+        parameters=[PROJECT_PATH],
+        request=ConfigIdsInput,
+        responses={
+            200: ConfigPage,
+            **errors(
+                {
+                    404: PROJECT_NOT_FOUND,
+                    422: f"{INVALID_ID} or `Unknown annotation configuration IDs`",
+                }
+            ),
+        },
+    )
     def put(self, request: Request, identifier: str) -> Response:
         project = project_from_identifier(identifier)
         ids = validated(ConfigIdsInput, request.data)["annotation_config_ids"]
@@ -172,13 +317,29 @@ class ProjectAnnotationConfigListView(APIView):
         return Response(page([config_data(c) for c in ordered], None))
 
 
+PROJECT_CONFIG_ERRORS = errors({404: f"{PROJECT_NOT_FOUND} Or `{NOT_FOUND}`."}, validation=False)
+
+
 class ProjectAnnotationConfigView(APIView):
+    @extend_schema(
+        operation_id="assignAnnotationConfigToProject",
+        summary="Assign an annotation config to a project (idempotent)",
+        parameters=[PROJECT_PATH, PROJECT_CONFIG],
+        request=None,
+        responses={200: ConfigEnvelope, **PROJECT_CONFIG_ERRORS},
+    )
     def put(self, request: Request, identifier: str, config_identifier: str) -> Response:
         project = project_from_identifier(identifier)
         config = config_by_identifier(config_identifier)
         annotation_config_assign(project=project, config=config)
         return Response(envelope(config_data(config)))
 
+    @extend_schema(
+        operation_id="unassignAnnotationConfigFromProject",
+        summary="Unassign an annotation config from a project (idempotent)",
+        parameters=[PROJECT_PATH, PROJECT_CONFIG],
+        responses={204: None, **PROJECT_CONFIG_ERRORS},
+    )
     def delete(self, request: Request, identifier: str, config_identifier: str) -> Response:
         annotation_config_unassign(
             project=project_from_identifier(identifier), config=config_by_identifier(config_identifier)

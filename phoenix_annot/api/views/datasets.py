@@ -12,6 +12,9 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import parse_header_parameters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser, DataAndFiles
@@ -42,12 +45,112 @@ from phoenix_annot.datasets.uploads import FilePart, TableKeys, multipart_read, 
 from ..errors import PlainError
 from ..params import paginate_desc, query_bool, query_int, query_list
 from ..parsers import SizeLimitedJSONParser, check_declared_length
+from ..schema import (
+    cursor_param,
+    data_envelope,
+    errors,
+    limit_param,
+    page_envelope,
+    path_param,
+    query,
+    sync_param,
+)
 from ..wire import envelope, iso, page
 from .annotations import acting_user
 
 # The whole request body is read into memory (Phoenix reads it whole too); past this it is refused unread.
 MAX_UPLOAD_BODY_BYTES = 32 * 1024 * 1024
 MAX_PAGE_SIZE = 1000
+
+
+DATASET_ID = path_param("dataset_id", "A Dataset GlobalID (names are not accepted).")
+VERSION_ID = query("version_id", str, "A DatasetVersion GlobalID; the latest version when absent.")
+
+
+class DatasetOut(serializers.Serializer):
+    id = serializers.CharField(help_text="Dataset GlobalID")
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    metadata = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    example_count = serializers.IntegerField()
+
+
+class VersionOut(serializers.Serializer):
+    version_id = serializers.CharField(help_text="DatasetVersion GlobalID")
+    description = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+class ExampleSourceOut(serializers.Serializer):
+    span_id = serializers.CharField()
+    span_node_id = serializers.CharField(help_text="Span GlobalID")
+
+
+class ExampleOut(serializers.Serializer):
+    id = serializers.CharField(help_text="The example's external id, else its DatasetExample GlobalID")
+    node_id = serializers.CharField(help_text="DatasetExample GlobalID")
+    input = serializers.DictField()
+    output = serializers.DictField()
+    metadata = serializers.DictField()
+    updated_at = serializers.DateTimeField()
+    source = ExampleSourceOut(allow_null=True, help_text="The span the example came from")
+
+
+class ExamplesOut(serializers.Serializer):
+    dataset_id = serializers.CharField()
+    version_id = serializers.CharField()
+    filtered_splits = serializers.ListField(child=serializers.CharField())
+    examples = ExampleOut(many=True)
+
+
+class UploadOut(serializers.Serializer):
+    dataset_id = serializers.CharField()
+    version_id = serializers.CharField()
+    num_created_examples = serializers.IntegerField()
+    num_updated_examples = serializers.IntegerField()
+    num_deleted_examples = serializers.IntegerField()
+
+
+UPLOAD_ACTIONS = ["create", "append", "update"]
+JsonUploadInput = inline_serializer(
+    "UploadDatasetJsonRequestBody",
+    {
+        "action": serializers.ChoiceField(choices=UPLOAD_ACTIONS, default="create"),
+        "name": serializers.CharField(),
+        "description": serializers.CharField(allow_null=True, required=False),
+        "inputs": serializers.ListField(child=serializers.DictField()),
+        "outputs": serializers.ListField(child=serializers.DictField(), required=False),
+        "metadata": serializers.ListField(child=serializers.DictField(), required=False),
+        "splits": serializers.ListField(
+            child=serializers.JSONField(), required=False, help_text="Per example: a name, names or null"
+        ),
+        "span_ids": serializers.ListField(child=serializers.CharField(allow_null=True), required=False),
+        "example_ids": serializers.ListField(child=serializers.CharField(allow_null=True), required=False),
+    },
+)
+FormUploadInput = inline_serializer(
+    "UploadDatasetFormRequestBody",
+    {
+        "action": serializers.ChoiceField(choices=UPLOAD_ACTIONS, default="create"),
+        "name": serializers.CharField(),
+        "description": serializers.CharField(required=False, help_text="Empty: the file's name"),
+        "input_keys[]": serializers.ListField(child=serializers.CharField()),
+        "output_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
+        "metadata_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
+        "split_key": serializers.CharField(required=False),
+        "split_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
+        "span_id_key": serializers.CharField(required=False),
+        "example_id_key": serializers.CharField(required=False),
+        "file": serializers.FileField(help_text="CSV or JSONL, optionally with Content-Encoding: gzip"),
+    },
+)
+EXAMPLES_NOT_FOUND = (
+    "`ID <id> refers to a <type>`, `No dataset with id <id> can be found.`, `No dataset version with id "
+    "<id> can be found.`, `Dataset has no versions.` or `Dataset splits not found: <names>`."
+)
 
 
 def dataset_data(dataset: Dataset) -> dict[str, Any]:
@@ -125,6 +228,19 @@ def _paged(
 
 
 class DatasetListView(APIView):
+    @extend_schema(
+        operation_id="listDatasets",
+        summary="List datasets, newest first",
+        parameters=[
+            cursor_param("Dataset"),
+            query("name", str, "Only the dataset of exactly this name."),
+            limit_param(default=10, maximum=MAX_PAGE_SIZE),
+        ],
+        responses={
+            200: page_envelope("ListDatasetsResponseBody", DatasetOut(many=True)),
+            **errors({422: "`Invalid cursor format: <cursor>`"}),
+        },
+    )
     def get(self, request: Request) -> Response:
         datasets = datasets_with_example_count()
         if name := request.query_params.get("name"):
@@ -133,6 +249,21 @@ class DatasetListView(APIView):
 
 
 class DatasetDetailView(APIView):
+    @extend_schema(
+        operation_id="getDataset",
+        summary="Read a dataset with its example count",
+        parameters=[DATASET_ID],
+        responses={
+            200: data_envelope("GetDatasetResponseBody", DatasetOut()),
+            **errors(
+                {
+                    404: "`Dataset with ID <id> not found` or `ID <id> refers to a f<type>`.",
+                    422: "`Invalid dataset ID format: <id>`",
+                },
+                validation=False,
+            ),
+        },
+    )
     def get(self, request: Request, dataset_id: str) -> Response:
         type_name, pk = _decoded(dataset_id, f"Invalid dataset ID format: {dataset_id}")
         if type_name != "Dataset":
@@ -143,6 +274,15 @@ class DatasetDetailView(APIView):
             raise PlainError(404, f"Dataset with ID {dataset_id} not found")
         return Response(envelope(dataset_data(dataset)))
 
+    @extend_schema(
+        operation_id="deleteDatasetById",
+        summary="Delete a dataset with its versions and examples",
+        parameters=[DATASET_ID],
+        responses={
+            204: None,
+            **errors({404: "`Dataset does not exist`", 422: "`Invalid Dataset ID: <id>`"}, validation=False),
+        },
+    )
     def delete(self, request: Request, dataset_id: str) -> Response:
         pk = _typed_pk(dataset_id, "Dataset", f"Invalid Dataset ID: {dataset_id}")
         dataset = Dataset.objects.filter(pk=pk).first()
@@ -153,6 +293,19 @@ class DatasetDetailView(APIView):
 
 
 class DatasetVersionListView(APIView):
+    @extend_schema(
+        operation_id="listDatasetVersionsByDatasetId",
+        summary="List a dataset's versions, newest first",
+        parameters=[
+            DATASET_ID,
+            cursor_param("DatasetVersion"),
+            limit_param(default=10, maximum=MAX_PAGE_SIZE),
+        ],
+        responses={
+            200: page_envelope("ListDatasetVersionsResponseBody", VersionOut(many=True)),
+            **errors({422: "`Invalid Dataset ID: <id>` or `Invalid cursor: <cursor>`"}),
+        },
+    )
     def get(self, request: Request, dataset_id: str) -> Response:
         pk = _typed_pk(dataset_id, "Dataset", f"Invalid Dataset ID: {dataset_id}")
         if cursor := request.query_params.get("cursor"):
@@ -162,6 +315,25 @@ class DatasetVersionListView(APIView):
 
 
 class DatasetExamplesView(APIView):
+    @extend_schema(
+        operation_id="getDatasetExamples",
+        summary="The examples of a dataset version",
+        parameters=[
+            DATASET_ID,
+            VERSION_ID,
+            query("split", str, "Split names or ids (there are no splits yet).", many=True),
+        ],
+        responses={
+            200: data_envelope("ListDatasetExamplesResponseBody", ExamplesOut()),
+            **errors(
+                {
+                    404: EXAMPLES_NOT_FOUND,
+                    422: "`Invalid dataset ID format: <id>` or `Invalid dataset version ID format: <id>`",
+                },
+                validation=False,
+            ),
+        },
+    )
     def get(self, request: Request, dataset_id: str) -> Response:
         type_name, pk = _decoded(dataset_id, f"Invalid dataset ID format: {dataset_id}")
         version_id = request.query_params.get("version_id")
@@ -219,6 +391,29 @@ class DatasetUploadView(APIView):
     def max_body_bytes(self) -> int:
         return MAX_UPLOAD_BODY_BYTES
 
+    @extend_schema(
+        operation_id="uploadDataset",
+        summary="Create a dataset or add a version to it from JSON or a CSV/JSONL file",
+        description="`create` fails on an existing name; `append` adds and changes examples; `update` "
+        "also deletes the examples not sent. Identical content makes no new version.",
+        parameters=[sync_param("the examples are")],
+        request={"application/json": JsonUploadInput, "multipart/form-data": FormUploadInput},
+        responses={
+            200: OpenApiResponse(
+                data_envelope("UploadDatasetResponseBody", UploadOut()),
+                description="With sync; without it the body is JSON `null`.",
+            ),
+            **errors(
+                {
+                    400: "`Missing content-type header`",
+                    409: '`A dataset named "<name>" already exists.`',
+                    413: "Upload of <n> bytes is larger than the limit.",
+                    422: "`Invalid request Content-Type`, `Invalid dateset action: <action>` (sic) or "
+                    "another reason the upload cannot be used.",
+                }
+            ),
+        },
+    )
     def post(self, request: Request) -> HttpResponse:
         content_type = request.META.get("CONTENT_TYPE", "")
         if not content_type:
@@ -355,16 +550,40 @@ class DatasetExportView(APIView):
         return {}
 
 
+def export_schema(operation_id: str, what: str, media_type: str) -> Any:
+    return extend_schema_view(
+        get=extend_schema(
+            operation_id=operation_id,
+            summary=f"Download a dataset version as {what}",
+            parameters=[DATASET_ID, VERSION_ID],
+            responses={
+                (200, media_type): OpenApiResponse(OpenApiTypes.STR, description="An attachment"),
+                **errors(
+                    {
+                        404: "`No dataset version with id <id> can be found.`",
+                        422: "`Invalid dataset ID format: <id>`, `Invalid dataset version ID format: <id>` "
+                        "or `Dataset does not exist.`",
+                    },
+                    validation=False,
+                ),
+            },
+        )
+    )
+
+
+@export_schema("getDatasetCsv", "CSV", "text/csv")
 class DatasetCsvView(DatasetExportView):
     extension = "csv"
     content_type = "text/csv"
     lines = staticmethod(csv_lines)
 
 
+@export_schema("getDatasetJSONL", "JSON lines", "text/plain")
 class DatasetJsonlView(DatasetExportView):
     lines = staticmethod(jsonl_lines)
 
 
+@export_schema("getDatasetJSONLOpenAIFineTuning", "OpenAI fine-tuning JSON lines (chats only)", "text/plain")
 class DatasetOpenAIFineTuningView(DatasetExportView):
     lines = staticmethod(openai_ft_lines)
 
@@ -373,5 +592,6 @@ class DatasetOpenAIFineTuningView(DatasetExportView):
         return {"X-Skipped-Examples": str(openai_ft_report(revisions).skipped_rows)}
 
 
+@export_schema("getDatasetJSONLOpenAIEvals", "OpenAI evals JSON lines", "text/plain")
 class DatasetOpenAIEvalsView(DatasetExportView):
     lines = staticmethod(openai_evals_lines)

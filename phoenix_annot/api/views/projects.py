@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,11 +16,23 @@ from phoenix_annot.tracing.services import (
     project_update,
 )
 
-from ..auth import AdminOnlyWrites
+from ..auth import ADMIN_ONLY, AdminOnlyWrites, V1Access
 from ..errors import PlainError
 from ..lookups import project_from_identifier
 from ..params import paginate_desc, query_int
+from ..schema import (
+    PROJECT_NOT_FOUND,
+    PROJECT_PATH,
+    cursor_param,
+    data_envelope,
+    errors,
+    limit_param,
+    page_envelope,
+    query,
+)
 from ..wire import envelope, page, validated
+
+MAX_PAGE_SIZE = 1000
 
 
 def project_data(project: Project) -> dict[str, Any]:
@@ -28,6 +41,15 @@ def project_data(project: Project) -> dict[str, Any]:
         "description": project.description or None,
         "id": to_global_id("Project", project.pk),
     }
+
+
+class ProjectOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    id = serializers.CharField(help_text="Project GlobalID")
+
+
+ProjectEnvelope = data_envelope("ProjectResponse", ProjectOut())
 
 
 class ProjectCreateInput(serializers.Serializer):
@@ -40,6 +62,19 @@ class ProjectUpdateInput(serializers.Serializer):
 
 
 class ProjectListView(APIView):
+    @extend_schema(
+        operation_id="getProjects",
+        summary="List projects, newest first",
+        parameters=[
+            cursor_param("Project"),
+            limit_param(default=100, maximum=MAX_PAGE_SIZE),
+            query("name_contains", str, "Only projects whose name contains this, ignoring case."),
+        ],
+        responses={
+            200: page_envelope("ProjectPage", ProjectOut(many=True)),
+            **errors({422: "`Invalid cursor format: <cursor>`"}),
+        },
+    )
     def get(self, request: Request) -> Response:
         projects = Project.objects.all()
         if name_contains := request.query_params.get("name_contains"):
@@ -48,10 +83,16 @@ class ProjectListView(APIView):
             projects,
             request=request,
             type_name="Project",
-            limit=query_int(request, "limit", default=100, maximum=1000),
+            limit=query_int(request, "limit", default=100, maximum=MAX_PAGE_SIZE),
         )
         return Response(page([project_data(p) for p in rows], next_cursor))
 
+    @extend_schema(
+        operation_id="createProject",
+        summary="Create a project",
+        request=ProjectCreateInput,
+        responses={200: ProjectEnvelope, **errors({409: "A project with this name already exists."})},
+    )
     def post(self, request: Request) -> Response:
         values = validated(ProjectCreateInput, request.data)
         try:
@@ -62,11 +103,24 @@ class ProjectListView(APIView):
 
 
 class ProjectDetailView(APIView):
-    permission_classes = [AdminOnlyWrites]
+    permission_classes = [V1Access, AdminOnlyWrites]
 
+    @extend_schema(
+        operation_id="getProject",
+        summary="Read a project",
+        parameters=[PROJECT_PATH],
+        responses={200: ProjectEnvelope, **errors({404: PROJECT_NOT_FOUND}, validation=False)},
+    )
     def get(self, request: Request, identifier: str) -> Response:
         return Response(envelope(project_data(project_from_identifier(identifier))))
 
+    @extend_schema(
+        operation_id="updateProject",
+        summary="Change a project's description (admins only when auth is on)",
+        parameters=[PROJECT_PATH],
+        request=ProjectUpdateInput,
+        responses={200: ProjectEnvelope, **errors({403: ADMIN_ONLY, 404: PROJECT_NOT_FOUND})},
+    )
     def put(self, request: Request, identifier: str) -> Response:
         project = project_from_identifier(identifier)
         values = validated(ProjectUpdateInput, request.data)
@@ -74,6 +128,21 @@ class ProjectDetailView(APIView):
             project = project_update(project=project, description=values["description"])
         return Response(envelope(project_data(project)))
 
+    @extend_schema(
+        operation_id="deleteProject",
+        summary="Delete a project with its traces (admins only when auth is on)",
+        parameters=[PROJECT_PATH],
+        responses={
+            204: None,
+            **errors(
+                {
+                    403: f"`{ADMIN_ONLY}` or `The default project cannot be deleted`",
+                    404: PROJECT_NOT_FOUND,
+                },
+                validation=False,
+            ),
+        },
+    )
     def delete(self, request: Request, identifier: str) -> Response:
         try:
             project_delete(project=project_from_identifier(identifier))

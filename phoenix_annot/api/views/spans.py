@@ -8,6 +8,8 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,11 +33,47 @@ from ..params import (
     query_int,
     query_list,
 )
+from ..schema import (
+    PROJECT_NOT_FOUND,
+    PROJECT_PATH,
+    cursor_param,
+    errors,
+    limit_param,
+    page_envelope,
+    path_param,
+    query,
+)
 from ..span_query import MAX_LIMIT as MAX_QUERY_LIMIT
-from ..span_query import SpanQueryError, run_query, spans_in_range, table_json
+from ..span_query import SpanQueryError, SpanQueryInput, run_query, spans_in_range, table_json
 from ..wire import AwareDateTimeField, iso, page, validated
 
 MAX_SPANS_PER_LOG_REQUEST = 10_000
+MAX_PAGE_SIZE = 1000
+TIME_RANGE = [
+    query("start_time", OpenApiTypes.DATETIME, "Starting at or after this time (naive = UTC)."),
+    query("end_time", OpenApiTypes.DATETIME, "Starting before this time (naive = UTC)."),
+]
+
+
+class SpanContextOut(serializers.Serializer):
+    trace_id = serializers.CharField()
+    span_id = serializers.CharField()
+
+
+class SpanOut(serializers.Serializer):
+    """`span_data`: Phoenix's Span JSON."""
+
+    id = serializers.CharField(help_text="Span GlobalID")
+    name = serializers.CharField(allow_blank=True)
+    context = SpanContextOut()
+    span_kind = serializers.ChoiceField(choices=SpanKind.values)
+    parent_id = serializers.CharField(allow_null=True)
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+    status_code = serializers.ChoiceField(choices=StatusCode.values)
+    status_message = serializers.CharField(allow_blank=True)
+    attributes = serializers.DictField(help_text="Flattened to dotted keys; lists of objects get indexes.")
+    events = serializers.ListField(child=serializers.DictField())
 
 
 def span_data(span: Span) -> dict[str, Any]:
@@ -80,9 +118,70 @@ def attribute_filter(raw: str) -> tuple[str, KeyTransform, Q]:
     return alias, path, Q(**{alias: value})
 
 
+class SpanContextInput(serializers.Serializer):
+    trace_id = serializers.RegexField(r"^[0-9a-f]{32}$")
+    span_id = serializers.RegexField(r"^[0-9a-f]{16}$")
+
+
+class SpanEventInput(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    timestamp = AwareDateTimeField()
+    attributes = serializers.DictField(required=False, default=dict)
+
+
+class LogSpanInput(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    context = SpanContextInput()
+    span_kind = serializers.CharField(required=False, default="UNKNOWN")
+    parent_id = serializers.RegexField(r"^[0-9a-f]{16}$", allow_null=True, required=False, default=None)
+    start_time = AwareDateTimeField()
+    end_time = AwareDateTimeField()
+    status_code = serializers.CharField(required=False, default="UNSET")
+    status_message = serializers.CharField(allow_blank=True, required=False, default="")
+    attributes = serializers.DictField(required=False, default=dict)
+    events = SpanEventInput(many=True, required=False, default=list)
+
+
+class LogSpansBody(serializers.Serializer):
+    data = LogSpanInput(many=True, max_length=MAX_SPANS_PER_LOG_REQUEST)
+
+
 class SpanListView(APIView):
     """GET lists a project's spans; POST logs spans given as Phoenix Span JSON."""
 
+    @extend_schema(
+        operation_id="getSpans",
+        summary="List a project's spans, newest first",
+        parameters=[
+            PROJECT_PATH,
+            cursor_param("Span"),
+            limit_param(default=100, maximum=MAX_PAGE_SIZE),
+            *TIME_RANGE,
+            query("trace_id", str, "OpenTelemetry trace ids.", many=True),
+            query("span_id", str, "OpenTelemetry span ids.", many=True),
+            query("parent_id", str, "Children of this span id; `null` for root spans."),
+            query("name", str, "Exact span names.", many=True),
+            query("span_kind", str, "Span kinds, any case.", many=True, enum=SpanKind.values),
+            query("status_code", str, "Status codes, any case.", many=True, enum=StatusCode.values),
+            query(
+                "attribute",
+                str,
+                "`key:value`: a dotted key into the attributes and a JSON value (string, number or "
+                "boolean); repeated conditions must all hold.",
+                many=True,
+            ),
+        ],
+        responses={
+            200: page_envelope("SpansResponseBody", SpanOut(many=True)),
+            **errors(
+                {
+                    404: PROJECT_NOT_FOUND,
+                    422: "`Invalid span_kind values: [...]`, `Invalid status_code values: [...]`, "
+                    "`Invalid attribute '<a>': ...` or `Invalid cursor format: <cursor>`.",
+                }
+            ),
+        },
+    )
     def get(self, request: Request, identifier: str) -> Response:
         project = project_from_identifier(identifier)
         spans = Span.objects.filter(project=project).annotate(otel_trace_id=F("trace__trace_id"))
@@ -91,10 +190,31 @@ class SpanListView(APIView):
             spans,
             request=request,
             type_name="Span",
-            limit=query_int(request, "limit", default=100, maximum=1000),
+            limit=query_int(request, "limit", default=100, maximum=MAX_PAGE_SIZE),
         )
         return Response(page([span_data(span) for span in rows], next_cursor))
 
+    @extend_schema(
+        operation_id="createSpans",
+        summary="Log spans given as Phoenix Span JSON; all or nothing",
+        parameters=[
+            path_param("identifier", "A project GlobalID (must exist) or a name (created when missing).")
+        ],
+        request=inline_serializer("CreateSpansRequestBody", {"data": LogSpanInput(many=True)}),
+        responses={
+            202: inline_serializer(
+                "CreateSpansResponseBody",
+                {"total_received": serializers.IntegerField(), "total_queued": serializers.IntegerField()},
+            ),
+            **errors(
+                {
+                    400: "A JSON object as text: `error`, `total_received`, `total_queued`, "
+                    "`total_duplicates`, `total_invalid`, `duplicate_spans`, `invalid_spans`.",
+                    404: "`Project with ID <id> not found`.",
+                }
+            ),
+        },
+    )
     def post(self, request: Request, identifier: str) -> Response:
         project = self._project_for_logging(identifier)
         body = validated(LogSpansBody, request.data)
@@ -176,34 +296,6 @@ class SpanListView(APIView):
         return upper
 
 
-class SpanContextInput(serializers.Serializer):
-    trace_id = serializers.RegexField(r"^[0-9a-f]{32}$")
-    span_id = serializers.RegexField(r"^[0-9a-f]{16}$")
-
-
-class SpanEventInput(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True)
-    timestamp = AwareDateTimeField()
-    attributes = serializers.DictField(required=False, default=dict)
-
-
-class LogSpanInput(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True)
-    context = SpanContextInput()
-    span_kind = serializers.CharField(required=False, default="UNKNOWN")
-    parent_id = serializers.RegexField(r"^[0-9a-f]{16}$", allow_null=True, required=False, default=None)
-    start_time = AwareDateTimeField()
-    end_time = AwareDateTimeField()
-    status_code = serializers.CharField(required=False, default="UNSET")
-    status_message = serializers.CharField(allow_blank=True, required=False, default="")
-    attributes = serializers.DictField(required=False, default=dict)
-    events = SpanEventInput(many=True, required=False, default=list)
-
-
-class LogSpansBody(serializers.Serializer):
-    data = LogSpanInput(many=True, max_length=MAX_SPANS_PER_LOG_REQUEST)
-
-
 def log_record(item: dict[str, Any], *, project_name: str) -> SpanRecord:
     flat = flatten_attributes(item["attributes"])
     kind = item["span_kind"].upper()
@@ -225,6 +317,12 @@ def log_record(item: dict[str, Any], *, project_name: str) -> SpanRecord:
 
 
 class SpanDetailView(APIView):
+    @extend_schema(
+        operation_id="deleteSpan",
+        summary="Delete one span (its children stay); an emptied trace goes too",
+        parameters=[path_param("identifier", "A Span GlobalID or an OpenTelemetry span id.")],
+        responses={204: None, **errors({404: "`Span with span_id '<id>' not found`"}, validation=False)},
+    )
     def delete(self, request: Request, identifier: str) -> Response:
         try:
             _type, pk = from_global_id(identifier, "Span")
@@ -236,6 +334,31 @@ class SpanDetailView(APIView):
             raise PlainError(404, f"Span with span_id '{identifier}' not found")
         span_delete(span=span)
         return Response(status=204)
+
+
+class TraceSpanOut(serializers.Serializer):
+    id = serializers.CharField(help_text="Span GlobalID")
+    span_id = serializers.CharField()
+    parent_id = serializers.CharField(allow_null=True)
+    name = serializers.CharField(allow_blank=True)
+    span_kind = serializers.ChoiceField(choices=SpanKind.values)
+    status_code = serializers.ChoiceField(choices=StatusCode.values)
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+
+
+class TraceOut(serializers.Serializer):
+    """`trace_data`."""
+
+    id = serializers.CharField(help_text="Trace GlobalID")
+    trace_id = serializers.CharField()
+    project_id = serializers.CharField(help_text="Project GlobalID")
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+    token_count_prompt = serializers.IntegerField()
+    token_count_completion = serializers.IntegerField()
+    token_count_total = serializers.IntegerField()
+    spans = TraceSpanOut(many=True, allow_null=True, help_text="null unless include_spans=true")
 
 
 def trace_data(trace: Trace, spans: list[Span] | None) -> dict[str, Any]:
@@ -267,6 +390,26 @@ def trace_data(trace: Trace, spans: list[Span] | None) -> dict[str, Any]:
 
 
 class TraceListView(APIView):
+    @extend_schema(
+        operation_id="listProjectTraces",
+        summary="List a project's traces",
+        parameters=[
+            PROJECT_PATH,
+            *TIME_RANGE,
+            query("sort", str, "Sort key.", enum=["start_time", "latency_ms"], default="start_time"),
+            query("order", str, "Sort order.", enum=["asc", "desc"], default="desc"),
+            limit_param(default=100, maximum=MAX_PAGE_SIZE),
+            cursor_param("Trace"),
+            query("include_spans", {"type": "boolean", "default": False}, "Include each trace's spans."),
+            query("error", bool, "true: only traces with an error span; false: only traces without."),
+            query("min_latency_ms", {"type": "number", "minimum": 0}, "Latency at least this."),
+            query("max_latency_ms", {"type": "number", "minimum": 0}, "Latency at most this."),
+        ],
+        responses={
+            200: page_envelope("TracesResponseBody", TraceOut(many=True)),
+            **errors({404: PROJECT_NOT_FOUND, 422: "`Invalid cursor format: <cursor>` or `Invalid cursor`."}),
+        },
+    )
     def get(self, request: Request, identifier: str) -> Response:
         project = project_from_identifier(identifier)
         traces = Trace.objects.filter(project=project)
@@ -292,7 +435,7 @@ class TraceListView(APIView):
             )
         if order not in ("asc", "desc"):
             raise query_error("order", "Input should be 'asc' or 'desc'", order, kind="literal_error")
-        limit = query_int(request, "limit", default=100, maximum=1000)
+        limit = query_int(request, "limit", default=100, maximum=MAX_PAGE_SIZE)
         rows, next_cursor = self._keyset_page(
             request, traces, sort=sort, descending=order == "desc", limit=limit
         )
@@ -332,7 +475,7 @@ class TraceListView(APIView):
 
 
 class SpanQueryBody(serializers.Serializer):
-    queries = serializers.ListField(child=serializers.DictField(), max_length=20)
+    queries = SpanQueryInput(many=True, max_length=20)
     start_time = serializers.DateTimeField(allow_null=True, required=False, default=None)
     end_time = serializers.DateTimeField(allow_null=True, required=False, default=None)
     stop_time = serializers.DateTimeField(allow_null=True, required=False, default=None)
@@ -344,6 +487,22 @@ class SpanQueryBody(serializers.Serializer):
 class SpanQueryView(APIView):
     """POST /v1/spans: the span query of get_spans_dataframe, answered as multipart table JSON."""
 
+    @extend_schema(
+        operation_id="querySpans",
+        summary="Query spans with Phoenix's filter language (get_spans_dataframe)",
+        description="Spans newest first. Each query is answered as one `application/json` part of a "
+        "`multipart/mixed` response, a table in pandas' `table` orientation whose column names carry an "
+        "ordinal prefix (`0_context.span_id`). An unknown project answers empty tables.",
+        parameters=[
+            query("project_name", str, "Project name (default: `default`); `project-name` works too."),
+            OpenApiParameter("project-name", str, OpenApiParameter.HEADER, description="Project name."),
+        ],
+        request=SpanQueryBody,
+        responses={
+            (200, "multipart/mixed"): OpenApiResponse(OpenApiTypes.STR, description="One part per query."),
+            **errors({404: "`No queries were given`", 422: "`Invalid query: <reason>`"}),
+        },
+    )
     def post(self, request: Request) -> HttpResponse:
         body = validated(SpanQueryBody, request.data)
         if not body["queries"]:
@@ -355,14 +514,18 @@ class SpanQueryView(APIView):
             or body["project_name"]
             or DEFAULT_PROJECT_NAME
         )
+        project = Project.objects.filter(name=project_name).first()
+        # By the project's id, not a join on its name: PostgreSQL then walks the (project, -start_time)
+        # index and stops after `limit` matches, instead of hash-joining every span of the project first
+        # (1,000 of 200,000 spans filtered on an annotation label: 165 ms -> 7 ms in the database).
         spans = spans_in_range(
-            Span.objects.filter(project__name=project_name),
+            Span.objects.filter(project=project) if project else Span.objects.none(),
             start=body["start_time"],
             end=body["end_time"] or body["stop_time"],
             roots=bool(body["root_spans_only"]),
         )
         try:
-            tables = [run_query(spans, query, limit=body["limit"]) for query in body["queries"]]
+            tables = [run_query(spans, each, limit=body["limit"]) for each in body["queries"]]
         except SpanQueryError as exc:
             raise PlainError(422, f"Invalid query: {exc}") from None
         boundary = secrets.token_hex(16)

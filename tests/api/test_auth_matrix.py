@@ -1,0 +1,201 @@
+"""Every /v1 route x every kind of caller, with auth on (PHOENIX_COMPAT.md §0.4, §0.6).
+
+No key and a bad key are 401s; viewers read but every other method is a 403; annotators do everything but
+change or delete projects; admins do everything.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from phoenix_annot.api.auth import ADMIN_ONLY, VIEWER_WRITE_DENIED
+from phoenix_annot.api.errors import MISSING_KEY
+from tests.api.conftest import V1Client, World, client_for_role
+from tests.api.routes import v1_routes
+from tests.ingest.builders import export_request, otlp_span
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_ROUTES = {("PUT", "/v1/projects/{identifier}"), ("DELETE", "/v1/projects/{identifier}")}
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    route: str
+    url: Callable[[World], str]
+    body: Callable[[World], Any] | None = None
+    content_type: str = "application/json"
+
+    def send(self, client: V1Client, world: World):
+        body = self.body(world) if self.body else None
+        return client.generic(self.method, self.url(world), body or b"", content_type=self.content_type)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.route}"
+
+
+def json_body(value: Callable[[World], Any]) -> Callable[[World], bytes]:
+    return lambda w: json.dumps(value(w)).encode()
+
+
+def annotation(key: str, value: str) -> dict[str, Any]:
+    return {key: value, "name": "tone", "annotator_kind": "HUMAN", "result": {"label": "fine"}}
+
+
+LOGGED_SPAN = {
+    "name": "logged",
+    "context": {"trace_id": "c" * 32, "span_id": "c" * 16},
+    "start_time": "2026-01-01T00:00:00+00:00",
+    "end_time": "2026-01-01T00:00:01+00:00",
+}
+CONFIG = {"name": "quality", "type": "CONTINUOUS", "lower_bound": 0, "upper_bound": 1}
+P = "/v1/projects/{identifier}"
+DS = "/v1/datasets/{dataset_id}"
+
+CALLS = [
+    Call("GET", "/v1/projects", lambda w: "/v1/projects"),
+    Call("POST", "/v1/projects", lambda w: "/v1/projects", json_body(lambda w: {"name": "new"})),
+    Call("GET", P, lambda w: "/v1/projects/p"),
+    Call("PUT", P, lambda w: "/v1/projects/p", json_body(lambda w: {"description": "d"})),
+    Call("DELETE", P, lambda w: "/v1/projects/p"),
+    Call("GET", f"{P}/spans", lambda w: "/v1/projects/p/spans"),
+    Call(
+        "POST", f"{P}/spans", lambda w: "/v1/projects/p/spans", json_body(lambda w: {"data": [LOGGED_SPAN]})
+    ),
+    Call("GET", f"{P}/traces", lambda w: "/v1/projects/p/traces?include_spans=true"),
+    Call(
+        "GET", f"{P}/span_annotations", lambda w: f"/v1/projects/p/span_annotations?span_ids={w.span.span_id}"
+    ),
+    Call("DELETE", f"{P}/span_annotations", lambda w: "/v1/projects/p/span_annotations?delete_all=true"),
+    Call(
+        "GET",
+        f"{P}/trace_annotations",
+        lambda w: f"/v1/projects/p/trace_annotations?trace_ids={w.trace.trace_id}",
+    ),
+    Call("DELETE", f"{P}/trace_annotations", lambda w: "/v1/projects/p/trace_annotations?delete_all=true"),
+    Call("GET", f"{P}/annotation_configs", lambda w: "/v1/projects/p/annotation_configs"),
+    Call(
+        "PUT",
+        f"{P}/annotation_configs",
+        lambda w: "/v1/projects/p/annotation_configs",
+        json_body(lambda w: {"annotation_config_ids": [w.config_gid]}),
+    ),
+    Call(
+        "PUT",
+        f"{P}/annotation_configs/{{config_identifier}}",
+        lambda w: f"/v1/projects/p/annotation_configs/{w.config_gid}",
+    ),
+    Call(
+        "DELETE",
+        f"{P}/annotation_configs/{{config_identifier}}",
+        lambda w: f"/v1/projects/p/annotation_configs/{w.config_gid}",
+    ),
+    Call("POST", "/v1/spans", lambda w: "/v1/spans?project_name=p", json_body(lambda w: {"queries": [{}]})),
+    Call("DELETE", "/v1/spans/{identifier}", lambda w: f"/v1/spans/{w.span.span_id}"),
+    Call(
+        "POST",
+        "/v1/span_annotations",
+        lambda w: "/v1/span_annotations?sync=true",
+        json_body(lambda w: {"data": [annotation("span_id", w.span.span_id)]}),
+    ),
+    Call(
+        "POST",
+        "/v1/trace_annotations",
+        lambda w: "/v1/trace_annotations?sync=true",
+        json_body(lambda w: {"data": [annotation("trace_id", w.trace.trace_id)]}),
+    ),
+    Call(
+        "POST",
+        "/v1/span_notes",
+        lambda w: "/v1/span_notes",
+        json_body(lambda w: {"data": {"span_id": w.span.span_id, "note": "n"}}),
+    ),
+    Call("GET", "/v1/annotation_configs", lambda w: "/v1/annotation_configs"),
+    Call("POST", "/v1/annotation_configs", lambda w: "/v1/annotation_configs", json_body(lambda w: CONFIG)),
+    Call("GET", "/v1/annotation_configs/{identifier}", lambda w: f"/v1/annotation_configs/{w.config_gid}"),
+    Call(
+        "PUT",
+        "/v1/annotation_configs/{identifier}",
+        lambda w: f"/v1/annotation_configs/{w.config_gid}",
+        json_body(lambda w: CONFIG),
+    ),
+    Call("DELETE", "/v1/annotation_configs/{identifier}", lambda w: f"/v1/annotation_configs/{w.config_gid}"),
+    Call("GET", "/v1/datasets", lambda w: "/v1/datasets"),
+    Call(
+        "POST",
+        "/v1/datasets/upload",
+        lambda w: "/v1/datasets/upload?sync=true",
+        json_body(lambda w: {"action": "update", "name": "other", "inputs": [{"q": "a"}]}),
+    ),
+    Call("GET", DS, lambda w: f"/v1/datasets/{w.dataset_gid}"),
+    Call("DELETE", DS, lambda w: f"/v1/datasets/{w.dataset_gid}"),
+    Call("GET", f"{DS}/versions", lambda w: f"/v1/datasets/{w.dataset_gid}/versions"),
+    Call("GET", f"{DS}/examples", lambda w: f"/v1/datasets/{w.dataset_gid}/examples"),
+    Call("GET", f"{DS}/csv", lambda w: f"/v1/datasets/{w.dataset_gid}/csv"),
+    Call("GET", f"{DS}/jsonl", lambda w: f"/v1/datasets/{w.dataset_gid}/jsonl"),
+    Call("GET", f"{DS}/jsonl/openai_ft", lambda w: f"/v1/datasets/{w.dataset_gid}/jsonl/openai_ft"),
+    Call("GET", f"{DS}/jsonl/openai_evals", lambda w: f"/v1/datasets/{w.dataset_gid}/jsonl/openai_evals"),
+    Call(
+        "POST",
+        "/v1/traces",
+        lambda w: "/v1/traces",
+        lambda w: export_request(otlp_span(trace_id=99, span_id=99)).SerializeToString(),
+        content_type="application/x-protobuf",
+    ),
+]
+
+
+def test_the_table_names_every_v1_route_and_method():
+    assert {(call.method, call.route) for call in CALLS} == v1_routes()
+
+
+def expected(call: Call, caller: str) -> tuple[int, str | None]:
+    """The status (2 = any 2xx) and plain-text body a caller gets."""
+    if caller == "no key":
+        return 401, MISSING_KEY
+    if caller == "bad key":
+        return 401, "Invalid token"
+    if caller == "VIEWER" and call.method != "GET":
+        return 403, VIEWER_WRITE_DENIED
+    if caller == "ANNOTATOR" and (call.method, call.route) in ADMIN_ROUTES:
+        return 403, ADMIN_ONLY
+    return 2, None
+
+
+def caller_client(caller: str) -> V1Client:
+    if caller == "no key":
+        return V1Client()
+    if caller == "bad key":
+        return V1Client(HTTP_AUTHORIZATION="Bearer not-a-key")
+    return client_for_role(caller)
+
+
+@pytest.mark.parametrize("caller", ["no key", "bad key", "VIEWER", "ANNOTATOR", "ADMIN"])
+@pytest.mark.parametrize("call", CALLS, ids=str)
+def test_each_caller_gets_what_its_role_allows(call, caller, world, settings):
+    settings.V1_AUTH_REQUIRED = True
+
+    response = call.send(caller_client(caller), world)
+
+    status, text = expected(call, caller)
+    if status == 2:
+        assert 200 <= response.status_code < 300, response.content[:500]
+        return
+    assert (response.status_code, response.content.decode()) == (status, text)
+    assert response["Content-Type"].startswith("text/plain")
+    if status == 401:
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_legacy_api_key_header_is_accepted(world, settings):
+    settings.V1_AUTH_REQUIRED = True
+    key_client = client_for_role("ANNOTATOR")
+    raw = key_client.defaults["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
+
+    response = V1Client(HTTP_API_KEY=raw).get("/v1/projects")
+
+    assert response.status_code == 200

@@ -1,0 +1,171 @@
+"""POST /v1/spans (PHOENIX_COMPAT.md §3.4): the multipart table answer, its errors, and hostile input.
+
+Whatever a caller sends, the answer is a table or a 4xx naming the problem: never a 500, never SQL.
+"""
+
+import json
+
+import pytest
+
+from phoenix_annot.tracing.models import Span
+from tests.factories import SpanAnnotationFactory, SpanFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def post_query(api, body, *, project: str = "p"):
+    return api.post(f"/v1/spans?project_name={project}", json.dumps(body))
+
+
+def table(response) -> dict:
+    assert response.status_code == 200, response.content[:300]
+    boundary = response["Content-Type"].split("boundary=")[1]
+    part = response.content.decode().split(f"--{boundary}")[1]
+    return json.loads(part.split("\r\n\r\n", 1)[1])
+
+
+@pytest.fixture
+def spans(db) -> list[Span]:
+    rows = [SpanFactory(trace__project__name="p", name=f"span-{n}") for n in range(3)]
+    SpanAnnotationFactory(span=rows[0], label="correct")
+    SpanAnnotationFactory(span=rows[1], label="incorrect")
+    return rows
+
+
+def test_a_filter_on_an_annotation_label_answers_the_matching_spans_as_table_json(api, spans):
+    response = post_query(
+        api, {"queries": [{"filter": {"condition": "annotations['correctness'].label == 'correct'"}}]}
+    )
+
+    data = table(response)
+    assert response["Content-Type"].startswith("multipart/mixed; boundary=")
+    assert [row["0_context.span_id"] for row in data["data"]] == [spans[0].span_id]
+    assert data["schema"]["primaryKey"] == ["0_context.span_id"]
+
+
+def test_limit_and_time_range_bound_the_rows_newest_first(api, spans):
+    limited = table(post_query(api, {"queries": [{}], "limit": 2}))
+    after = table(
+        post_query(api, {"queries": [{}], "start_time": spans[1].start_time.isoformat(), "end_time": None})
+    )
+
+    assert [row["1_name"] for row in limited["data"]] == ["span-2", "span-1"]
+    assert [row["1_name"] for row in after["data"]] == ["span-2", "span-1"]
+
+
+def test_an_unknown_project_answers_an_empty_table(api, spans):
+    assert table(post_query(api, {"queries": [{}]}, project="nope"))["data"] == []
+
+
+def test_no_queries_is_a_404(api):
+    response = post_query(api, {"queries": []})
+
+    assert (response.status_code, response.content.decode()) == (404, "No queries were given")
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        pytest.param("__import__('os').system('true')", id="import"),
+        pytest.param("name.__class__.__mro__", id="dunder attribute"),
+        pytest.param("().__class__.__bases__[0].__subclasses__()", id="subclasses walk"),
+        pytest.param("annotations['x'].__class__", id="dunder on annotation"),
+        pytest.param("(lambda: 1)()", id="lambda"),
+        pytest.param("[x for x in range(10)]", id="list comprehension"),
+        pytest.param("{x: 1 for x in 'a'}", id="dict comprehension"),
+        pytest.param("eval('1') == 1", id="eval"),
+        pytest.param("getattr(name, 'x')", id="getattr"),
+        pytest.param("name.startswith('a')", id="method call"),
+        pytest.param("f'{name}' == 'x'", id="f-string"),
+        pytest.param("name := 'x'", id="walrus"),
+        pytest.param("name == 'a' * 10**9", id="huge string product"),
+        pytest.param("10**10**10 > latency_ms", id="huge power"),
+        pytest.param("9" * 5000 + " > latency_ms", id="5000 digit literal"),
+        pytest.param("latency_ms > 1e309", id="infinite float"),
+        pytest.param("name == '" + "a" * 20_000 + "'", id="20k string"),
+        pytest.param("(" * 5000 + "name == 'x'" + ")" * 5000, id="deep parentheses"),
+        pytest.param("not " * 2400 + "name == 'x'", id="deep not"),
+        pytest.param("attributes['a']" + "[0]" * 2000, id="deep subscripts"),
+        pytest.param(" or ".join(["latency_ms > 1"] * 500), id="many comparisons"),
+        pytest.param("name == 'x'; DROP TABLE tracing_span; --", id="sql statement"),
+        pytest.param("name == 'x' or 1=1", id="sql tautology"),
+        pytest.param("1; DELETE FROM tracing_span", id="sql delete"),
+        pytest.param("name == 'x\\x00'", id="NUL in string"),
+        pytest.param("name == b'x'", id="bytes"),
+        pytest.param("latency_ms // 2 > 1", id="floor division"),
+        pytest.param("name", id="not a condition"),
+    ],
+)
+def test_hostile_filters_are_422s_that_say_why(api, spans, condition):
+    response = post_query(api, {"queries": [{"filter": {"condition": condition}}]})
+
+    assert response.status_code == 422
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode().startswith("Invalid query: ")
+    assert Span.objects.count() == 3
+
+
+def test_sql_in_a_string_literal_is_only_a_string(api, spans):
+    response = post_query(api, {"queries": [{"filter": {"condition": "name == \"x' OR '1'='1\""}}]})
+
+    assert table(response)["data"] == []
+    assert Span.objects.count() == 3
+
+
+def test_a_select_of_a_python_attribute_name_reads_nothing_from_the_span_object(api, spans):
+    response = post_query(api, {"queries": [{"select": {"leak": {"key": "__class__"}}}]})
+
+    assert {row["1_leak"] for row in table(response)["data"]} == {None}
+
+
+@pytest.mark.parametrize(
+    ("query", "loc"),
+    [
+        ({"filter": "name == 'x'"}, ["body", "queries", 0, "filter"]),
+        ({"select": ["name"]}, ["body", "queries", 0, "select"]),
+        ({"select": {"a": "name"}}, ["body", "queries", 0, "select", "a"]),
+        ({"rename": ["a"]}, ["body", "queries", 0, "rename"]),
+        ({"concat": "x"}, ["body", "queries", 0, "concat"]),
+        ({"explode": {"key": "a", "kwargs": []}}, ["body", "queries", 0, "explode", "kwargs"]),
+        (1, ["body", "queries", 0]),
+    ],
+)
+def test_malformed_queries_are_422s_pointing_at_the_field(api, spans, query, loc):
+    response = post_query(api, {"queries": [query]})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"queries": [{}], "limit": 0}, ["body", "limit"]),
+        ({"queries": [{}], "limit": 100_001}, ["body", "limit"]),
+        ({"queries": [{}], "start_time": "yesterday"}, ["body", "start_time"]),
+        ({"queries": [{}] * 21}, ["body", "queries"]),
+        ({"queries": "x"}, ["body", "queries"]),
+    ],
+)
+def test_bad_query_bodies_are_422s(api, body, loc):
+    response = post_query(api, body)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+def test_a_projection_that_is_not_a_path_is_an_invalid_query(api, spans):
+    response = post_query(api, {"queries": [{"select": {"a": {"key": "name + 1"}}}]})
+
+    assert response.status_code == 422
+    assert response.content.decode().startswith("Invalid query: a: expected a name or attribute path")
+
+
+def test_a_query_takes_a_fixed_number_of_database_queries(api, spans, django_assert_max_num_queries):
+    for _ in range(20):
+        SpanFactory(trace__project__name="p")
+
+    with django_assert_max_num_queries(2):
+        response = post_query(api, {"queries": [{"filter": {"condition": "annotations['correctness']"}}]})
+
+    assert len(table(response)["data"]) == 2
