@@ -332,10 +332,30 @@ def span_annotation_note_add(
     span = Span.objects.filter(span_id=span_id).first()
     if span is None:
         raise MissingTargets([span_id])
-    annotation, _created = SpanAnnotation.objects.update_or_create(
-        span=span,
+    return _note_upsert(
+        SpanAnnotation, {"span": span}, "px-span-note", text=text, identifier=identifier, user=user
+    )
+
+
+def trace_annotation_note_add(
+    *, trace_id: str, text: str, identifier: str = "", user: User | None
+) -> TraceAnnotation:
+    """A note on a whole trace, like a span note."""
+    trace = Trace.objects.filter(trace_id=trace_id).first()
+    if trace is None:
+        raise MissingTargets([trace_id])
+    return _note_upsert(
+        TraceAnnotation, {"trace": trace}, "px-trace-note", text=text, identifier=identifier, user=user
+    )
+
+
+def _note_upsert(
+    model: type[A], target: dict[str, Any], prefix: str, *, text: str, identifier: str, user: User | None
+) -> A:
+    annotation, _created = model.objects.update_or_create(
+        **target,
         name=NOTE_NAME,
-        identifier=identifier or f"px-span-note:{uuid.uuid4()}",
+        identifier=identifier or f"{prefix}:{uuid.uuid4()}",
         defaults={
             "explanation": text,
             "annotator_kind": AnnotatorKind.HUMAN,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("span_annotations", annotations.SpanAnnotationWriteView.as_view(), name="span-annotations"),
     path("trace_annotations", annotations.TraceAnnotationWriteView.as_view(), name="trace-annotations"),
     path("span_notes", annotations.SpanNoteView.as_view(), name="span-notes"),
+    path("trace_notes", annotations.TraceNoteView.as_view(), name="trace-notes"),
     path(
         "annotation_configs", annotation_configs.AnnotationConfigListView.as_view(), name="annotation-configs"
     ),

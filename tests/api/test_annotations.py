@@ -401,3 +401,20 @@ def test_hand_checked_bodies_make_the_same_writes_as_the_serializers_and_odd_one
 @pytest.mark.parametrize("body", [{"data": []}, BASE, {"data": BASE}, [BASE], {"data": [BASE] * 10_001}])
 def test_bodies_of_other_shapes_go_to_the_serializers(body):
     assert SpanAnnotationWriteView().plain_writes(body) is None
+
+
+def test_trace_notes_append_unless_an_identifier_is_given(api):
+    trace = TraceFactory()
+
+    first = api.post("/v1/trace_notes", {"data": {"trace_id": trace.trace_id, "note": "slow overall"}})
+    api.post("/v1/trace_notes", {"data": {"trace_id": trace.trace_id, "note": "fixed", "identifier": "mine"}})
+    api.post(
+        "/v1/trace_notes", {"data": {"trace_id": trace.trace_id, "note": "fixed again", "identifier": "mine"}}
+    )
+    missing = api.post("/v1/trace_notes", {"data": {"trace_id": "f" * 32, "note": "x"}})
+
+    notes = TraceAnnotation.objects.filter(name="note").order_by("pk")
+    assert [n.explanation for n in notes] == ["slow overall", "fixed again"]
+    assert notes[0].identifier.startswith("px-trace-note:")
+    assert first.json() == {"data": {"id": to_global_id("TraceAnnotation", notes[0].pk)}}
+    assert (missing.status_code, missing.content.decode()) == (404, f"Trace with ID {'f' * 32} not found")

@@ -114,6 +114,12 @@ CALLS = [
         lambda w: "/v1/span_notes",
         json_body(lambda w: {"data": {"span_id": w.span.span_id, "note": "n"}}),
     ),
+    Call(
+        "POST",
+        "/v1/trace_notes",
+        lambda w: "/v1/trace_notes",
+        json_body(lambda w: {"data": {"trace_id": w.span.trace.trace_id, "note": "n"}}),
+    ),
     Call("GET", "/v1/annotation_configs", lambda w: "/v1/annotation_configs"),
     Call("POST", "/v1/annotation_configs", lambda w: "/v1/annotation_configs", json_body(lambda w: CONFIG)),
     Call("GET", "/v1/annotation_configs/{identifier}", lambda w: f"/v1/annotation_configs/{w.config_gid}"),

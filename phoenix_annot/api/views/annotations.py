@@ -26,6 +26,7 @@ from phoenix_annot.annotations.services import (
     MissingTargets,
     span_annotation_note_add,
     span_annotations_upsert,
+    trace_annotation_note_add,
     trace_annotations_upsert,
 )
 from phoenix_annot.core.globalid import to_global_id
@@ -122,14 +123,25 @@ class AnnotationsBody(serializers.Serializer):
     data = serializers.ListField(child=serializers.DictField(), max_length=MAX_ANNOTATIONS_PER_REQUEST)
 
 
-class SpanNoteInput(serializers.Serializer):
-    span_id = serializers.CharField(min_length=1)
+class NoteInput(serializers.Serializer):
     note = serializers.CharField(min_length=1)
     identifier = serializers.CharField(allow_blank=True, required=False, default="")
 
 
+class SpanNoteInput(NoteInput):
+    span_id = serializers.CharField(min_length=1)
+
+
+class TraceNoteInput(NoteInput):
+    trace_id = serializers.CharField(min_length=1)
+
+
 class SpanNoteBody(serializers.Serializer):
     data = SpanNoteInput()
+
+
+class TraceNoteBody(serializers.Serializer):
+    data = TraceNoteInput()
 
 
 class ResultOut(serializers.Serializer):
@@ -151,14 +163,21 @@ class AnnotationTarget(ABC):
 
     model: type[AnnotationBase]
     input_class: type[AnnotationInput]
+    note_body: type[serializers.Serializer]
     target_field: str
     key: str
     type_name: str
+    singular: str
     plural: str
     notes_route: str
 
     @abstractmethod
     def upsert(self, writes: list[AnnotationWrite], *, user: User | None, sync: bool) -> list[int | None]: ...
+
+    @abstractmethod
+    def note_add(
+        self, target_id: str, *, text: str, identifier: str, user: User | None
+    ) -> AnnotationBase: ...
 
 
 def annotation_out(target: AnnotationTarget) -> serializers.Serializer:
@@ -185,6 +204,8 @@ def annotation_out(target: AnnotationTarget) -> serializers.Serializer:
 class SpanTarget(AnnotationTarget):
     model = SpanAnnotation
     input_class = SpanAnnotationInput
+    note_body = SpanNoteBody
+    singular = "Span"
     target_field, key, type_name, plural, notes_route = (
         "span",
         "span_id",
@@ -198,10 +219,15 @@ class SpanTarget(AnnotationTarget):
             writes=writes, source=AnnotationSource.API, user=user, keep_missing=not sync
         )
 
+    def note_add(self, target_id: str, *, text: str, identifier: str, user: User | None) -> AnnotationBase:
+        return span_annotation_note_add(span_id=target_id, text=text, identifier=identifier, user=user)
+
 
 class TraceTarget(AnnotationTarget):
     model = TraceAnnotation
     input_class = TraceAnnotationInput
+    note_body = TraceNoteBody
+    singular = "Trace"
     target_field, key, type_name, plural, notes_route = (
         "trace",
         "trace_id",
@@ -212,6 +238,9 @@ class TraceTarget(AnnotationTarget):
 
     def upsert(self, writes: list[AnnotationWrite], *, user: User | None, sync: bool) -> list[int | None]:
         return trace_annotations_upsert(writes=writes, source=AnnotationSource.API, user=user)
+
+    def note_add(self, target_id: str, *, text: str, identifier: str, user: User | None) -> AnnotationBase:
+        return trace_annotation_note_add(trace_id=target_id, text=text, identifier=identifier, user=user)
 
 
 class AnnotationWriteView(APIView):
@@ -356,29 +385,50 @@ class TraceAnnotationWriteView(AnnotationWriteView):
     target = TRACES
 
 
-class SpanNoteView(APIView):
-    @extend_schema(
-        operation_id="createSpanNote",
-        summary="Add a note to a span",
-        description="An empty identifier appends a new note; a given one replaces that note.",
-        request=SpanNoteBody,
-        responses={
-            200: data_envelope("CreateSpanNoteResponseBody", CreatedId()),
-            **errors({404: "`Span with ID <span_id> not found`"}),
-        },
-    )
+class NoteView(APIView):
+    """POST /v1/span_notes and /v1/trace_notes: `{"data": {"<target>_id", "note", "identifier"}}`."""
+
+    target: AnnotationTarget
+
     def post(self, request: Request) -> Response:
-        note = validated(SpanNoteBody, request.data)["data"]
+        note = validated(self.target.note_body, request.data)["data"]
         try:
-            annotation = span_annotation_note_add(
-                span_id=note["span_id"].strip(),
+            annotation = self.target.note_add(
+                note[self.target.key].strip(),
                 text=note["note"].strip(),
                 identifier=note["identifier"],
                 user=acting_user(request),
             )
         except MissingTargets:
-            raise PlainError(404, f"Span with ID {note['span_id']} not found") from None
-        return Response(envelope({"id": to_global_id("SpanAnnotation", annotation.pk)}))
+            raise PlainError(
+                404, f"{self.target.singular} with ID {note[self.target.key]} not found"
+            ) from None
+        return Response(envelope({"id": to_global_id(self.target.type_name, annotation.pk)}))
+
+
+def note_schema(target: AnnotationTarget, operation_id: str) -> Any:
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            summary=f"Add a note to a {target.singular.lower()}",
+            description="An empty identifier appends a new note; a given one replaces that note.",
+            request=target.note_body,
+            responses={
+                200: data_envelope(f"{operation_id[0].upper()}{operation_id[1:]}ResponseBody", CreatedId()),
+                **errors({404: f"`{target.singular} with ID <{target.key}> not found`"}),
+            },
+        )
+    )
+
+
+@note_schema(SpanTarget(), "createSpanNote")
+class SpanNoteView(NoteView):
+    target = SpanTarget()
+
+
+@note_schema(TraceTarget(), "createTraceNote")
+class TraceNoteView(NoteView):
+    target = TraceTarget()
 
 
 class ProjectAnnotationsView(APIView):
