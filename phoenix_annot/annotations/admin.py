@@ -21,7 +21,7 @@ from .models import (
     NOTE_NAME,
     AnnotationBase,
     AnnotationConfig,
-    PendingSpanAnnotation,
+    PendingAnnotation,
     ProjectAnnotationConfig,
     SpanAnnotation,
     TraceAnnotation,
@@ -109,12 +109,13 @@ class TraceAnnotationAdmin(AnnotationAdmin):
     hex_id_lookups = ((32, "trace__trace_id"),)
 
 
-@admin.register(PendingSpanAnnotation)
-class PendingSpanAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.ModelAdmin):
-    """API annotations waiting for their span; the API writes them, ingestion applies them."""
+@admin.register(PendingAnnotation)
+class PendingAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.ModelAdmin):
+    """API annotations waiting for their span or trace; the API writes them, ingestion applies them."""
 
     list_display = (
-        "span_id",
+        "target",
+        "target_id",
         "name",
         "label",
         "score",
@@ -124,9 +125,9 @@ class PendingSpanAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin
         "received_at",
         "expires_at",
     )
-    list_filter = ("annotator_kind",)
-    search_fields = ("span_id", "name")
-    hex_id_lookups = ((16, "span_id"),)
+    list_filter = ("target", "annotator_kind")
+    search_fields = ("target_id", "name")
+    hex_id_lookups = ((16, "target_id"), (32, "target_id"))
     list_select_related = ("user",)
     ordering = ("expires_at",)
 

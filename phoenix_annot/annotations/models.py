@@ -159,14 +159,22 @@ class TraceAnnotation(AnnotationBase):
         ]
 
 
-class PendingSpanAnnotation(models.Model):
-    """An API annotation (sync=false) for a span not ingested yet; applied when the span arrives.
+class PendingTarget(models.TextChoices):
+    SPAN = "span"
+    TRACE = "trace"
+
+
+class PendingAnnotation(models.Model):
+    """An API annotation (sync=false) for a span or trace not ingested yet; applied when it arrives.
 
     Phoenix retries such annotations in memory for ten minutes and then drops them silently; keeping them
     in the database survives restarts and shows them to admins until they expire.
     """
 
-    span_id = models.CharField(max_length=16, help_text="OpenTelemetry span id the annotation waits for.")
+    target = models.CharField(max_length=8, choices=PendingTarget.choices)
+    target_id = models.CharField(
+        max_length=32, help_text="OpenTelemetry span or trace id the annotation waits for."
+    )
     name = models.CharField(max_length=255)
     label = models.CharField(max_length=255, null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
@@ -183,10 +191,13 @@ class PendingSpanAnnotation(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["span_id", "name", "identifier"], name="pending_span_annotation_unique_key"
+                fields=["target", "target_id", "name", "identifier"], name="pending_annotation_unique_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(target__in=PendingTarget.values), name="pending_annotation_target_valid"
             ),
         ]
         indexes = [models.Index(fields=["expires_at"], name="pending_annotation_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"{self.name} for span {self.span_id} (pending)"
+        return f"{self.name} for {self.target} {self.target_id} (pending)"

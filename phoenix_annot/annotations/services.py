@@ -23,7 +23,8 @@ from .models import (
     AnnotationSource,
     AnnotationType,
     AnnotatorKind,
-    PendingSpanAnnotation,
+    PendingAnnotation,
+    PendingTarget,
     SpanAnnotation,
     TraceAnnotation,
 )
@@ -161,8 +162,7 @@ def span_annotations_upsert(
         writes,
         model=SpanAnnotation,
         target_model=Span,
-        target_field="span",
-        key_field="span_id",
+        target_field=PendingTarget.SPAN,
         source=source,
         user=user,
         keep_missing=keep_missing,
@@ -170,45 +170,52 @@ def span_annotations_upsert(
 
 
 def trace_annotations_upsert(
-    *, writes: Sequence[AnnotationWrite], source: str, user: User | None
+    *, writes: Sequence[AnnotationWrite], source: str, user: User | None, keep_missing: bool = False
 ) -> list[int | None]:
-    """Validate all, then upsert all in one transaction; the stored ids in input order."""
+    """Like span_annotations_upsert, for traces."""
     return _bulk_upsert(
         writes,
         model=TraceAnnotation,
         target_model=Trace,
-        target_field="trace",
-        key_field="trace_id",
+        target_field=PendingTarget.TRACE,
         source=source,
         user=user,
-        keep_missing=False,
+        keep_missing=keep_missing,
     )
 
 
-def pending_span_annotations_apply(*, span_ids: Iterable[str]) -> int:
-    """Turn pending annotations of these (just ingested) spans into annotations; how many were applied."""
-    ids = list(span_ids)
-    pending: list[PendingSpanAnnotation] = []
-    for chunk in chunks(ids):
-        pending += PendingSpanAnnotation.objects.filter(span_id__in=chunk, expires_at__gt=timezone.now())
+def pending_annotations_apply(*, span_ids: Iterable[str], trace_ids: Iterable[str]) -> int:
+    """Turn the pending annotations of these (just ingested) spans and traces into annotations.
+
+    Returns how many were applied.
+    """
+    waiting = PendingAnnotation.objects.filter(expires_at__gt=timezone.now())
+    if not waiting.exists():
+        # The usual case: one cheap query per ingest, whatever its size.
+        return 0
+    pending: list[PendingAnnotation] = []
+    for target, ids in ((PendingTarget.SPAN, list(span_ids)), (PendingTarget.TRACE, list(trace_ids))):
+        for chunk in chunks(ids):
+            pending += waiting.filter(target=target, target_id__in=chunk)
     if not pending:
         return 0
-    by_user: dict[int | None, list[PendingSpanAnnotation]] = {}
+    groups: dict[tuple[str, int | None], list[PendingAnnotation]] = {}
     for row in pending:
-        by_user.setdefault(row.user_id, []).append(row)
+        groups.setdefault((row.target, row.user_id), []).append(row)
+    upserts = {PendingTarget.SPAN: span_annotations_upsert, PendingTarget.TRACE: trace_annotations_upsert}
     with transaction.atomic():
-        for user_id, rows in by_user.items():
+        for (target, user_id), rows in groups.items():
             user = User.objects.filter(pk=user_id).first() if user_id else None
-            span_annotations_upsert(
+            upserts[target](
                 writes=[_write_from_pending(row) for row in rows], source=AnnotationSource.API, user=user
             )
-        PendingSpanAnnotation.objects.filter(pk__in=[row.pk for row in pending]).delete()
+        PendingAnnotation.objects.filter(pk__in=[row.pk for row in pending]).delete()
     return len(pending)
 
 
-def _write_from_pending(row: PendingSpanAnnotation) -> AnnotationWrite:
+def _write_from_pending(row: PendingAnnotation) -> AnnotationWrite:
     return AnnotationWrite(
-        target_id=row.span_id,
+        target_id=row.target_id,
         name=row.name,
         annotator_kind=row.annotator_kind,
         label=row.label,
@@ -224,13 +231,13 @@ def _bulk_upsert(
     *,
     model: type[AnnotationBase],
     target_model: type[Span] | type[Trace],
-    target_field: str,
-    key_field: str,
+    target_field: PendingTarget,
     source: str,
     user: User | None,
     keep_missing: bool,
 ) -> list[int | None]:
     _validate_writes(writes)
+    key_field = f"{target_field}_id"
     target_ids = sorted({write.target_id for write in writes})
     targets: dict[str, int] = {}
     for chunk in chunks(target_ids):
@@ -257,7 +264,7 @@ def _bulk_upsert(
             batch_size=BATCH_SIZE,
         )
         if missing:
-            _store_pending([w for w in writes if w.target_id not in targets], user=user)
+            _store_pending([w for w in writes if w.target_id not in targets], target=target_field, user=user)
     ids = {(getattr(row, f"{target_field}_id"), row.name, row.identifier): row.pk for row in stored}
     return [
         ids[(targets[w.target_id], w.name, w.identifier)] if w.target_id in targets else None for w in writes
@@ -297,20 +304,20 @@ def _validate_writes(writes: Sequence[AnnotationWrite]) -> None:
         raise ValidationError(problems)
 
 
-def _store_pending(writes: Sequence[AnnotationWrite], *, user: User | None) -> None:
+def _store_pending(writes: Sequence[AnnotationWrite], *, target: PendingTarget, user: User | None) -> None:
     now = timezone.now()
-    PendingSpanAnnotation.objects.filter(expires_at__lte=now).delete()
+    PendingAnnotation.objects.filter(expires_at__lte=now).delete()
     expires_at = now + timedelta(seconds=settings.PENDING_ANNOTATION_TTL_SECONDS)
     rows = {
-        (w.target_id, w.name, w.identifier): PendingSpanAnnotation(
-            span_id=w.target_id, **_row_values(w), user=user, expires_at=expires_at
+        (w.target_id, w.name, w.identifier): PendingAnnotation(
+            target=target, target_id=w.target_id, **_row_values(w), user=user, expires_at=expires_at
         )
         for w in writes
     }
-    PendingSpanAnnotation.objects.bulk_create(
+    PendingAnnotation.objects.bulk_create(
         list(rows.values()),
         update_conflicts=True,
-        unique_fields=["span_id", "name", "identifier"],
+        unique_fields=["target", "target_id", "name", "identifier"],
         update_fields=[
             "label",
             "score",

@@ -9,7 +9,7 @@ from django.db.models import JSONField
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from phoenix_annot.annotations.services import pending_span_annotations_apply
+from phoenix_annot.annotations.services import pending_annotations_apply
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.tracing.models import Project, Span, Trace
 from phoenix_annot.tracing.services import trace_rollups_refresh
@@ -36,7 +36,7 @@ def spans_ingest(*, records: Sequence[SpanRecord]) -> IngestResult:
         traces = _traces_by_trace_id(records, projects)
         stored_span_ids = _insert_spans(records, traces)
         trace_rollups_refresh(trace_pks=sorted(trace.pk for trace in traces.values()))
-        pending_span_annotations_apply(span_ids=stored_span_ids)
+        pending_annotations_apply(span_ids=stored_span_ids, trace_ids=traces.keys())
     return IngestResult(received=len(records), stored=len(stored_span_ids))
 
 

@@ -17,7 +17,7 @@ from phoenix_annot.accounts.models import ApiKey, User
 from phoenix_annot.accounts.services import api_key_create, api_key_digest, user_for_api_key
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
-    PendingSpanAnnotation,
+    PendingAnnotation,
     ProjectAnnotationConfig,
     SpanAnnotation,
     TraceAnnotation,
@@ -48,9 +48,10 @@ def api_key_made(**kwargs: object) -> ApiKey:
     return api_key
 
 
-def pending_span_annotation_made() -> PendingSpanAnnotation:
-    return PendingSpanAnnotation.objects.create(
-        span_id="00000000000000ff",
+def pending_annotation_made() -> PendingAnnotation:
+    return PendingAnnotation.objects.create(
+        target="span",
+        target_id="00000000000000ff",
         name="correctness",
         label="correct",
         annotator_kind="LLM",
@@ -67,7 +68,7 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     Span: SpanFactory,
     AnnotationConfig: AnnotationConfigFactory,
     SpanAnnotation: SpanAnnotationFactory,
-    PendingSpanAnnotation: pending_span_annotation_made,
+    PendingAnnotation: pending_annotation_made,
     TraceAnnotation: TraceAnnotationFactory,
     Dataset: DatasetFactory,
     DatasetVersion: DatasetVersionFactory,
@@ -75,7 +76,7 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     ExampleRevision: ExampleRevisionFactory,
 }
 # Written only by ingestion and the API; dataset history is never edited in place.
-VIEW_AND_DELETE_ONLY = [Trace, Span, PendingSpanAnnotation, DatasetVersion, ExampleRevision]
+VIEW_AND_DELETE_ONLY = [Trace, Span, PendingAnnotation, DatasetVersion, ExampleRevision]
 # Edited through the AnnotationConfig page, as an inline.
 INLINE_ONLY = {ProjectAnnotationConfig}
 

@@ -2,7 +2,7 @@ from urllib.parse import quote
 
 import pytest
 
-from phoenix_annot.annotations.models import PendingSpanAnnotation, SpanAnnotation, TraceAnnotation
+from phoenix_annot.annotations.models import PendingAnnotation, SpanAnnotation, TraceAnnotation
 from phoenix_annot.api.errors import RequestValidationError
 from phoenix_annot.api.views.annotations import SpanAnnotationWriteView
 from phoenix_annot.core.globalid import to_global_id
@@ -164,11 +164,11 @@ def test_an_async_annotation_for_a_span_not_yet_ingested_waits_and_is_applied_on
     response = api.post("/v1/span_annotations", {"data": [annotation(span_hex)]})
 
     assert response.json() == {"data": []}
-    assert PendingSpanAnnotation.objects.filter(span_id=span_hex).exists()
+    assert PendingAnnotation.objects.filter(target="span", target_id=span_hex).exists()
     spans_ingest(records=decode_request(export_request(otlp_span(span_id=77))))
     applied = SpanAnnotation.objects.get()
     assert (applied.span.span_id, applied.label, applied.annotator_kind) == (span_hex, "correct", "LLM")
-    assert not PendingSpanAnnotation.objects.exists()
+    assert not PendingAnnotation.objects.exists()
 
 
 def test_trace_annotations_upsert_on_trace_ids(api):
@@ -418,3 +418,32 @@ def test_trace_notes_append_unless_an_identifier_is_given(api):
     assert notes[0].identifier.startswith("px-trace-note:")
     assert first.json() == {"data": {"id": to_global_id("TraceAnnotation", notes[0].pk)}}
     assert (missing.status_code, missing.content.decode()) == (404, f"Trace with ID {'f' * 32} not found")
+
+
+def test_an_async_trace_annotation_for_a_trace_not_yet_ingested_waits_and_is_applied_on_ingest(api):
+    body = {
+        "data": [
+            {
+                "trace_id": f"{5:032x}",
+                "name": "user_feedback",
+                "annotator_kind": "HUMAN",
+                "result": {"label": "negative"},
+            }
+        ]
+    }
+
+    response = api.post("/v1/trace_annotations", body)
+    spans_ingest(records=decode_request(export_request(otlp_span(trace_id=5, span_id=9))))
+
+    assert response.json() == {"data": []}
+    assert TraceAnnotation.objects.get().label == "negative"
+    assert not PendingAnnotation.objects.exists()
+
+
+def test_an_expired_pending_annotation_is_not_applied(api, settings):
+    settings.PENDING_ANNOTATION_TTL_SECONDS = -1
+
+    api.post("/v1/span_annotations", {"data": [annotation(f"{78:016x}")]})
+    spans_ingest(records=decode_request(export_request(otlp_span(span_id=78))))
+
+    assert not SpanAnnotation.objects.exists()

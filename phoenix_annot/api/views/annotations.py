@@ -237,7 +237,9 @@ class TraceTarget(AnnotationTarget):
     )
 
     def upsert(self, writes: list[AnnotationWrite], *, user: User | None, sync: bool) -> list[int | None]:
-        return trace_annotations_upsert(writes=writes, source=AnnotationSource.API, user=user)
+        return trace_annotations_upsert(
+            writes=writes, source=AnnotationSource.API, user=user, keep_missing=not sync
+        )
 
     def note_add(self, target_id: str, *, text: str, identifier: str, user: User | None) -> AnnotationBase:
         return trace_annotation_note_add(trace_id=target_id, text=text, identifier=identifier, user=user)
