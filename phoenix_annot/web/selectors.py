@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import NOTE_NAME, AnnotationConfig, SpanAnnotation, TraceAnnotation
+from phoenix_annot.core.keyset import keyset_after
 from phoenix_annot.filtering.feedback import (
     FeedbackRollup,
     FeedbackSummary,
@@ -213,8 +214,7 @@ def keyset_page(
         after = _decode_cursor(cursor)
         if after is not None:
             value, pk = after
-            op = "lt" if descending else "gt"
-            spans = spans.filter(Q(**{f"{sort}__{op}": value}) | Q(**{sort: value, f"pk__{op}": pk}))
+            spans = spans.filter(keyset_after(sort, value, pk, descending=descending))
     prefix = "-" if descending else ""
     rows = list(spans.order_by(f"{prefix}{sort}", f"{prefix}pk")[: size + 1])
     next_cursor = _encode_cursor(rows[size - 1], sort) if len(rows) > size else None
@@ -259,8 +259,8 @@ def trace_neighbours(*, trace: Trace, anchor: Span, list_query: str, user: User)
     params = QueryDict(list_query)
     spans = matching_spans(project=trace.project, params=params, user=user, tab=params.get("tab", "spans"))
     others = spans.exclude(trace=trace)
-    newer = Q(start_time__gt=anchor.start_time) | Q(start_time=anchor.start_time, pk__gt=anchor.pk)
-    older = Q(start_time__lt=anchor.start_time) | Q(start_time=anchor.start_time, pk__lt=anchor.pk)
+    newer = keyset_after("start_time", anchor.start_time, anchor.pk, descending=False)
+    older = keyset_after("start_time", anchor.start_time, anchor.pk, descending=True)
     trace_ids = "trace__trace_id"
     return Neighbours(
         previous=others.filter(newer).order_by("start_time", "pk").values_list(trace_ids, flat=True).first(),

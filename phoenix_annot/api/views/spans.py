@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
+from phoenix_annot.core.keyset import keyset_after
 from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.attributes import flatten_attributes
@@ -466,8 +467,7 @@ class TraceListView(APIView):
             anchor = Trace.objects.filter(pk=pk).values_list(sort, flat=True).first()
             if anchor is None:
                 raise PlainError(422, "Invalid cursor")
-            op = "lt" if descending else "gt"
-            traces = traces.filter(Q(**{f"{sort}__{op}": anchor}) | Q(**{sort: anchor, f"pk__{op}e": pk}))
+            traces = traces.filter(keyset_after(sort, anchor, pk, descending=descending, inclusive=True))
         prefix = "-" if descending else ""
         rows = list(traces.order_by(f"{prefix}{sort}", f"{prefix}pk")[: limit + 1])
         next_cursor = to_global_id("Trace", rows[limit].pk) if len(rows) > limit else None
