@@ -25,5 +25,5 @@ def test_the_rows_after_a_cursor_are_those_after_it_in_the_order_ties_included(d
         ).order_by(*order)
     )
 
-    assert after == ordered[2:] if inclusive else ordered[3:]
+    assert after == (ordered[2:] if inclusive else ordered[3:])
     assert len(spans) == 5
