@@ -4,13 +4,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import JSONField
-from django.utils import timezone
-from psycopg.types.json import Jsonb
+from django.db import transaction
 
 from phoenix_annot.annotations.services import pending_annotations_apply
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
+from phoenix_annot.core.bulk import bulk_insert
 from phoenix_annot.tracing.models import Project, Span, Trace
 from phoenix_annot.tracing.services import trace_rollups_refresh
 
@@ -90,39 +88,9 @@ def _insert_spans(records: Sequence[SpanRecord], traces: dict[str, Trace]) -> li
         for span_id in sorted(unique)
         if span_id not in already_stored
     ]
-    # Conflicts are still ignored: a concurrent request may store the same span meanwhile.
-    if connection.vendor == "postgresql":
-        _copy_spans(rows)
-    else:
-        Span.objects.bulk_create([Span(**row) for row in rows], ignore_conflicts=True, batch_size=BATCH_SIZE)
+    # Conflicts are still skipped: a concurrent request may store the same span meanwhile.
+    bulk_insert(Span, rows, skip_conflicts_on="span_id")
     return [row["span_id"] for row in rows]
-
-
-def _copy_spans(rows: list[dict[str, Any]]) -> None:
-    """COPY into a session-local staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING.
-
-    Building a multi-row INSERT through the ORM costs far more than PostgreSQL spends running it (every
-    value prepared field by field, every JSON quote escaped in Python); COPY streams the same rows.
-    """
-    fields = [field for field in Span._meta.concrete_fields if not field.primary_key]
-    names = [field.attname for field in fields]
-    json_fields = {field.attname for field in fields if isinstance(field, JSONField)}
-    quote = connection.ops.quote_name
-    table, columns = quote(Span._meta.db_table), ", ".join(quote(field.column) for field in fields)
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS span_staging ON COMMIT DELETE ROWS "
-            f"AS SELECT {columns} FROM {table} WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY span_staging ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                row["created_at"] = now
-                copy.write_row([Jsonb(row[name]) if name in json_fields else row[name] for name in names])
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM span_staging "
-            f"ON CONFLICT ({quote('span_id')}) DO NOTHING"
-        )
 
 
 def _span_row(record: SpanRecord, trace: Trace) -> dict[str, Any]:
