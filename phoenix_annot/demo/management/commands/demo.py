@@ -27,7 +27,7 @@ from phoenix_annot.annotations.models import (
     ProjectAnnotationConfig,
     SpanAnnotation,
 )
-from phoenix_annot.annotations.services import span_annotation_upsert
+from phoenix_annot.annotations.services import AnnotationWrite, span_annotations_upsert
 from phoenix_annot.demo.traces import (
     CORRECTNESS,
     HALLUCINATION,
@@ -170,20 +170,20 @@ def demo_annotation_configs_ensure(*, project_names: Iterable[str]) -> None:
 
 
 def demo_annotations_upsert(*, annotations: Sequence[DemoAnnotation]) -> None:
-    # One transaction: on SQLite that is one commit instead of one per annotation.
-    with transaction.atomic():
-        spans = Span.objects.in_bulk({annotation.span_id for annotation in annotations}, field_name="span_id")
-        for annotation in annotations:
-            span_annotation_upsert(
-                span=spans[annotation.span_id],
-                name=annotation.name,
-                identifier=annotation.identifier,
-                annotator_kind=annotation.annotator_kind,
-                source=AnnotationSource.API,
-                label=annotation.label,
-                score=annotation.score,
-                explanation=annotation.explanation,
-            )
+    """The evaluations and end-user feedback, through the same bulk upsert as POST /v1/span_annotations."""
+    writes = [
+        AnnotationWrite(
+            target_id=annotation.span_id,
+            name=annotation.name,
+            identifier=annotation.identifier,
+            annotator_kind=annotation.annotator_kind,
+            label=annotation.label,
+            score=annotation.score,
+            explanation=annotation.explanation,
+        )
+        for annotation in annotations
+    ]
+    span_annotations_upsert(writes=writes, source=AnnotationSource.API, user=None)
 
 
 def project_summaries(names: Sequence[str]) -> list[ProjectSummary]:
