@@ -65,8 +65,9 @@ def main() -> None:
             _current, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             mib = size / 2**20
+            memory = peak / 2**20
             print(
-                f"export {name:<13} {mib:7.1f} MiB in {elapsed:5.2f} s, peak Python memory {peak / 2**20:5.1f} MiB"
+                f"export {name:<13} {mib:7.1f} MiB in {elapsed:5.2f} s, peak Python memory {memory:5.1f} MiB"
             )
     finally:
         dataset_delete(dataset=dataset)
