@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
 
 from phoenix_annot.annotations.models import NOTE_NAME, AnnotatorKind, SpanAnnotation, TraceAnnotation
 from phoenix_annot.tracing.models import Span
@@ -103,35 +103,34 @@ _COUNTED = Q(score__isnull=False) | Q(label__isnull=False)
 def feedback_rollups(span_queryset: QuerySet[Span]) -> list[FeedbackRollup]:
     """Per annotation name, the feedback over every span of the queryset, in one query.
 
-    The inner GROUP BY counts each (span, name, label); window sums over (span, name) turn those counts
-    into each span's weights, so that summed per (name, label) they add up to 1 per span for the span
-    count, to the span's mean score, and to each label's share. One pass over the annotations, no
-    correlated subquery per row (those made the roll-up of 200,000 spans take half a second).
+    Window counts over (span, name) give each annotation its weight, 1 / (the counted annotations of its
+    span and name), so that summed per (name, label) they add up to 1 per span for the span count, to the
+    span's mean score, and to each label's share. One sort of the annotation rows: no GROUP BY before the
+    window (a second sort, ~20% slower), no correlated subquery per row (~7x slower).
     """
-    per_label = (
+    siblings = {"partition_by": [F("span_id"), F("name")]}
+    weighted = (
         SpanAnnotation.objects.filter(span__in=span_queryset.order_by().values("pk"))
         .exclude(name=NOTE_NAME)
         .filter(_COUNTED)
-        .values("span_id", "name", "label")
-        .annotate(n=Count("pk"), n_scored=Count("score"), score_sum=Sum("score"), n_labelled=Count("label"))
+        .annotate(
+            span_n=Window(Count("pk"), **siblings),
+            span_scored=Window(Count("score"), **siblings),
+            span_labelled=Window(Count("label"), **siblings),
+        )
         .order_by()
+        .values("name", "label", "score", "span_n", "span_scored", "span_labelled")
     )
-    inner, params = per_label.query.sql_with_params()
+    inner, params = weighted.query.sql_with_params()
+    # Every row counts, so span_n >= 1; span_scored (span_labelled) >= 1 on every row with a score (label).
     sql = f"""
         SELECT name, label,
-               SUM(n),
-               SUM(n * 1.0 / span_n),
-               SUM(CASE WHEN span_scored > 0 THEN n_scored * 1.0 / span_scored END),
-               SUM(CASE WHEN span_scored > 0 THEN score_sum / span_scored END),
-               SUM(CASE WHEN span_labelled > 0 THEN n_labelled * 1.0 / span_labelled END)
-        FROM (
-            SELECT per_label.*,
-                   SUM(n) OVER per_span AS span_n,
-                   SUM(n_scored) OVER per_span AS span_scored,
-                   SUM(n_labelled) OVER per_span AS span_labelled
-            FROM ({inner}) per_label
-            WINDOW per_span AS (PARTITION BY span_id, name)
-        ) weighted
+               COUNT(*),
+               SUM(1.0 / span_n),
+               SUM(CASE WHEN score IS NOT NULL THEN 1.0 / span_scored END),
+               SUM(CASE WHEN score IS NOT NULL THEN score / span_scored END),
+               SUM(CASE WHEN label IS NOT NULL THEN 1.0 / span_labelled END)
+        FROM ({inner}) weighted
         GROUP BY name, label
     """
     with connection.cursor() as cursor:

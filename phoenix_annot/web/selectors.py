@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.utils.dateparse import parse_datetime
@@ -143,7 +143,20 @@ def configs_by_name() -> dict[str, AnnotationConfig]:
     return {config.name: config for config in AnnotationConfig.objects.all()}
 
 
-SORTS = {"start_time": "start_time", "latency_ms": "latency_ms", "tokens": "tokens"}
+# Sort keys per tab. The traces tab lists root spans but shows their trace's latency and token totals,
+# so it sorts by those.
+SORTS: dict[str, dict[str, Any]] = {
+    "spans": {
+        "start_time": F("start_time"),
+        "latency_ms": F("latency_ms"),
+        "tokens": Coalesce("llm_token_count_total", 0),
+    },
+    "traces": {
+        "start_time": F("start_time"),
+        "latency_ms": F("trace__latency_ms"),
+        "tokens": F("trace__llm_token_count_total"),
+    },
+}
 PAGE_SIZES = (25, 50, 100)
 
 
@@ -169,13 +182,17 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
     """One page of the project's spans (or root spans, for the traces tab) matching the filters."""
     filterset = span_filterset(project=project, params=params, user=user, tab=tab)
     matching = filterset.qs
-    sort = params.get("sort") if params.get("sort") in SORTS else "start_time"
+    sort = params.get("sort") if params.get("sort") in SORTS[tab] else "start_time"
     descending = params.get("dir") != "asc"
     page_size = _page_size(params.get("size"))
     rollups = feedback_rollups(matching)
     configs = configs_by_name()
     rows, next_cursor = keyset_page(
-        matching, sort=sort, descending=descending, size=page_size, cursor=params.get("cursor")
+        matching,
+        sort_key=SORTS[tab][sort],
+        descending=descending,
+        size=page_size,
+        cursor=params.get("cursor"),
     )
     return SpanPage(
         project=project,
@@ -205,24 +222,23 @@ class RequestUser:
 
 
 def keyset_page(
-    spans: QuerySet[Span], *, sort: str, descending: bool, size: int, cursor: str | None
+    spans: QuerySet[Span], *, sort_key: Any, descending: bool, size: int, cursor: str | None
 ) -> tuple[list[Span], str | None]:
     """Order by (sort key, id) and continue after the cursor's row, so page 1,000 costs what page 1 does."""
-    spans = spans.annotate(tokens=Coalesce("llm_token_count_total", 0)).select_related("trace")
-    spans = spans.defer("attributes", "events")
+    spans = spans.annotate(sort_key=sort_key).select_related("trace").defer("attributes", "events")
     if cursor:
         after = _decode_cursor(cursor)
         if after is not None:
             value, pk = after
-            spans = spans.filter(keyset_after(sort, value, pk, descending=descending))
+            spans = spans.filter(keyset_after("sort_key", value, pk, descending=descending))
     prefix = "-" if descending else ""
-    rows = list(spans.order_by(f"{prefix}{sort}", f"{prefix}pk")[: size + 1])
-    next_cursor = _encode_cursor(rows[size - 1], sort) if len(rows) > size else None
+    rows = list(spans.order_by(f"{prefix}sort_key", f"{prefix}pk")[: size + 1])
+    next_cursor = _encode_cursor(rows[size - 1]) if len(rows) > size else None
     return rows[:size], next_cursor
 
 
-def _encode_cursor(span: Span, sort: str) -> str:
-    value = getattr(span, sort)
+def _encode_cursor(span: Span) -> str:
+    value = span.sort_key
     raw = json.dumps([value.isoformat() if isinstance(value, datetime) else value, span.pk])
     return base64.urlsafe_b64encode(raw.encode()).decode()
 

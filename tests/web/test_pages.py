@@ -317,3 +317,21 @@ def test_a_database_outage_is_a_retryable_503_not_a_500(reviewer_client: Client,
 
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
+
+
+def test_the_traces_tab_sorts_by_the_traces_totals_it_shows(reviewer_client: Client):
+    project = ProjectFactory(name="p")
+    small = TraceFactory(project=project, llm_token_count_total=10, latency_ms=900)
+    large = TraceFactory(project=project, llm_token_count_total=500, latency_ms=100)
+    for trace in (small, large):
+        SpanFactory(trace=trace, llm_token_count_total=None, latency_ms=5)
+
+    by_tokens = (
+        reviewer_client.get(f"/projects/{project.pk}/traces/?sort=tokens&dir=desc").context["page"].rows
+    )
+    by_latency = (
+        reviewer_client.get(f"/projects/{project.pk}/traces/?sort=latency_ms&dir=desc").context["page"].rows
+    )
+
+    assert [span.trace_id for span in by_tokens] == [large.pk, small.pk]
+    assert [span.trace_id for span in by_latency] == [small.pk, large.pk]
