@@ -46,6 +46,10 @@ def main() -> None:
         page.screenshot(path=args.out_dir / "trace.png", full_page=True)
         page.goto(f"{args.base_url}/datasets/")
         page.screenshot(path=args.out_dir / "datasets.png", full_page=True)
+        first_dataset = page.locator("table.grid tbody tr td a").first
+        if first_dataset.count():
+            first_dataset.click()
+            page.screenshot(path=args.out_dir / "dataset.png", full_page=True)
         browser.close()
 
 
