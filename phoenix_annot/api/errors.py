@@ -12,6 +12,8 @@ from django.http import HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from phoenix_annot.core.responses import plain_text_response
+
 MISSING_KEY = "Missing API key: send the header 'Authorization: Bearer <api key>'"
 HEADERS_TO_KEEP = ("WWW-Authenticate", "Retry-After", "Allow")
 
@@ -40,26 +42,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     if isinstance(exc, exceptions.ValidationError):
         return JsonResponse({"detail": list(_fastapi_items(exc.detail, ["body"], None))}, status=422)
     if isinstance(exc, DjangoValidationError):
-        return _plain(400, "; ".join(_django_messages(exc)))
+        return plain_text_response(400, "; ".join(_django_messages(exc)))
     if isinstance(exc, OperationalError | InterfaceError):
-        response = _plain(503, "Database unavailable; nothing was written. Retry later.")
-        response["Retry-After"] = "1"
-        return response
+        return plain_text_response(503, "Database unavailable; nothing was written. Retry later.")
     if isinstance(exc, exceptions.NotAuthenticated):
         exc.detail = MISSING_KEY
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     detail = response.data.get("detail", response.data) if isinstance(response.data, dict) else response.data
-    plain = _plain(response.status_code, str(detail))
+    plain = plain_text_response(response.status_code, str(detail))
     for header in HEADERS_TO_KEEP:
         if header in response:
             plain[header] = response[header]
     return plain
-
-
-def _plain(status_code: int, message: str) -> HttpResponse:
-    return HttpResponse(message, status=status_code, content_type="text/plain; charset=utf-8")
 
 
 def _django_messages(exc: DjangoValidationError) -> list[str]:

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
+from .responses import plain_text_response
+
 logger = logging.getLogger(__name__)
 
 
@@ -24,10 +26,6 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         logger.exception("database unavailable during %s %s", request.method, request.path)
-        response = HttpResponse(
-            "The database is unavailable; nothing was saved. Try again in a moment.",
-            status=503,
-            content_type="text/plain; charset=utf-8",
+        return plain_text_response(
+            503, "The database is unavailable; nothing was saved. Try again in a moment."
         )
-        response["Retry-After"] = "1"
-        return response

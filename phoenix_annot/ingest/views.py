@@ -14,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from phoenix_annot.accounts.auth import authenticate_v1
+from phoenix_annot.core.responses import plain_text_response
 
 from .otlp import OtlpError, decode_request, parse_json, parse_protobuf
 from .services import spans_ingest
@@ -24,15 +25,6 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 # wbits for zlib: gzip framing, zlib framing (what HTTP calls deflate), raw deflate (what some clients send).
 DECOMPRESSION_WBITS = {"gzip": (16 + zlib.MAX_WBITS,), "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
-
-
-def plain_text_response(status: int, message: str) -> HttpResponse:
-    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="phoenix-annot"'
-    if status == 503:
-        response["Retry-After"] = "1"
-    return response
 
 
 @csrf_exempt
