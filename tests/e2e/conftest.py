@@ -39,12 +39,22 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-@pytest.fixture
-def reviewer_page(page: Page, live_server, transactional_db) -> Page:
-    UserFactory(username="rita", password="rita-secret")
+def logged_in(page: Page, live_server, *, username: str, role: str) -> Page:
+    """The page after a new user of this role logged in through the login form."""
+    UserFactory(username=username, password=f"{username}-secret", role=role)
     page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "rita")
-    page.fill("input[name=password]", "rita-secret")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", f"{username}-secret")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
     return page
+
+
+@pytest.fixture
+def reviewer_page(page: Page, live_server, transactional_db) -> Page:
+    return logged_in(page, live_server, username="rita", role="ANNOTATOR")
+
+
+@pytest.fixture
+def admin_page(page: Page, live_server, transactional_db) -> Page:
+    return logged_in(page, live_server, username="ada", role="ADMIN")

@@ -89,11 +89,11 @@ def config_list(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def config_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    config = get_object_or_404(AnnotationConfig, pk=pk) if pk else None
+    config = get_object_or_404(AnnotationConfig, pk=pk) if pk is not None else None
     if request.method == "POST":
         form = ConfigForm(request.POST)
         if form.is_valid() and _save(form, config):
-            messages.success(request, f"Saved annotation config {form.cleaned_data['name']!r}.")
+            messages.success(request, f"Saved annotation config “{form.cleaned_data['name']}”.")
             return redirect("web:configs")
     else:
         form = ConfigForm(initial=ConfigForm.initial_for(config) if config else None)

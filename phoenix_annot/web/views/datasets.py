@@ -70,7 +70,7 @@ def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
         version = dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
     except DuplicateDatasetName:
         messages.error(
-            request, f"A dataset named {values['new_dataset_name']!r} already exists; pick it in the list."
+            request, f"A dataset named “{values['new_dataset_name']}” already exists; pick it in the list."
         )
         return redirect(request.headers.get("Referer") or reverse("web:projects"))
     except ValidationError as exc:

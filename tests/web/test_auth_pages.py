@@ -1,0 +1,387 @@
+"""Every browser page x every kind of visitor, and every form post without a CSRF token.
+
+Anonymous visitors are sent to the login page; viewers read; annotators also annotate and build datasets;
+only admins reach the annotation config pages; everybody manages their own API keys only.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+
+from phoenix_annot.accounts.models import ApiKey, User
+from phoenix_annot.accounts.services import api_key_create
+from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation, TraceAnnotation
+from phoenix_annot.datasets.models import Dataset, DatasetVersion
+from phoenix_annot.tracing.models import Span
+from phoenix_annot.web import urls as web_urls
+from tests.factories import (
+    AnnotationConfigFactory,
+    DatasetFactory,
+    SpanAnnotationFactory,
+    SpanFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = ("anonymous", "viewer", "annotator", "admin")
+ROLES = {"viewer": User.Role.VIEWER, "annotator": User.Role.ANNOTATOR, "admin": User.Role.ADMIN}
+PASSWORD = "pw-for-tests"  # UserFactory's
+
+
+@dataclass(frozen=True)
+class World:
+    """One of everything a page can name; `user` is the visitor (None when anonymous)."""
+
+    user: User | None
+    client: Client
+    span: Span
+    own_annotation: SpanAnnotation
+    others_annotation: SpanAnnotation
+    dataset: Dataset
+    config: AnnotationConfig
+    own_key: ApiKey
+    others_key: ApiKey
+    stranger: User
+
+    def logged_in_as(self) -> str | None:
+        return self.client.session.get(SESSION_KEY)
+
+
+def make_world(actor: str, *, enforce_csrf_checks: bool = False) -> World:
+    stranger = UserFactory(username="stranger")
+    user = None
+    if actor in ROLES:
+        user = UserFactory(username=actor, role=ROLES[actor], is_staff=actor == "admin")
+    client = Client(enforce_csrf_checks=enforce_csrf_checks)
+    if user is not None:
+        client.force_login(user)
+    span = SpanFactory()
+    config = AnnotationConfigFactory(name="correctness")
+    config.projects.add(span.project)
+    return World(
+        user=user,
+        client=client,
+        span=span,
+        own_annotation=SpanAnnotationFactory(span=span, name="mine", user=user or stranger, identifier="own"),
+        others_annotation=SpanAnnotationFactory(span=span, name="theirs", user=stranger, identifier="other"),
+        dataset=DatasetFactory(name="hard cases"),
+        config=config,
+        own_key=api_key_create(user=user or stranger, name="own")[0],
+        others_key=api_key_create(user=stranger, name="other")[0],
+        stranger=stranger,
+    )
+
+
+Location = Callable[[World, str], str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a visitor gets: a status, where a redirect points, and whether the request changed anything."""
+
+    status: int
+    location: Location | None = None
+    writes: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.status}{' + write' if self.writes else ''}"
+
+
+def to(url: Callable[[World], str], *, writes: bool = True) -> Outcome:
+    return Outcome(302, lambda w, _requested: url(w), writes=writes)
+
+
+def _login_location(login_url: str) -> Location:
+    return lambda _w, requested: f"{login_url}?{urlencode({'next': requested}, safe='/')}"
+
+
+LOGIN = Outcome(302, _login_location("/login/"))
+ADMIN_LOGIN = Outcome(302, _login_location("/admin/login/"))
+OK = Outcome(200)
+WROTE = Outcome(200, writes=True)
+FORBIDDEN = Outcome(403)
+NOT_FOUND = Outcome(404)
+NOT_ALLOWED = Outcome(405)
+
+
+def whole_trace_page(w: World) -> str:
+    return reverse("web:trace", args=[w.span.trace.trace_id])
+
+
+def trace_page(w: World) -> str:
+    return f"{whole_trace_page(w)}?span={w.span.span_id}"
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    route: str  # a URL name: "web:..." or "admin:index"
+    args: Callable[[World], list[Any]]
+    # One outcome a visitor, in the order of ACTORS: anonymous, viewer, annotator, admin.
+    expect: tuple[Outcome, Outcome, Outcome, Outcome]
+    data: Callable[[World], dict[str, Any]] = field(default=lambda w: {})
+    # A snapshot of what the request may change; compared before and after every request.
+    effect: Callable[[World], Any] = field(default=lambda w: None)
+    case: str = ""
+
+    def url(self, world: World) -> str:
+        return reverse(self.route, args=self.args(world))
+
+    def send(self, world: World):
+        return world.client.generic(
+            self.method,
+            self.url(world),
+            urlencode(self.data(world), doseq=True),
+            content_type="application/x-www-form-urlencoded",
+        )
+
+    def outcome(self, actor: str) -> Outcome:
+        return self.expect[ACTORS.index(actor)]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.route}{f' ({self.case})' if self.case else ''}"
+
+
+def none(w: World) -> list[Any]:
+    return []
+
+
+def annotation_count(w: World) -> int:
+    return SpanAnnotation.objects.count() + TraceAnnotation.objects.count()
+
+
+def usable_key_count(w: World) -> int:
+    return ApiKey.objects.usable().count()
+
+
+def config_count(w: World) -> int:
+    return AnnotationConfig.objects.count()
+
+
+def a_label(w: World) -> dict[str, Any]:
+    return {"name": "correctness", "label": "correct"}
+
+
+def new_config(w: World) -> dict[str, Any]:
+    return {
+        "name": "helpfulness",
+        "type": "CATEGORICAL",
+        "optimization_direction": "MAXIMIZE",
+        "values": "a\nb",
+    }
+
+
+def configs_page(w: World) -> str:
+    return reverse("web:configs")
+
+
+# Outcomes shared by many rows, in the order of ACTORS: anonymous, viewer, annotator, admin.
+READ = (LOGIN, OK, OK, OK)
+ADMINS_ONLY = (LOGIN, FORBIDDEN, FORBIDDEN, OK)
+MISSING = (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND)
+POST_ONLY = (LOGIN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED)
+
+ROWS = [
+    Row("GET", "web:login", none, (OK, OK, OK, OK)),
+    Row(
+        "POST",
+        "web:login",
+        none,
+        (to(lambda w: "/"),) * 4,
+        data=lambda w: {"username": "stranger", "password": PASSWORD, "next": "https://evil.example/"},
+        effect=World.logged_in_as,
+        case="an off-site next is ignored",
+    ),
+    Row("GET", "web:logout", none, (NOT_ALLOWED,) * 4),
+    Row(
+        "POST",
+        "web:logout",
+        none,
+        (to(lambda w: "/login/", writes=False),) + (to(lambda w: "/login/"),) * 3,
+        effect=World.logged_in_as,
+    ),
+    Row("GET", "web:projects", none, READ),
+    Row("GET", "web:spans", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:spans", lambda w: [0], MISSING, case="unknown project"),
+    Row("GET", "web:traces", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:trace", lambda w: [w.span.trace.trace_id], READ),
+    Row("GET", "web:trace", lambda w: ["f" * 32], MISSING, case="unknown trace"),
+    Row(
+        "GET", "web:span-redirect", lambda w: [w.span.span_id], (LOGIN,) + (to(trace_page, writes=False),) * 3
+    ),
+    Row("GET", "web:annotate", lambda w: ["span", w.span.span_id], POST_ONLY),
+    Row(
+        "POST",
+        "web:annotate",
+        lambda w: ["span", w.span.span_id],
+        (LOGIN, FORBIDDEN, to(trace_page), to(trace_page)),
+        data=a_label,
+        effect=annotation_count,
+    ),
+    Row(
+        "POST",
+        "web:annotate",
+        lambda w: ["trace", w.span.trace.trace_id],
+        (LOGIN, FORBIDDEN, to(whole_trace_page), to(whole_trace_page)),
+        data=a_label,
+        effect=annotation_count,
+        case="a trace",
+    ),
+    Row(
+        "POST",
+        "web:annotate",
+        lambda w: ["span", "0" * 16],
+        (LOGIN, FORBIDDEN, NOT_FOUND, NOT_FOUND),
+        data=a_label,
+        effect=annotation_count,
+        case="unknown span",
+    ),
+    Row(
+        "GET",
+        "web:annotation-delete",
+        lambda w: ["span", w.own_annotation.pk],
+        POST_ONLY,
+        effect=annotation_count,
+    ),
+    Row(
+        "POST",
+        "web:annotation-delete",
+        lambda w: ["span", w.own_annotation.pk],
+        (LOGIN, FORBIDDEN, to(trace_page), to(trace_page)),
+        effect=annotation_count,
+        case="own",
+    ),
+    Row(
+        "POST",
+        "web:annotation-delete",
+        lambda w: ["span", w.others_annotation.pk],
+        (LOGIN, FORBIDDEN, FORBIDDEN, to(trace_page)),
+        effect=annotation_count,
+        case="somebody else's",
+    ),
+    Row("GET", "web:api-keys", none, READ),
+    Row(
+        "POST",
+        "web:api-keys",
+        none,
+        (LOGIN, WROTE, WROTE, WROTE),
+        data=lambda w: {"name": "laptop"},
+        effect=lambda w: ApiKey.objects.count(),
+    ),
+    Row("GET", "web:api-key-revoke", lambda w: [w.own_key.pk], POST_ONLY, effect=usable_key_count),
+    Row(
+        "POST",
+        "web:api-key-revoke",
+        lambda w: [w.own_key.pk],
+        (LOGIN,) + (to(lambda w: reverse("web:api-keys")),) * 3,
+        effect=usable_key_count,
+        case="own",
+    ),
+    Row(
+        "POST",
+        "web:api-key-revoke",
+        lambda w: [w.others_key.pk],
+        MISSING,
+        effect=usable_key_count,
+        case="other's",
+    ),
+    Row("GET", "web:configs", none, ADMINS_ONLY),
+    Row("GET", "web:config-new", none, ADMINS_ONLY),
+    Row(
+        "POST",
+        "web:config-new",
+        none,
+        (LOGIN, FORBIDDEN, FORBIDDEN, to(configs_page)),
+        data=new_config,
+        effect=config_count,
+    ),
+    Row("GET", "web:config-edit", lambda w: [w.config.pk], ADMINS_ONLY),
+    Row(
+        "GET",
+        "web:config-edit",
+        lambda w: [0],
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+        case="unknown config",
+    ),
+    Row(
+        "POST",
+        "web:config-edit",
+        lambda w: [w.config.pk],
+        (LOGIN, FORBIDDEN, FORBIDDEN, to(configs_page)),
+        data=lambda w: {**new_config(w), "description": "edited"},
+        effect=lambda w: AnnotationConfig.objects.get(pk=w.config.pk).description,
+    ),
+    Row(
+        "POST",
+        "web:config-edit",
+        lambda w: [0],
+        (LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+        data=new_config,
+        effect=config_count,
+        case="unknown config",
+    ),
+    Row("GET", "web:datasets", none, READ),
+    Row("GET", "web:dataset", lambda w: [w.dataset.pk], READ),
+    Row("GET", "web:dataset", lambda w: [0], MISSING, case="unknown dataset"),
+    Row("GET", "web:dataset-add-spans", none, POST_ONLY),
+    Row(
+        "POST",
+        "web:dataset-add-spans",
+        none,
+        (LOGIN, FORBIDDEN) + (to(lambda w: reverse("web:dataset", args=[w.dataset.pk])),) * 2,
+        data=lambda w: {"project": w.span.project.pk, "span": [w.span.span_id], "dataset": w.dataset.pk},
+        effect=lambda w: DatasetVersion.objects.count(),
+    ),
+    Row("GET", "admin:index", none, (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
+]
+
+
+def test_the_table_names_every_page_with_a_get():
+    named = {f"web:{pattern.name}" for pattern in web_urls.urlpatterns}
+
+    assert {row.route for row in ROWS if row.method == "GET"} == named | {"admin:index"}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("row", ROWS, ids=str)
+def test_each_visitor_gets_what_their_role_allows(row: Row, actor: str):
+    world = make_world(actor)
+    before = row.effect(world)
+
+    response = row.send(world)
+
+    outcome = row.outcome(actor)
+    assert response.status_code == outcome.status, response.content[:300]
+    if outcome.location is not None:
+        assert response["Location"] == outcome.location(world, row.url(world))
+    assert (row.effect(world) != before) == outcome.writes
+
+
+def _least_privileged_writer(row: Row) -> str | None:
+    return next((actor for actor in ACTORS if row.outcome(actor).writes), None)
+
+
+CSRF_CASES = [(row, actor) for row in ROWS if (actor := _least_privileged_writer(row))]
+
+
+def test_every_form_post_has_a_csrf_case():
+    assert {row.route for row, _actor in CSRF_CASES} == {row.route for row in ROWS if row.method == "POST"}
+
+
+@pytest.mark.parametrize(("row", "actor"), CSRF_CASES, ids=lambda case: str(case))
+def test_a_post_without_a_csrf_token_is_refused_and_changes_nothing(row: Row, actor: str):
+    world = make_world(actor, enforce_csrf_checks=True)
+    before = row.effect(world)
+
+    response = row.send(world)
+
+    assert response.status_code == 403
+    assert b"CSRF verification failed" in response.content
+    assert row.effect(world) == before
