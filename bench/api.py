@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -191,8 +192,35 @@ def database(url: str, *, spans: int, keep: bool) -> Iterator[None]:
             admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@dataclass(frozen=True)
+class Gunicorn:
+    base_url: str
+    master_pid: int
+
+    def worker_pids(self) -> list[int]:
+        with open(f"/proc/{self.master_pid}/task/{self.master_pid}/children") as children:
+            return [int(pid) for pid in children.read().split()]
+
+
+def wait_until_up(
+    base_url: str, server: subprocess.Popen[bytes], *, timeout: float, describe: Callable[[], str]
+) -> None:
+    """Until /healthz answers 200; RuntimeError(describe()) if the server exits or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base_url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(describe())
+        time.sleep(0.2)
+
+
 @contextmanager
-def gunicorn(url: str, workers: int) -> Iterator[str]:
+def gunicorn(url: str, workers: int, *, env: dict[str, str] | None = None) -> Iterator[Gunicorn]:
+    """gunicorn with `workers` sync workers on a free loopback port, up once /healthz answers."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -204,20 +232,13 @@ def gunicorn(url: str, workers: int) -> Iterator[str]:
         "--limit-request-line=0",
         "--timeout=120",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=django_env(url), start_new_session=True)
+    server = subprocess.Popen(
+        command, cwd=ROOT, env={**django_env(url), **(env or {})}, start_new_session=True
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
-        yield base_url
+        wait_until_up(base_url, server, timeout=60, describe=lambda: "gunicorn did not start")
+        yield Gunicorn(base_url, server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -380,8 +401,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     with (
         database(args.postgres_url, spans=args.spans, keep=args.keep),
-        gunicorn(args.postgres_url, args.workers) as url,
+        gunicorn(args.postgres_url, args.workers) as server,
     ):
+        url = server.base_url
         results["writes"] = [
             measure_writes(url, args.write_annotations, threads) for threads in sorted({1, *args.threads})
         ]

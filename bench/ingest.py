@@ -150,9 +150,17 @@ def trace_sizes(total_spans: int, rng: random.Random) -> Iterator[int]:
 
 
 def emit_traces(
-    tracer: trace.Tracer, *, total_spans: int, seed: int, on_first_span: Callable[[], None]
+    tracer: trace.Tracer,
+    *,
+    total_spans: int,
+    seed: int,
+    on_first_span: Callable[[], None],
+    after_trace: Callable[[Traffic], None] = lambda traffic: None,
 ) -> Traffic:
-    """Create RAG-shaped traces with explicit timestamps (no sleeping) until `total_spans` have ended."""
+    """Create RAG-shaped traces with explicit timestamps until `total_spans` have ended.
+
+    Nothing sleeps here: `after_trace` (called with the running totals) may, to pace the traffic.
+    """
     rng = random.Random(seed)
     pool = TextPool(random.Random(seed + 1))
     traffic = Traffic()
@@ -166,6 +174,7 @@ def emit_traces(
         traffic.traces += 1
         traffic.spans += size
         clock += rng.randint(200, 3000) * MS
+        after_trace(traffic)
     return traffic
 
 

@@ -93,6 +93,7 @@ def configure_django(database_url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "phoenix_annot.settings"
     os.environ["DJANGO_DEBUG"] = "false"
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ["PHOENIX_ANNOT_V1_AUTH_REQUIRED"] = "false"
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "600")
     os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
     import django
@@ -109,6 +110,7 @@ class Page:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    body: dict[str, Any] | None = None  # sent as a JSON POST when set
 
 
 @dataclass
@@ -121,6 +123,7 @@ class Fixture:
     llm_span_id: str
     spans_in_project: int
     counts: dict[str, int]
+    annotated_span_ids: list[str]  # 500 LLM spans with a correctness annotation, for the /v1 read
 
 
 def read_fixture(username: str) -> Fixture:
@@ -165,11 +168,19 @@ def read_fixture(username: str) -> Fixture:
             counts[table] = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM tracing_span WHERE project_id = %s", [project.pk])
         in_project = cursor.fetchone()[0]
-    return Fixture(project.pk, user.pk, row[0], row[1], in_project, counts)
+        cursor.execute(
+            "SELECT s.span_id FROM tracing_span s WHERE s.project_id = %s AND EXISTS (SELECT 1 FROM"
+            " annotations_spanannotation a WHERE a.span_id = s.id AND a.name = 'correctness') ORDER BY s.id"
+            " LIMIT 500",
+            [project.pk],
+        )
+        annotated = [span_id for (span_id,) in cursor.fetchall()]
+    return Fixture(project.pk, user.pk, row[0], row[1], in_project, counts, annotated)
 
 
 INCORRECT = {"annotation_name": "correctness", "label": "incorrect"}
 CONDITION = "span_kind == 'LLM' and annotations['correctness'].label == 'incorrect'"
+API_CONDITION = "annotations['correctness'].label == 'incorrect'"
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -197,6 +208,19 @@ def build_pages(fx: Fixture, client: Any) -> list[Page]:
             "trace span+list", f"{trace}?span={fx.llm_span_id}&list={quote(in_list)}", {}, "with neighbours"
         ),
         Page("trace htmx span", f"{trace}?span={fx.llm_span_id}&list={quote(in_list)}", HX, "_span_detail"),
+        Page("api spans page of 100", "/v1/projects/rag-prod/spans?limit=100"),
+        Page(
+            "api annotations of 500 spans",
+            "/v1/projects/rag-prod/span_annotations?"
+            + urlencode({"span_ids": fx.annotated_span_ids, "limit": 10_000}, doseq=True),
+        ),
+        Page(
+            "api query label=incorrect",
+            "/v1/spans?project_name=rag-prod",
+            {"HTTP_ACCEPT": "application/json"},
+            "get_spans_dataframe's request, 1,000 rows",
+            {"queries": [{"filter": {"condition": API_CONDITION}}], "limit": 1000},
+        ),
     ]
     for key, base in (
         ("spans", spans),
@@ -232,7 +256,10 @@ _TOTAL = re.compile(r'<div class="name">(\d+) (?:spans|traces)</div>')
 
 def fetch(client: Any, page: Page) -> tuple[float, Any]:
     started = time.perf_counter()
-    response = client.get(page.url, **page.headers)
+    if page.body is None:
+        response = client.get(page.url, **page.headers)
+    else:
+        response = client.post(page.url, json.dumps(page.body), "application/json", **page.headers)
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code != 200:
         raise RuntimeError(f"{page.key}: HTTP {response.status_code} for {page.url}")

@@ -4,13 +4,17 @@ from typing import Any
 def flatten_attributes(attributes: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested attributes back to dotted keys, as Phoenix returns them: lists of objects are numbered."""
     flat: dict[str, Any] = {}
-    for key, value in attributes.items():
-        path = f"{prefix}{key}"
+    _flatten_into(flat, attributes, prefix)
+    return flat
+
+
+def _flatten_into(flat: dict[str, Any], node: dict[str, Any], prefix: str) -> None:
+    # One output dict for the whole walk: span listings flatten a thousand of these per request.
+    for key, value in node.items():
         if isinstance(value, dict) and value:
-            flat.update(flatten_attributes(value, f"{path}."))
+            _flatten_into(flat, value, f"{prefix}{key}.")
         elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
             for index, item in enumerate(value):
-                flat.update(flatten_attributes(item, f"{path}.{index}."))
+                _flatten_into(flat, item, f"{prefix}{key}.{index}.")
         else:
-            flat[path] = value
-    return flat
+            flat[prefix + key] = value
