@@ -52,3 +52,29 @@ def test_last_use_is_recorded_at_most_once_a_minute(django_assert_num_queries):
 
     assert first_use is not None
     assert ApiKey.objects.get(pk=key.pk).last_used_at == first_use
+
+
+def get_projects(client, **headers):
+    return client.get("/v1/projects", **headers)
+
+
+def export_nothing(client, **headers):
+    # An empty ExportTraceServiceRequest is zero bytes.
+    return client.generic("POST", "/v1/traces", b"", CONTENT_TYPE="application/x-protobuf", **headers)
+
+
+@pytest.mark.parametrize("send", [get_projects, export_nothing], ids=["rest api", "otlp"])
+def test_a_key_revoked_on_the_settings_page_is_refused_on_the_very_next_request(client, send):
+    """No cache between the key table and a request: revocation is immediate in every worker."""
+    user = UserFactory()
+    key, raw = api_key_create(user=user, name="exporter")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert send(client, **headers).status_code == 200
+
+    client.force_login(user)
+    client.post(f"/settings/api-keys/{key.pk}/revoke/")
+    client.logout()
+
+    refused = send(client, **headers)
+    assert refused.status_code == 401
+    assert refused["Content-Type"].startswith("text/plain")
