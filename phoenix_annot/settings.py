@@ -203,6 +203,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # Swagger UI would otherwise send the document to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # An annotation config's `type` has one value per shape, in both the request and the response bodies.
+    "ENUM_NAME_OVERRIDES": {
+        "CategoricalConfigTypeEnum": ["CATEGORICAL"],
+        "ContinuousConfigTypeEnum": ["CONTINUOUS"],
+        "FreeformConfigTypeEnum": ["FREEFORM"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "phoenix_annot.api.schema.add_otlp_route",

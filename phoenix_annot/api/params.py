@@ -73,7 +73,10 @@ def query_datetime(request: Request, name: str) -> datetime | None:
         return None
     try:
         value = parse_datetime(raw.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC here, where a time near year 1 or 9999 that UTC cannot hold is refused, not in the
+        # database driver, where the same overflow is a 500.
+        value = value.astimezone(UTC) if value and value.tzinfo else value
+    except (ValueError, OverflowError):
         value = None
     if value is None:
         raise query_error(name, "Input should be a valid datetime", raw, kind="datetime_parsing")

@@ -8,11 +8,18 @@ request validation errors, which are 422 JSON in FastAPI's shape.
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from phoenix_annot.core.globalid import global_id_pattern
+from phoenix_annot.ingest.otlp import PROJECT_NAME_MAX_LENGTH
 
 from .errors import MISSING_KEY
 
@@ -60,7 +67,25 @@ def errors(descriptions: dict[int, str], *, validation: bool = True) -> dict[Any
     return responses
 
 
-def data_envelope(name: str, item: Any) -> serializers.Serializer:
+# A body that may be JSON `null` instead: drf-spectacular documents `allow_null` only on nested fields.
+class NullableBody(serializers.Serializer):
+    pass
+
+
+class NullableBodySchema(OpenApiSerializerExtension):
+    target_class = NullableBody
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return {
+            **auto_schema._map_serializer(self.target, direction, bypass_extensions=True),
+            "nullable": True,
+        }
+
+
+def data_envelope(name: str, item: Any, *, nullable: bool = False) -> serializers.Serializer:
+    if nullable:
+        return type(name, (NullableBody,), {"data": item})()
     return inline_serializer(name, {"data": item})
 
 
@@ -76,8 +101,43 @@ def page_envelope(name: str, item: serializers.Serializer) -> serializers.Serial
     )
 
 
-def path_param(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, str, OpenApiParameter.PATH, description=description)
+def global_id(*type_names: str) -> dict[str, Any]:
+    """The schema of a GlobalID of one of these types: exactly the strings base64("<type>:<digits>")."""
+    return {"type": "string", "pattern": global_id_pattern(*type_names)}
+
+
+class PatternField(serializers.CharField):
+    """A string documented as matching `pattern`, which the view or service checks itself, to answer in
+    Phoenix's words; as a field it validates exactly as a CharField."""
+
+    def __init__(self, pattern: str, **kwargs: Any) -> None:
+        self.pattern = pattern
+        super().__init__(**kwargs)
+
+
+class PatternFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = PatternField
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "pattern": self.target.pattern}
+
+
+def global_id_field(*type_names: str, **kwargs: Any) -> PatternField:
+    return PatternField(
+        global_id_pattern(*type_names), help_text=f"{' or '.join(type_names)} GlobalID", **kwargs
+    )
+
+
+def path_param(name: str, description: str, *, pattern: str | None = None) -> OpenApiParameter:
+    return OpenApiParameter(name, str, OpenApiParameter.PATH, description=description, pattern=pattern)
+
+
+def global_id_path(name: str, *type_names: str) -> OpenApiParameter:
+    kinds = " or ".join(type_names)
+    return path_param(
+        name, f"A {kinds} GlobalID (names are not accepted).", pattern=global_id_pattern(*type_names)
+    )
 
 
 PROJECT_PATH = path_param("identifier", "The project's GlobalID (`UHJvamVjdDox`) or its name.")
@@ -88,6 +148,16 @@ def query(name: str, kind: Any, description: str, *, many: bool = False, **extra
     return OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=description, many=many, **extra)
 
 
+def list_query(
+    name: str, description: str, *, items: dict[str, Any] | None = None, max_items: int | None = None
+) -> OpenApiParameter:
+    """A repeated query parameter (`?name=a&name=b`)."""
+    schema: dict[str, Any] = {"type": "array", "items": items or {"type": "string"}}
+    if max_items is not None:
+        schema["maxItems"] = max_items
+    return query(name, schema, description)
+
+
 def limit_param(*, default: int, maximum: int) -> OpenApiParameter:
     return query(
         "limit",
@@ -96,11 +166,11 @@ def limit_param(*, default: int, maximum: int) -> OpenApiParameter:
     )
 
 
-def cursor_param(type_name: str) -> OpenApiParameter:
+def cursor_param(*type_names: str) -> OpenApiParameter:
     return query(
         "cursor",
-        str,
-        f"`next_cursor` of the previous page: a {type_name} GlobalID, included in this page.",
+        global_id(*type_names),
+        f"`next_cursor` of the previous page: a {' or '.join(type_names)} GlobalID, included in this page.",
     )
 
 
@@ -133,6 +203,79 @@ def add_common_errors(result: dict[str, Any], generator: Any, request: Any, publ
     return result
 
 
+def _hex_id(size: int) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": f"^(?!0{{{size}}}$)[0-9a-fA-F]{{{size}}}$",
+        "description": "Hex, not all 0",
+    }
+
+
+def _object(properties: dict[str, Any], *, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    # Closed, so that generated examples stay requests the route accepts; other fields are ignored.
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    return {**schema, "required": list(required)} if required else schema
+
+
+UNIX_NANO = {"type": "string", "pattern": "^[0-9]{1,19}$", "description": "Nanoseconds since the epoch"}
+OTLP_ATTRIBUTES = {
+    "type": "array",
+    "items": _object(
+        {
+            "key": {"type": "string"},
+            "value": {
+                **_object(
+                    {
+                        "stringValue": {"type": "string"},
+                        "boolValue": {"type": "boolean"},
+                        "intValue": {"type": "string", "pattern": "^-?[0-9]{1,18}$"},
+                        "doubleValue": {"type": "number"},
+                    }
+                ),
+                "maxProperties": 1,
+                "description": "An AnyValue; arrayValue, kvlistValue and bytesValue are accepted too.",
+            },
+        },
+        required=("key", "value"),
+    ),
+}
+OTLP_SPAN = _object(
+    {
+        "traceId": _hex_id(32),
+        "spanId": _hex_id(16),
+        "parentSpanId": {"type": "string", "pattern": "^(?:[0-9a-fA-F]{16})?$"},
+        "name": {"type": "string"},
+        "kind": {"type": "integer", "minimum": 0, "maximum": 5},
+        "startTimeUnixNano": UNIX_NANO,
+        "endTimeUnixNano": UNIX_NANO,
+        "attributes": OTLP_ATTRIBUTES,
+        "status": _object(
+            {"code": {"type": "integer", "minimum": 0, "maximum": 2}, "message": {"type": "string"}}
+        ),
+    },
+    required=("traceId", "spanId"),
+)
+OTLP_JSON_REQUEST = {
+    **_object(
+        {
+            "resourceSpans": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "resource": _object({"attributes": OTLP_ATTRIBUTES}),
+                        "scopeSpans": {
+                            "type": "array",
+                            "items": _object({"spans": {"type": "array", "items": OTLP_SPAN}}),
+                        },
+                    }
+                ),
+            }
+        }
+    ),
+    "description": "OTLP/JSON (the protobuf JSON mapping with hex ids); the main fields are shown.",
+}
+
+
 def add_otlp_route(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """POST /v1/traces is a plain Django view (phoenix_annot/ingest/views.py), so it is described here."""
     binary = {"schema": {"type": "string", "format": "binary"}}
@@ -141,28 +284,22 @@ def add_otlp_route(result: dict[str, Any], generator: Any, request: Any, public:
             "operationId": "exportTraces",
             "summary": "Ingest spans (OTLP/HTTP)",
             "description": "An OpenTelemetry `ExportTraceServiceRequest`, protobuf or OTLP/JSON, optionally "
-            "gzip/deflate-compressed. Synchronous: a 200 means every span is stored. The project is the "
-            "`x-project-name` header, else the `openinference.project.name` resource attribute, else "
-            "`default`.",
+            "compressed (`Content-Encoding: gzip` or `deflate`). Synchronous: a 200 means every span is "
+            "stored. The project is the `x-project-name` header, else the `openinference.project.name` "
+            "resource attribute, else `default`.",
             "tags": ["traces"],
             "parameters": [
                 {
                     "name": "x-project-name",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "maxLength": PROJECT_NAME_MAX_LENGTH},
                     "description": "Project for every span of the request.",
-                },
-                {
-                    "name": "Content-Encoding",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string", "enum": ["gzip", "deflate", "identity"]},
                 },
             ],
             "requestBody": {
                 "required": True,
-                "content": {"application/x-protobuf": binary, JSON: {"schema": {"type": "object"}}},
+                "content": {"application/x-protobuf": binary, JSON: {"schema": OTLP_JSON_REQUEST}},
             },
             "responses": {
                 "200": {

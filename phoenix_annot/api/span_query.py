@@ -13,9 +13,12 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 from rest_framework import serializers
 
+from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.expression import FilterExpressionError, span_condition_q
 from phoenix_annot.tracing.attributes import flatten_attributes
 from phoenix_annot.tracing.models import Span
+
+from .schema import PatternField
 
 SPAN_ID = "context.span_id"
 COLUMNS = {
@@ -45,7 +48,10 @@ DEFAULT_COLUMNS = [
     SPAN_ID,
     "context.trace_id",
 ]
-PATH = re.compile(r"^[A-Za-z_][\w.]*(\[\s*('[^']*'|\"[^\"]*\"|\d+)\s*\])*$")
+PATH_SYNTAX = r"[A-Za-z_][\w.]*(\[\s*('[^']*'|\"[^\"]*\"|\d+)\s*\])*"
+PATH = re.compile(f"^{PATH_SYNTAX}$")
+# As documented: keys are stripped before they are checked (by `_key`, to answer as Phoenix does).
+KEY_PATTERN = rf"^\s*{PATH_SYNTAX}\s*$"
 MAX_LIMIT = 100_000
 
 
@@ -54,7 +60,7 @@ class SpanQueryError(ValueError):
 
 
 class KeyInput(serializers.Serializer):
-    key = serializers.CharField(help_text="A column (`name`, `context.span_id`) or attribute path.")
+    key = PatternField(KEY_PATTERN, help_text="A column (`name`, `context.span_id`) or attribute path.")
 
 
 class FilterInput(serializers.Serializer):
@@ -64,15 +70,15 @@ class FilterInput(serializers.Serializer):
 
 
 class ExplodeInput(serializers.Serializer):
-    key = serializers.CharField(help_text="A list attribute, e.g. `retrieval.documents`.")
+    key = PatternField(KEY_PATTERN, help_text="A list attribute, e.g. `retrieval.documents`.")
     primary_index_key = serializers.CharField(required=False, default=SPAN_ID)
     kwargs = serializers.DictField(
-        child=serializers.CharField(), required=False, default=dict, help_text="alias -> item field"
+        child=PatternField(KEY_PATTERN), required=False, default=dict, help_text="alias -> item field"
     )
 
 
 class ConcatInput(serializers.Serializer):
-    key = serializers.CharField()
+    key = PatternField(KEY_PATTERN)
     separator = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False, default="\n\n")
     kwargs = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
 
@@ -222,8 +228,8 @@ def _nested(node: Any, parts: list[str]) -> Any:
     for part in parts:
         if isinstance(node, dict):
             node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
+        elif isinstance(node, list) and (index := ascii_int(part)) is not None and index < len(node):
+            node = node[index]
         else:
             return None
     return node

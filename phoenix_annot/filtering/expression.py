@@ -24,7 +24,7 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from django.db.models import (
@@ -706,7 +706,12 @@ def _parsed_time(constant: Constant) -> datetime:
         _fail(f"{constant.source} is not an ISO 8601 time such as {example}.")
     if value.tzinfo is None:
         _fail(f"{constant.source} has no timezone; add one, as in {example}.")
-    return value
+    try:
+        # In UTC here, so that a time UTC cannot hold (near year 1 or 9999) is refused in words, not by the
+        # database driver with a 500.
+        return value.astimezone(UTC)
+    except OverflowError:
+        _fail(f"{constant.source} is out of range in UTC.")
 
 
 def _folded(

@@ -13,11 +13,12 @@ from django.db.models import BooleanField, F, FloatField, Func, TextField
 from django.db.models.fields import Field
 from django.db.models.sql.compiler import SQLCompiler
 
+from phoenix_annot.core.numbers import ascii_int
+
 SqlAndParams = tuple[str, list[Any]]
 
 # A number written as text that float8 can hold: at most 200 integer digits and a two-digit exponent.
 NUMERIC_TEXT_PATTERN = r"^\s*[-+]?(\d{1,200}(\.\d*)?|\.\d+)([eE][-+]?\d{1,2})?\s*$"
-_DIGITS = re.compile(r"\d+")
 
 
 class JsonKind(enum.Enum):
@@ -107,8 +108,9 @@ def sqlite_json_path(keys: tuple[str | int, ...]) -> str:
     """A SQLite JSON path; digit-only keys index arrays, as PostgreSQL's #> does for arrays."""
     parts = ["$"]
     for key in keys:
-        if isinstance(key, int) or _DIGITS.fullmatch(key):
-            parts.append(f"[{int(key)}]")
+        index = key if isinstance(key, int) else ascii_int(key)
+        if index is not None:
+            parts.append(f"[{index}]")
         else:
             # SQLite reads a quoted key up to the next double quote: callers reject keys holding one.
             parts.append(f'."{key}"')

@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
+from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, SpanKind, StatusCode
 
 PROJECT_NAME_ATTRIBUTE = "openinference.project.name"
@@ -231,7 +232,7 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
         parent: dict[str, Any] = {"": root}
         node, node_key = root, ""
         for index, part in enumerate(parts):
-            if part.isdigit():
+            if ascii_int(part) is not None:
                 numbered[id(node)] = (parent, node_key)
             if index == len(parts) - 1:
                 node[part] = flat[key]
@@ -248,10 +249,9 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
 
 def _as_list(node: dict[str, Any]) -> dict[str, Any] | list[Any]:
     """Keys 0..n-1 make a list; any other set of keys stays a mapping, so no index is invented."""
-    if all(key.isdigit() for key in node):
-        indexes = sorted(int(key) for key in node)
-        if indexes == list(range(len(indexes))):
-            return [node[str(index)] for index in indexes]
+    positions = [str(index) for index in range(len(node))]
+    if set(node) == set(positions):
+        return [node[position] for position in positions]
     return node
 
 
@@ -343,8 +343,10 @@ def _as_int(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        number = ascii_int(text.removeprefix("-"))
+        return None if number is None else -number if text.startswith("-") else number
     return None
 
 

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import NOTE_NAME, AnnotationConfig, SpanAnnotation, TraceAnnotation
 from phoenix_annot.core.keyset import keyset_after
+from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.feedback import (
     FeedbackRollup,
     FeedbackSummary,
@@ -258,7 +259,8 @@ def _decode_cursor(cursor: str) -> tuple[Any, int] | None:
 
 
 def _page_size(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and int(raw) in PAGE_SIZES else PAGE_SIZES[1]
+    size = ascii_int(raw or "")
+    return size if size in PAGE_SIZES else PAGE_SIZES[1]
 
 
 @dataclass(frozen=True)

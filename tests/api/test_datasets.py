@@ -1,3 +1,4 @@
+import base64
 import gzip
 import json
 from datetime import datetime
@@ -130,6 +131,14 @@ def test_reading_a_dataset_by_name_or_a_bad_id_is_a_422(api):
     DatasetFactory(name="golden")
 
     assert_plain(api.get("/v1/datasets/golden"), 422, "Invalid dataset ID format: golden")
+
+
+def test_a_global_id_with_a_non_ascii_digit_or_a_row_id_past_64_bits_is_a_422_not_a_500(api):
+    superscript = base64.b64encode("Dataset:²".encode()).decode()
+    huge = gid("Dataset", 2**63)
+
+    assert_plain(api.get(f"/v1/datasets/{superscript}"), 422, f"Invalid dataset ID format: {superscript}")
+    assert_plain(api.get(f"/v1/datasets/{huge}/versions"), 422, f"Invalid Dataset ID: {huge}")
 
 
 def test_reading_a_dataset_by_another_types_id_is_a_404_in_phoenix_words(api):

@@ -177,6 +177,13 @@ def test_write_responses_match_the_document(api, world, document):
     )
 
 
+def test_an_upload_without_sync_answers_null_which_the_document_allows(api, document):
+    response = api.post("/v1/datasets/upload", {"name": "quiet", "inputs": [{"q": "a"}]})
+
+    assert (response.status_code, response.json()) == (200, None)
+    assert_documented(document, "/v1/datasets/upload", "post", response)
+
+
 def test_validation_errors_match_the_document(api, document):
     response = api.post("/v1/projects", {})
 

@@ -94,6 +94,7 @@ def test_no_queries_is_a_404(api):
         pytest.param("name == b'x'", id="bytes"),
         pytest.param("latency_ms // 2 > 1", id="floor division"),
         pytest.param("name", id="not a condition"),
+        pytest.param("start_time > '9999-12-31T23:59:59-01:00'", id="time past what UTC can hold"),
     ],
 )
 def test_hostile_filters_are_422s_that_say_why(api, spans, condition):
@@ -103,6 +104,14 @@ def test_hostile_filters_are_422s_that_say_why(api, spans, condition):
     assert response["Content-Type"].startswith("text/plain")
     assert response.content.decode().startswith("Invalid query: ")
     assert Span.objects.count() == 3
+
+
+def test_a_key_of_more_digits_than_int_reads_is_a_key_not_an_array_index(api, spans):
+    condition = f"attributes['documents']['{'1' * 5000}'] == 'x'"
+
+    response = post_query(api, {"queries": [{"filter": {"condition": condition}}]})
+
+    assert table(response)["data"] == []
 
 
 def test_sql_in_a_string_literal_is_only_a_string(api, spans):
@@ -159,6 +168,14 @@ def test_a_projection_that_is_not_a_path_is_an_invalid_query(api, spans):
 
     assert response.status_code == 422
     assert response.content.decode().startswith("Invalid query: a: expected a name or attribute path")
+
+
+def test_a_path_through_a_list_with_a_superscript_digit_reads_nothing_rather_than_failing(api, spans):
+    Span.objects.update(attributes={"retrieval": {"documents": [{"id": "d1"}]}})
+
+    response = post_query(api, {"queries": [{"select": {"a": {"key": "retrieval.documents.²"}}}]})
+
+    assert {row["1_a"] for row in table(response)["data"]} == {None}
 
 
 def test_a_query_takes_a_fixed_number_of_database_queries(api, spans, django_assert_max_num_queries):

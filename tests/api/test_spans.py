@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 
@@ -122,6 +123,33 @@ def test_bad_span_filters_are_422s(api, query, text):
     assert text in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/projects/p/spans?start_time=9999-12-31T23:59:59-01:00",
+        "/v1/projects/p/traces?end_time=0001-01-01T00:00:00%2B01:00",
+    ],
+)
+def test_a_time_filter_that_utc_cannot_hold_is_a_422_not_a_500(api, url):
+    ProjectFactory(name="p")
+
+    response = api.get(url)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "datetime_parsing"
+
+
+def test_an_attribute_filter_on_nan_matches_the_text_a_nan_attribute_is_stored_as(api):
+    ingest(otlp_span(trace_id=1, span_id=1, attributes={"eval.score": math.nan}))
+    ingest(otlp_span(trace_id=2, span_id=2, attributes={"eval.score": 0.5}))
+
+    nan = api.get("/v1/projects/p/spans?attribute=eval.score:NaN")
+    huge = api.get(f"/v1/projects/p/spans?attribute=eval.score:{'9' * 400}")
+
+    assert [span["context"]["span_id"] for span in nan.json()["data"]] == [f"{1:016x}"]
+    assert (huge.status_code, huge.json()["data"]) == (200, [])
+
+
 def log_body(span_id: str = "a" * 16, **overrides):
     span = {
         "name": "logged",
@@ -161,6 +189,16 @@ def test_logging_a_duplicate_span_refuses_the_whole_request(api):
         [{"span_id": "a" * 16, "trace_id": "b" * 32}],
     )
     assert Span.objects.count() == 1
+
+
+def test_a_logged_attribute_key_with_a_superscript_digit_is_stored_as_a_key_not_an_index(api):
+    response = api.post("/v1/projects/p/spans", log_body(attributes={"retrieval.documents.²": "x"}))
+
+    assert response.status_code == 202
+    assert Span.objects.get().attributes == {
+        "retrieval": {"documents": {"²": "x"}},
+        "openinference": {"span": {"kind": "CHAIN"}},
+    }
 
 
 def test_naive_timestamps_are_refused(api):

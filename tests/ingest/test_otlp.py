@@ -94,6 +94,11 @@ def test_a_mapping_mixing_numbered_and_named_keys_stays_a_mapping():
     assert unflatten({"a.0": "x", "a.name": "y"}) == {"a": {"0": "x", "name": "y"}}
 
 
+@pytest.mark.parametrize("key", ["²", "1" * 5000, "01"])
+def test_a_key_that_is_not_a_plain_position_is_a_key_not_a_list_index(key):
+    assert unflatten({"a.0": "x", f"a.{key}": "y"}) == {"a": {"0": "x", key: "y"}}
+
+
 def test_a_key_that_runs_into_a_scalar_prefix_is_kept_instead_of_dropped():
     assert unflatten({"tag": "x", "tag.extra.deep": 1}) == {"tag": "x", "tag.extra.deep": 1}
 
@@ -224,8 +229,9 @@ def test_token_counts_are_integers_and_a_missing_total_is_the_sum():
     assert record.attributes["llm"]["token_count"] == {"prompt": 120, "completion": 30, "total": 150}
 
 
-def test_a_token_count_that_is_not_a_number_is_dropped():
-    record = decode_one(otlp_span(attributes={"llm.token_count.prompt": "many"}))
+@pytest.mark.parametrize("count", ["many", "²", "--5", "9" * 5000])
+def test_a_token_count_that_is_not_a_number_is_dropped(count):
+    record = decode_one(otlp_span(attributes={"llm.token_count.prompt": count}))
 
     assert record.llm_token_count_prompt is None
     assert "llm" not in record.attributes

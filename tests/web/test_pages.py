@@ -335,3 +335,13 @@ def test_the_traces_tab_sorts_by_the_traces_totals_it_shows(reviewer_client: Cli
 
     assert [span.trace_id for span in by_tokens] == [large.pk, small.pk]
     assert [span.trace_id for span in by_latency] == [small.pk, large.pk]
+
+
+@pytest.mark.parametrize("size", ["²", "9" * 5000, "-25", "abc"])
+def test_a_page_size_that_is_not_a_plain_number_falls_back_to_the_default(reviewer_client: Client, size):
+    project = SpanFactory().project
+
+    response = reviewer_client.get(f"/projects/{project.pk}/", {"size": size})
+
+    assert response.status_code == 200
+    assert response.context["page"].page_size == 50

@@ -27,12 +27,15 @@ from ..params import query_int
 from ..schema import (
     PROJECT_NOT_FOUND,
     PROJECT_PATH,
+    PatternField,
+    cursor_param,
     data_envelope,
     errors,
+    global_id_field,
+    global_id_path,
     limit_param,
     page_envelope,
     path_param,
-    query,
 )
 from ..wire import envelope, page, validated
 
@@ -41,7 +44,9 @@ TYPE_NAMES = {
     AnnotationType.CONTINUOUS: "ContinuousAnnotationConfig",
     AnnotationType.FREEFORM: "FreeformAnnotationConfig",
 }
+CONFIG_TYPES = tuple(TYPE_NAMES.values())
 NOT_FOUND = "Annotation configuration not found"
+NOT_BLANK = r"\S"
 MAX_PAGE_SIZE = 1000
 
 
@@ -68,8 +73,9 @@ class CategoricalValueInput(serializers.Serializer):
     score = serializers.FloatField(allow_null=True, required=False, default=None)
 
 
+# Every type's fields in one serializer; the service checks what each type needs (see ConfigRequest).
 class ConfigInput(serializers.Serializer):
-    name = serializers.CharField(min_length=1, max_length=255)
+    name = PatternField(NOT_BLANK, min_length=1, max_length=255)
     type = serializers.ChoiceField(choices=AnnotationType.values)
     description = serializers.CharField(allow_null=True, allow_blank=True, required=False, default=None)
     optimization_direction = serializers.ChoiceField(
@@ -81,8 +87,57 @@ class ConfigInput(serializers.Serializer):
     threshold = serializers.FloatField(allow_null=True, required=False, default=None)
 
 
+class LabelledValueInput(CategoricalValueInput):
+    label = PatternField(NOT_BLANK, help_text="Unique within the config.")
+
+
+class CategoricalConfigInput(ConfigInput):
+    """A label from a fixed set, each label with an optional score."""
+
+    type = serializers.ChoiceField(choices=[AnnotationType.CATEGORICAL])
+    values = serializers.ListField(child=LabelledValueInput(), min_length=1)
+    lower_bound = upper_bound = threshold = None
+
+
+class ContinuousConfigInput(ConfigInput):
+    """A score, optionally within bounds."""
+
+    type = serializers.ChoiceField(choices=[AnnotationType.CONTINUOUS])
+    lower_bound = serializers.FloatField(allow_null=True, required=False, help_text="Below upper_bound.")
+    values = threshold = None
+
+
+class FreeformConfigInput(ContinuousConfigInput):
+    """Free text (an explanation), with optional score bounds and threshold."""
+
+    type = serializers.ChoiceField(choices=[AnnotationType.FREEFORM])
+    threshold = serializers.FloatField(allow_null=True, required=False)
+
+
+def by_type(
+    component_name: str, categorical: type, continuous: type, freeform: type, *, many: bool = False
+) -> PolymorphicProxySerializer:
+    """One shape per config type, told apart by `type`."""
+    return PolymorphicProxySerializer(
+        component_name=component_name,
+        serializers={
+            AnnotationType.CATEGORICAL: categorical,
+            AnnotationType.CONTINUOUS: continuous,
+            AnnotationType.FREEFORM: freeform,
+        },
+        resource_type_field_name="type",
+        many=many,
+    )
+
+
+# The body as documented (ConfigInput validates all three shapes).
+ConfigRequest = by_type(
+    "AnnotationConfigInput", CategoricalConfigInput, ContinuousConfigInput, FreeformConfigInput
+)
+
+
 class ConfigIdsInput(serializers.Serializer):
-    annotation_config_ids = serializers.ListField(child=serializers.CharField(), max_length=1000)
+    annotation_config_ids = serializers.ListField(child=global_id_field(*CONFIG_TYPES), max_length=1000)
 
 
 class ConfigOut(serializers.Serializer):
@@ -116,28 +171,18 @@ class FreeformConfigOut(ContinuousConfigOut):
 
 
 def configs_out(*, many: bool = False) -> PolymorphicProxySerializer:
-    """`config_data`: one shape per config type, told apart by `type`."""
-    return PolymorphicProxySerializer(
-        component_name="AnnotationConfig",
-        serializers={
-            AnnotationType.CATEGORICAL: CategoricalConfigOut,
-            AnnotationType.CONTINUOUS: ContinuousConfigOut,
-            AnnotationType.FREEFORM: FreeformConfigOut,
-        },
-        resource_type_field_name="type",
-        many=many,
+    """`config_data`."""
+    return by_type(
+        "AnnotationConfig", CategoricalConfigOut, ContinuousConfigOut, FreeformConfigOut, many=many
     )
 
 
 ConfigEnvelope = data_envelope("AnnotationConfigResponseBody", configs_out())
 ConfigPage = page_envelope("AnnotationConfigsResponseBody", configs_out(many=True))
-CONFIG_ID = path_param("identifier", "An annotation config GlobalID.")
+CONFIG_ID = global_id_path("identifier", *CONFIG_TYPES)
 CONFIG_ID_OR_NAME = path_param("identifier", "An annotation config GlobalID or name.")
 PROJECT_CONFIG = path_param("config_identifier", "An annotation config GlobalID or name.")
-CONFIG_LIST_PARAMETERS = [
-    query("cursor", str, "`next_cursor` of the previous page: an annotation config GlobalID (included)."),
-    limit_param(default=100, maximum=MAX_PAGE_SIZE),
-]
+CONFIG_LIST_PARAMETERS = [cursor_param(*CONFIG_TYPES), limit_param(default=100, maximum=MAX_PAGE_SIZE)]
 INVALID_ID = "`Invalid annotation configuration ID: <id>`"
 SAVE_ERRORS = {
     400: "The values do not make a valid config, e.g. `Values must be non-empty`.",
@@ -219,7 +264,7 @@ class AnnotationConfigListView(APIView):
     @extend_schema(
         operation_id="createAnnotationConfig",
         summary="Create an annotation config (the body is the config, not wrapped in data)",
-        request=ConfigInput,
+        request=ConfigRequest,
         responses={200: ConfigEnvelope, **errors(SAVE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
@@ -240,7 +285,7 @@ class AnnotationConfigDetailView(APIView):
         operation_id="updateAnnotationConfig",
         summary="Replace an annotation config, name and type included",
         parameters=[CONFIG_ID],
-        request=ConfigInput,
+        request=ConfigRequest,
         responses={
             200: ConfigEnvelope,
             **errors(

@@ -40,6 +40,7 @@ from ..schema import (
     data_envelope,
     errors,
     limit_param,
+    list_query,
     page_envelope,
     query,
     sync_param,
@@ -529,12 +530,19 @@ def read_schema(target: AnnotationTarget, list_id: str, delete_id: str) -> Any:
             summary=f"List annotations of given {target.target_field}s or identifiers, newest first",
             parameters=[
                 PROJECT_PATH,
-                query(f"{key}s", str, f"OpenTelemetry {key}s (at most {MAX_IDS_PER_QUERY}).", many=True),
-                query("identifier", str, f"Annotation identifiers (at most {MAX_IDS_PER_QUERY}).", many=True),
-                query("include_annotation_names", str, "Only these names.", many=True),
-                query(
-                    "exclude_annotation_names", str, "Not these names (the client sends `note`).", many=True
+                list_query(
+                    f"{key}s",
+                    f"OpenTelemetry {key}s. At least one of {key}s and identifier is required.",
+                    max_items=MAX_IDS_PER_QUERY,
                 ),
+                list_query(
+                    "identifier",
+                    "Annotation identifiers.",
+                    items={"type": "string", "minLength": 1},
+                    max_items=MAX_IDS_PER_QUERY,
+                ),
+                list_query("include_annotation_names", "Only these names."),
+                list_query("exclude_annotation_names", "Not these names (the client sends `note`)."),
                 cursor_param(target.type_name),
                 limit_param(default=10, maximum=MAX_LIST_LIMIT),
             ],

@@ -13,7 +13,13 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import parse_header_parameters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiRequest,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
@@ -39,19 +45,36 @@ from phoenix_annot.datasets.selectors import (
     datasets_with_example_count,
     example_revisions_at_version,
 )
-from phoenix_annot.datasets.services import DuplicateDatasetName, dataset_delete, dataset_upload
-from phoenix_annot.datasets.uploads import FilePart, TableKeys, multipart_read, table_columns, table_read
+from phoenix_annot.datasets.services import (
+    MAX_EXAMPLE_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    DuplicateDatasetName,
+    dataset_delete,
+    dataset_upload,
+)
+from phoenix_annot.datasets.uploads import (
+    CSV,
+    JSONL,
+    FilePart,
+    TableKeys,
+    multipart_read,
+    table_columns,
+    table_read,
+)
 
 from ..errors import PlainError
 from ..params import paginate_desc, query_bool, query_int, query_list
 from ..parsers import SizeLimitedJSONParser, check_declared_length
 from ..schema import (
+    PatternField,
     cursor_param,
     data_envelope,
     errors,
+    global_id,
+    global_id_path,
     limit_param,
+    list_query,
     page_envelope,
-    path_param,
     query,
     sync_param,
 )
@@ -63,8 +86,10 @@ MAX_UPLOAD_BODY_BYTES = 32 * 1024 * 1024
 MAX_PAGE_SIZE = 1000
 
 
-DATASET_ID = path_param("dataset_id", "A Dataset GlobalID (names are not accepted).")
-VERSION_ID = query("version_id", str, "A DatasetVersion GlobalID; the latest version when absent.")
+DATASET_ID = global_id_path("dataset_id", "Dataset")
+VERSION_ID = query(
+    "version_id", global_id("DatasetVersion"), "A DatasetVersion GlobalID; the latest version when absent."
+)
 
 
 class DatasetOut(serializers.Serializer):
@@ -115,37 +140,51 @@ class UploadOut(serializers.Serializer):
 
 
 UPLOAD_ACTIONS = ["create", "append", "update"]
+SAME_LENGTH = "Empty, or one per input."
+
+
+def _per_input(child: serializers.Field, help_text: str = SAME_LENGTH) -> serializers.ListField:
+    return serializers.ListField(child=child, required=False, help_text=help_text)
+
+
 JsonUploadInput = inline_serializer(
     "UploadDatasetJsonRequestBody",
     {
         "action": serializers.ChoiceField(choices=UPLOAD_ACTIONS, default="create"),
-        "name": serializers.CharField(),
-        "description": serializers.CharField(allow_null=True, required=False),
-        "inputs": serializers.ListField(child=serializers.DictField()),
-        "outputs": serializers.ListField(child=serializers.DictField(), required=False),
-        "metadata": serializers.ListField(child=serializers.DictField(), required=False),
-        "splits": serializers.ListField(
-            child=serializers.JSONField(), required=False, help_text="Per example: a name, names or null"
+        "name": PatternField(r"\S", max_length=MAX_NAME_LENGTH),
+        "description": serializers.CharField(allow_null=True, allow_blank=True, required=False),
+        "inputs": serializers.ListField(child=serializers.DictField(), min_length=1),
+        "outputs": _per_input(serializers.DictField()),
+        "metadata": _per_input(serializers.DictField()),
+        "splits": _per_input(
+            serializers.CharField(allow_null=True, allow_blank=True, max_length=0),
+            "Splits are not supported yet: empty, or null per input.",
         ),
-        "span_ids": serializers.ListField(child=serializers.CharField(allow_null=True), required=False),
-        "example_ids": serializers.ListField(child=serializers.CharField(allow_null=True), required=False),
+        "span_ids": _per_input(serializers.CharField(allow_null=True, allow_blank=True)),
+        "example_ids": _per_input(
+            serializers.CharField(allow_null=True, allow_blank=True, max_length=MAX_EXAMPLE_ID_LENGTH),
+            f"{SAME_LENGTH} Unique; an empty string or null is no id.",
+        ),
     },
 )
-FormUploadInput = inline_serializer(
-    "UploadDatasetFormRequestBody",
-    {
-        "action": serializers.ChoiceField(choices=UPLOAD_ACTIONS, default="create"),
-        "name": serializers.CharField(),
-        "description": serializers.CharField(required=False, help_text="Empty: the file's name"),
-        "input_keys[]": serializers.ListField(child=serializers.CharField()),
-        "output_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
-        "metadata_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
-        "split_key": serializers.CharField(required=False),
-        "split_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
-        "span_id_key": serializers.CharField(required=False),
-        "example_id_key": serializers.CharField(required=False),
-        "file": serializers.FileField(help_text="CSV or JSONL, optionally with Content-Encoding: gzip"),
-    },
+FormUploadInput = OpenApiRequest(
+    inline_serializer(
+        "UploadDatasetFormRequestBody",
+        {
+            "action": serializers.ChoiceField(choices=UPLOAD_ACTIONS, default="create"),
+            "name": PatternField(r"\S", max_length=MAX_NAME_LENGTH),
+            "description": serializers.CharField(required=False, help_text="Empty: the file's name"),
+            "input_keys[]": serializers.ListField(child=serializers.CharField(), help_text="Column names."),
+            "output_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
+            "metadata_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
+            "split_key": serializers.CharField(required=False),
+            "split_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
+            "span_id_key": serializers.CharField(required=False),
+            "example_id_key": serializers.CharField(required=False),
+            "file": serializers.FileField(help_text="CSV or JSONL, optionally with Content-Encoding: gzip"),
+        },
+    ),
+    encoding={"file": {"contentType": f"{CSV}, {JSONL}"}},
 )
 EXAMPLES_NOT_FOUND = (
     "`ID <id> refers to a <type>`, `No dataset with id <id> can be found.`, `No dataset version with id "
@@ -321,7 +360,7 @@ class DatasetExamplesView(APIView):
         parameters=[
             DATASET_ID,
             VERSION_ID,
-            query("split", str, "Split names or ids (there are no splits yet).", many=True),
+            list_query("split", "Split names or ids (there are no splits yet, so any is unknown)."),
         ],
         responses={
             200: data_envelope("ListDatasetExamplesResponseBody", ExamplesOut()),
@@ -400,7 +439,7 @@ class DatasetUploadView(APIView):
         request={"application/json": JsonUploadInput, "multipart/form-data": FormUploadInput},
         responses={
             200: OpenApiResponse(
-                data_envelope("UploadDatasetResponseBody", UploadOut()),
+                data_envelope("UploadDatasetResponseBody", UploadOut(), nullable=True),
                 description="With sync; without it the body is JSON `null`.",
             ),
             **errors(

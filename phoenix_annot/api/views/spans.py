@@ -1,7 +1,9 @@
 """Spans and traces over REST (PHOENIX_COMPAT.md §1.3, §3.4, §3.5)."""
 
 import json
+import math
 import secrets
+import sys
 from hashlib import sha1
 from typing import Any
 
@@ -40,6 +42,7 @@ from ..schema import (
     cursor_param,
     errors,
     limit_param,
+    list_query,
     page_envelope,
     path_param,
     query,
@@ -49,6 +52,9 @@ from ..span_query import SpanQueryError, SpanQueryInput, run_query, spans_in_ran
 from ..wire import AwareDateTimeField, iso, page, validated
 
 MAX_SPANS_PER_LOG_REQUEST = 10_000
+# What `attribute_filter` accepts: a key with a non-blank part before the first colon, then a value that is
+# not null, a list or an object.
+ATTRIBUTE_PATTERN = r"^[^:]*[^:\s][^:]*:\s*(?!null\s*$)[^\s\[{]"
 MAX_PAGE_SIZE = 1000
 TIME_RANGE = [
     query("start_time", OpenApiTypes.DATETIME, "Starting at or after this time (naive = UTC)."),
@@ -109,14 +115,18 @@ def attribute_filter(raw: str) -> tuple[str, KeyTransform, Q]:
         value = text
     if value is None or isinstance(value, list | dict):
         raise PlainError(422, f"Invalid attribute '{raw}': the value must be a string, number or boolean")
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or Infinity: ingestion stores them as text ("nan", "inf"), so match that text.
+        value = str(value)
     path: Any = "attributes"
     for part in key.strip().split("."):
         path = KeyTransform(part, path)
     alias = f"attribute_{sha1(raw.encode()).hexdigest()[:12]}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        # Stored JSON may hold 3 or 3.0 for the same number.
-        return alias, path, Q(**{alias: value}) | Q(**{alias: float(value)})
-    return alias, path, Q(**{alias: value})
+    condition = Q(**{alias: value})
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= sys.float_info.max:
+        # Stored JSON may hold 3 or 3.0 for the same number (an integer past a float's range has no twin).
+        condition |= Q(**{alias: float(value)})
+    return alias, path, condition
 
 
 class SpanContextInput(serializers.Serializer):
@@ -164,12 +174,11 @@ class SpanListView(APIView):
             query("name", str, "Exact span names.", many=True),
             query("span_kind", str, "Span kinds, any case.", many=True, enum=SpanKind.values),
             query("status_code", str, "Status codes, any case.", many=True, enum=StatusCode.values),
-            query(
+            list_query(
                 "attribute",
-                str,
                 "`key:value`: a dotted key into the attributes and a JSON value (string, number or "
                 "boolean); repeated conditions must all hold.",
-                many=True,
+                items={"type": "string", "pattern": ATTRIBUTE_PATTERN},
             ),
         ],
         responses={
