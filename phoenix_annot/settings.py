@@ -180,7 +180,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["phoenix_annot.api.auth.V1Access"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["phoenix_annot.api.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["phoenix_annot.api.parsers.SizeLimitedJSONParser"],
     "EXCEPTION_HANDLER": "phoenix_annot.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

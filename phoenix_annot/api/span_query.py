@@ -4,7 +4,6 @@ Each query becomes a table in pandas' "table" JSON orientation; the client reads
 `parse_table_schema` after stripping the `<n>_` prefixes that keep column names unique.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 from rest_framework import serializers
 
+from phoenix_annot.core import fastjson
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.expression import FilterExpressionError, span_condition_q
 from phoenix_annot.tracing.attributes import flatten_attributes
@@ -136,20 +136,21 @@ def spans_in_range(
     return spans.filter(condition)
 
 
-def table_json(table: Table) -> str:
+def table_json(table: Table) -> bytes:
     """pandas' table orientation, with ordinal prefixes so repeated names (the index) stay distinct."""
     names = [*table.index, *table.columns]
     prefixed = [f"{position}_{name}" for position, name in enumerate(names)]
-    fields = [
-        _field(prefix, [row.get(name) for row in table.rows])
-        for prefix, name in zip(prefixed, names, strict=True)
+    columns = [[row.get(name) for row in table.rows] for name in names]
+    fields = [_field(prefix, values) for prefix, values in zip(prefixed, columns, strict=True)]
+    # Column by column, then rows zipped in C: the default table is about 50 columns by 1,000 rows.
+    # Only datetime columns need converting: attributes come from JSON and hold no datetimes.
+    columns = [
+        [_timestamp(value) for value in values] if field["type"] == "datetime" else values
+        for field, values in zip(fields, columns, strict=True)
     ]
-    data = [
-        {prefix: _cell(row.get(name)) for prefix, name in zip(prefixed, names, strict=True)}
-        for row in table.rows
-    ]
+    data = [dict(zip(prefixed, cells, strict=True)) for cells in zip(*columns, strict=True)]
     schema = {"fields": fields, "primaryKey": prefixed[: len(table.index)], "pandas_version": "1.4.0"}
-    return json.dumps({"schema": schema, "data": data}, ensure_ascii=False)
+    return fastjson.dumps({"schema": schema, "data": data})
 
 
 def _default(rows: list[Span]) -> Table:
@@ -245,10 +246,8 @@ def _concatenated(value: Any, separator: str) -> Any:
     return value
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
-    return value
+def _timestamp(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
 
 
 def _field(name: str, values: list[Any]) -> dict[str, Any]:

@@ -538,10 +538,8 @@ class SpanQueryView(APIView):
         except SpanQueryError as exc:
             raise PlainError(422, f"Invalid query: {exc}") from None
         boundary = secrets.token_hex(16)
-        parts = "".join(
-            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{table_json(table)}\r\n"
-            for table in tables
-        )
+        head = f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+        parts = b"".join(head + table_json(table) + b"\r\n" for table in tables)
         return HttpResponse(
-            f"{parts}--{boundary}--\r\n", content_type=f"multipart/mixed; boundary={boundary}"
+            parts + f"--{boundary}--\r\n".encode(), content_type=f"multipart/mixed; boundary={boundary}"
         )
