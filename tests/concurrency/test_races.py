@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from phoenix_annot.annotations.models import AnnotationSource, SpanAnnotation
 from phoenix_annot.annotations.services import (
@@ -67,6 +68,32 @@ def test_one_reviewer_saving_the_same_annotation_from_several_tabs_keeps_one_row
 
     assert errors == []
     assert SpanAnnotation.objects.filter(span=span).count() == 1
+
+
+def test_two_reviewers_pressing_save_on_the_same_span_and_name_at_once_each_keep_one_row():
+    span = SpanFactory()
+    reviewers = [UserFactory(), UserFactory()]
+    clients = []
+    for i in range(THREADS):
+        client = Client()
+        client.force_login(reviewers[i % 2])
+        clients.append(client)
+    statuses: list[int] = []
+
+    errors = race(
+        lambda i: statuses.append(
+            clients[i]
+            .post(
+                f"/annotate/span/{span.span_id}/", {"name": "tone", "label": f"v{i}"}, HTTP_HX_REQUEST="true"
+            )
+            .status_code
+        )
+    )
+
+    assert errors == []
+    assert statuses == [200] * THREADS
+    rows = SpanAnnotation.objects.filter(span=span, name="tone")
+    assert sorted(rows.values_list("user", flat=True)) == sorted(user.pk for user in reviewers)
 
 
 def test_api_clients_upserting_the_same_key_keep_one_row_with_one_id():
