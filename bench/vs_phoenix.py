@@ -3,7 +3,7 @@
 What it does, for each database asked for (``--database sqlite``, ``postgres`` or ``both``):
 
 1. phoenix-annot: a fresh database (SQLite temp file, or PostgreSQL ``bench_vs_ours``), ``migrate``, then
-   gunicorn with ``--workers`` sync workers on 127.0.0.1 (auth off) — the README's production command.
+   gunicorn with ``--workers`` (2, one per core) sync workers on 127.0.0.1, auth off like Phoenix's default.
 2. Arize Phoenix: ``pip install arize-phoenix[pg]==--phoenix-version`` into its own virtualenv
    (``--phoenix-venv``, created on first use and reused after), then ``phoenix serve`` on 127.0.0.1 with
    ``PHOENIX_WORKING_DIR`` in a temp dir, ``PHOENIX_TELEMETRY_ENABLED=false``,
