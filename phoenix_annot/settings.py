@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "phoenix_annot.core.middleware.DatabaseUnavailableMiddleware",
+    "phoenix_annot.api.middleware.QueryNulMiddleware",
 ]
 
 ROOT_URLCONF = "phoenix_annot.urls"
@@ -213,6 +214,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "phoenix_annot.api.schema.add_otlp_route",
         "phoenix_annot.api.schema.add_common_errors",
+        "phoenix_annot.api.schema.drop_implied_min_length",
     ],
 }
 # Reported by GET /arize_phoenix_version: the Phoenix server release whose /v1 features we implement, so

@@ -121,11 +121,26 @@ class PatternFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
-        if schema.get("minLength") == 1 and re.search(self.target.pattern, "") is None:
-            # Implied by the pattern. Said twice, it makes schemathesis rewrite the pattern into one with
-            # an unescaped `]`, which JSON Schema's ECMA-262 dialect rejects.
-            del schema["minLength"]
         return {**schema, "pattern": self.target.pattern}
+
+
+def drop_implied_min_length(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: no `minLength: 1` beside a pattern that cannot match "".
+
+    Said twice, schemathesis merges the two by rewriting the pattern, and its rewrite leaves `]`
+    unescaped, which JSON Schema's ECMA-262 regex dialect rejects.
+    """
+    nodes: list[Any] = [result]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            pattern = node.get("pattern")
+            if node.get("minLength") == 1 and isinstance(pattern, str) and re.search(pattern, "") is None:
+                del node["minLength"]
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return result
 
 
 def global_id_field(*type_names: str, **kwargs: Any) -> PatternField:
@@ -204,6 +219,14 @@ def add_common_errors(result: dict[str, Any], generator: Any, request: Any, publ
             for status, text in common.items():
                 operation["responses"].setdefault(
                     str(status), {"description": text, "content": {TEXT: {"schema": {"type": "string"}}}}
+                )
+            if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
+                # QueryNulMiddleware answers a NUL in any query parameter with request-validation JSON.
+                invalid = operation["responses"].setdefault(
+                    "422", {"description": "A query parameter is invalid; `loc` points at it."}
+                )
+                invalid.setdefault("content", {}).setdefault(
+                    JSON, {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
                 )
     return result
 

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from phoenix_annot.annotations.models import NOTE_NAME, SpanAnnotation
 from phoenix_annot.core.batching import chunks
 from phoenix_annot.core.bulk import bulk_insert
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id
+from phoenix_annot.core.jsonsafe import storable_json
 from phoenix_annot.tracing.models import Span
 
 from .models import Dataset, DatasetExample, DatasetVersion, ExampleRevision, RevisionKind
@@ -438,7 +438,7 @@ def _incoming(inputs: Any, outputs: Any, metadata: Any, span_ids: Any, example_i
         Incoming(*values) for values in zip(inputs, outputs, metadata, span_ids, example_ids, strict=True)
     ]
     for index, item in enumerate(incoming):
-        if not _storable(item.input) or not _storable(item.output) or not _storable(item.metadata):
+        if not (storable_json(item.input) and storable_json(item.output) and storable_json(item.metadata)):
             raise ValidationError(
                 f"Example {index} contains a NUL character, an unpaired surrogate or a non-finite number, "
                 "which cannot be stored"
@@ -478,24 +478,3 @@ def _has_splits(splits: Any, count: int) -> bool:
     if not isinstance(splits, list) or len(splits) != count:
         raise ValidationError("splits should be a list of same length as input")
     return any(split for split in splits)
-
-
-def _storable(value: Any) -> bool:
-    """Whether JSON (PostgreSQL's jsonb) can hold `value`: no NUL, no unpaired surrogate, no NaN."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, str):
-        return "\x00" not in value and (value.isascii() or _utf8_encodable(value))
-    if isinstance(value, dict):
-        return all(_storable(key) and _storable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_storable(item) for item in value)
-    return True
-
-
-def _utf8_encodable(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True

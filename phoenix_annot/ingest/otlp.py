@@ -365,19 +365,19 @@ def _parsed_json_or_text(text: str) -> Any:
         parsed = json.loads(text)
     except (ValueError, RecursionError):
         return text
-    return _scrub(parsed)
+    return storable_json(parsed)
 
 
-def _scrub(value: Any) -> Any:
-    """Make JSON parsed from attribute text storable: no NUL, no lone surrogates, no NaN."""
+def storable_json(value: Any) -> Any:
+    """Make parsed JSON storable in PostgreSQL's jsonb: no NUL, no lone surrogates, no NaN."""
     if isinstance(value, str):
         return _clean_str(value.encode("utf-8", "replace").decode("utf-8"))
     if isinstance(value, float):
         return _finite(value)
     if isinstance(value, list):
-        return [_scrub(item) for item in value]
+        return [storable_json(item) for item in value]
     if isinstance(value, dict):
-        return {_scrub(key): _scrub(item) for key, item in value.items()}
+        return {storable_json(key): storable_json(item) for key, item in value.items()}
     return value
 
 

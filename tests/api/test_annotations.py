@@ -447,3 +447,27 @@ def test_an_expired_pending_annotation_is_not_applied(api, settings):
     spans_ingest(records=decode_request(export_request(otlp_span(span_id=78))))
 
     assert not SpanAnnotation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "metadata", [{"k": "v\x00"}, {"k\x00": 1}, {"k": ["\ud800"]}], ids=["nul", "key", "surrogate"]
+)
+@pytest.mark.parametrize("kind", ["span", "trace"])
+def test_metadata_that_postgresql_cannot_store_is_a_422_naming_it_and_nothing_is_written(
+    api, world, kind, metadata
+):
+    target = {"span_id": world.span.span_id} if kind == "span" else {"trace_id": world.trace.trace_id}
+    before = SpanAnnotation.objects.count() + TraceAnnotation.objects.count()
+    row = {
+        **target,
+        "name": "fresh",
+        "annotator_kind": "HUMAN",
+        "result": {"label": "x"},
+        "metadata": metadata,
+    }
+
+    response = api.post(f"/v1/{kind}_annotations", {"data": [row]})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "data", 0, "metadata"]
+    assert SpanAnnotation.objects.count() + TraceAnnotation.objects.count() == before

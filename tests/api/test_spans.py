@@ -236,3 +236,37 @@ def test_traces_list_sorts_by_latency_pages_by_cursor_and_includes_spans(api):
     assert [t["trace_id"][-1] for t in rest["data"]] == ["3"]
     assert rest["data"][0]["spans"] is None
     assert [t["trace_id"][-1] for t in errors["data"]] == ["2"]
+
+
+def test_nul_characters_in_logged_attributes_and_events_are_dropped_so_postgresql_can_store_them(api):
+    body = log_body(
+        attributes={"metadata": {"k\x00ey": "va\x00lue", "list": ["a\x00"]}},
+        events=[{"name": "e", "timestamp": "2026-01-01T00:00:00+00:00", "attributes": {"x": "y\x00"}}],
+    )
+
+    response = api.post("/v1/projects/p/spans", body)
+
+    assert response.status_code == 202
+    span = Span.objects.get()
+    assert span.attributes["metadata"] == {"key": "value", "list": ["a"]}
+    assert span.events[0]["attributes"] == {"x": "y"}
+
+
+@pytest.mark.parametrize(
+    ("path", "param", "value"),
+    [
+        ("/v1/projects/p/spans", "attribute", 'metadata.topic:"x\x00"'),
+        ("/v1/projects/p/spans", "name", "a\x00"),
+        ("/v1/projects/p/span_annotations", "identifier", "\x00"),
+        ("/v1/projects/p/trace_annotations", "identifier", "id\x00"),
+        ("/v1/projects/p/span_annotations", "include_annotation_names", "n\x00"),
+    ],
+)
+def test_a_nul_character_in_a_query_parameter_is_a_422_naming_it(api, path, param, value):
+    params = {param: value, "span_ids": "a" * 16, "trace_ids": "b" * 32}
+
+    response = api.get(path, params)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", param]
+    assert "NUL" in response.json()["detail"][0]["msg"]

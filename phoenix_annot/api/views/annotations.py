@@ -30,6 +30,7 @@ from phoenix_annot.annotations.services import (
     trace_annotations_upsert,
 )
 from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.core.jsonsafe import storable_json
 
 from ..errors import PlainError, RequestValidationError
 from ..lookups import project_from_identifier
@@ -110,6 +111,14 @@ class AnnotationInput(serializers.Serializer):
     identifier = serializers.CharField(
         allow_blank=True, max_length=NAME_LENGTH, required=False, default="", trim_whitespace=False
     )
+
+    def validate_metadata(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not storable_json(value):
+            raise serializers.ValidationError(
+                "metadata contains a NUL character, an unpaired surrogate or a non-finite number, "
+                "which cannot be stored."
+            )
+        return value
 
 
 class SpanAnnotationInput(AnnotationInput):
@@ -296,7 +305,7 @@ class AnnotationWriteView(APIView):
                 and _plain_text(name, NAME_LENGTH)
                 and item.get("annotator_kind") in AnnotatorKind.values
                 and (identifier == "" or _plain_text(identifier, NAME_LENGTH))
-                and (metadata is None or isinstance(metadata, dict))
+                and (metadata is None or (isinstance(metadata, dict) and storable_json(metadata)))
                 and isinstance(result, dict)
             ):
                 return None

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.core.keyset import keyset_after
-from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record
+from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record, storable_json
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.attributes import flatten_attributes
 from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, Project, Span, SpanKind, StatusCode, Trace
@@ -307,7 +307,8 @@ class SpanListView(APIView):
 
 
 def log_record(item: dict[str, Any], *, project_name: str) -> SpanRecord:
-    flat = flatten_attributes(item["attributes"])
+    # The attributes and events are free JSON: cleaned as OTLP's JSON-string attributes are.
+    flat = flatten_attributes(storable_json(item["attributes"]))
     kind = item["span_kind"].upper()
     flat[SPAN_KIND_ATTRIBUTE] = kind if kind in SpanKind.values else SpanKind.UNKNOWN
     status = item["status_code"].upper()
@@ -322,7 +323,7 @@ def log_record(item: dict[str, Any], *, project_name: str) -> SpanRecord:
         status_code=status if status in StatusCode.values else StatusCode.UNSET,
         status_message=item["status_message"],
         flat_attributes=flat,
-        events=[{**event, "timestamp": iso(event["timestamp"])} for event in item["events"]],
+        events=[storable_json({**event, "timestamp": iso(event["timestamp"])}) for event in item["events"]],
     )
 
 
