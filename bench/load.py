@@ -220,11 +220,10 @@ def exporter_main(index: int, base_url: str, key: str, spans: int, rate: float, 
 class Browser:
     """One reviewer's session: logs in like a browser, keeps the CSRF token, retries what fails."""
 
-    def __init__(self, base_url: str, username: str, report: ClientReport, stop: float) -> None:
+    def __init__(self, base_url: str, username: str, report: ClientReport) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=60, follow_redirects=False)
         self.username = username
         self.report = report
-        self.stop = stop
 
     def send(self, kind: str, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
         """The response, after retrying 502/503/504 and lost connections; None if every attempt failed."""
@@ -266,7 +265,7 @@ def reviewer(
     base_url: str, username: str, project_pk: int, report: ClientReport, stop: float, seed: int
 ) -> None:
     rng = random.Random(seed)
-    browser = Browser(base_url, username, report, stop)
+    browser = Browser(base_url, username, report)
     browser.login()
     rows: list[tuple[str, str]] = []  # (trace id, span id) from the last table seen
     annotated: set[str] = set()
@@ -321,7 +320,7 @@ def reviewer(
 
 
 def api_annotator(base_url: str, key: str, report: ClientReport, stop: float) -> None:
-    browser = Browser(base_url, "api", report, stop)
+    browser = Browser(base_url, "api", report)
     browser.http.headers["Authorization"] = f"Bearer {key}"
     acknowledged: set[str] = set()
     while time.time() < stop:

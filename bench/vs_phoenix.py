@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from api import django_env, gunicorn, summary, wait_until_up
+from api import django_env, gunicorn, summary, timed, wait_until_up
 from ingest import (
     PROJECT_NAME,
     BenchDatabase,
@@ -140,11 +140,13 @@ def phoenix(database: str, python: Path) -> Iterator[Target]:
         "PHOENIX_TELEMETRY_ENABLED": "false",
         "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
     }
-    db = BenchDatabase(database, f"{POSTGRES_SERVER}/bench_vs_phoenix")
-    db.create()
-    if database == "postgres":
+    # On SQLite Phoenix keeps its database in PHOENIX_WORKING_DIR; PostgreSQL needs one made for it.
+    db = BenchDatabase("postgres", f"{POSTGRES_SERVER}/bench_vs_phoenix") if database == "postgres" else None
+    if db is not None:
+        db.create()
         env["PHOENIX_SQL_DATABASE_URL"] = db.url.replace("postgres://", "postgresql://", 1)
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - open for the server's whole life
+    log_path = workdir / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - open for the server's whole life
     server = subprocess.Popen(
         [str(python.parent / "phoenix"), "serve"],
         env=env,
@@ -154,7 +156,6 @@ def phoenix(database: str, python: Path) -> Iterator[Target]:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        log_path = workdir / "server.log"
         wait_until_up(
             base_url,
             server,
@@ -171,7 +172,8 @@ def phoenix(database: str, python: Path) -> Iterator[Target]:
             server.wait(timeout=10)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
-        db.drop()
+        if db is not None:
+            db.drop()
 
 
 def version_of(base_url: str) -> str:
@@ -276,16 +278,6 @@ def measure_writes(http: httpx.Client, span_ids: list[str], count: int) -> dict[
     }
 
 
-def timed(call: Callable[[], object], runs: int) -> dict[str, float]:
-    call()  # warm-up
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return summary(times)
-
-
 def measure_reads(http: httpx.Client, span_ids: list[str], annotated: int, runs: int) -> dict[str, Any]:
     client = Client(http_client=http)
     query = SpanQuery().where(QUERY)
@@ -306,9 +298,9 @@ def measure_reads(http: httpx.Client, span_ids: list[str], annotated: int, runs:
         assert len(response.json()["data"]) == 100
 
     return {
-        "filtered_query": timed(filtered, runs),
-        "annotations_500_ids": timed(by_ids, runs),
-        "spans_page_100": timed(page, runs),
+        "filtered_query": summary(timed(filtered, runs)),
+        "annotations_500_ids": summary(timed(by_ids, runs)),
+        "spans_page_100": summary(timed(page, runs)),
     }
 
 

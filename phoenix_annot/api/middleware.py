@@ -2,6 +2,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .params import query_error
+
 API_PREFIX = "/v1/"
 
 
@@ -19,17 +21,11 @@ class QueryNulMiddleware:
         if request.path.startswith(API_PREFIX):
             for name, values in request.GET.lists():
                 if "\x00" in name or any("\x00" in value for value in values):
-                    return JsonResponse(
-                        {
-                            "detail": [
-                                {
-                                    "type": "string_nul",
-                                    "loc": ["query", name],
-                                    "msg": f"Query parameter '{name}' contains a NUL character",
-                                    "input": values if len(values) > 1 else values[0],
-                                }
-                            ]
-                        },
-                        status=422,
+                    error = query_error(
+                        name,
+                        f"Query parameter '{name}' contains a NUL character",
+                        values if len(values) > 1 else values[0],
+                        kind="string_nul",
                     )
+                    return JsonResponse({"detail": error.items}, status=error.status_code)
         return self.get_response(request)

@@ -19,7 +19,7 @@ from phoenix_annot.annotations.models import NOTE_NAME, SpanAnnotation
 from phoenix_annot.core.batching import chunks
 from phoenix_annot.core.bulk import bulk_insert
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id
-from phoenix_annot.core.jsonsafe import storable_json
+from phoenix_annot.core.jsonsafe import is_storable_json
 from phoenix_annot.tracing.models import Span
 
 from .models import Dataset, DatasetExample, DatasetVersion, ExampleRevision, RevisionKind
@@ -438,7 +438,7 @@ def _incoming(inputs: Any, outputs: Any, metadata: Any, span_ids: Any, example_i
         Incoming(*values) for values in zip(inputs, outputs, metadata, span_ids, example_ids, strict=True)
     ]
     for index, item in enumerate(incoming):
-        if not (storable_json(item.input) and storable_json(item.output) and storable_json(item.metadata)):
+        if not all(is_storable_json(part) for part in (item.input, item.output, item.metadata)):
             raise ValidationError(
                 f"Example {index} contains a NUL character, an unpaired surrogate or a non-finite number, "
                 "which cannot be stored"

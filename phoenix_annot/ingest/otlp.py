@@ -7,7 +7,6 @@ segments, JSON-string attributes parsed, OpenInference span kind upper-cased, OT
 import base64
 import binascii
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
+from phoenix_annot.core.jsonsafe import clean_text, finite_or_text, storable_json
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, SpanKind, StatusCode
 
@@ -145,12 +145,12 @@ def decode_span(span: OtlpSpan, *, project_name: str) -> SpanRecord:
         trace_id=_hex_id(span, "trace_id", span.trace_id, 16),
         span_id=_hex_id(span, "span_id", span.span_id, 8),
         parent_id=_hex_id(span, "parent_span_id", span.parent_span_id, 8) if has_parent else None,
-        name=_clean_str(span.name),
+        name=clean_text(span.name),
         start_time=start_time,
         end_time=_timestamp(span.end_time_unix_nano),
         status_code=STATUS_CODES.get(span.status.code, StatusCode.UNSET),
-        status_message=_clean_str(span.status.message),
-        flat_attributes={_clean_str(kv.key): any_value(kv.value) for kv in span.attributes},
+        status_message=clean_text(span.status.message),
+        flat_attributes={clean_text(kv.key): any_value(kv.value) for kv in span.attributes},
         events=[_event(event) for event in span.events],
     )
 
@@ -202,17 +202,17 @@ def span_record(
 def any_value(value: AnyValue) -> Any:
     kind = value.WhichOneof("value")
     if kind == "string_value":
-        return _clean_str(value.string_value)
+        return clean_text(value.string_value)
     if kind == "bool_value":
         return value.bool_value
     if kind == "int_value":
         return value.int_value
     if kind == "double_value":
-        return _finite(value.double_value)
+        return finite_or_text(value.double_value)
     if kind == "array_value":
         return [any_value(item) for item in value.array_value.values]
     if kind == "kvlist_value":
-        return {_clean_str(kv.key): any_value(kv.value) for kv in value.kvlist_value.values}
+        return {clean_text(kv.key): any_value(kv.value) for kv in value.kvlist_value.values}
     if kind == "bytes_value":
         return base64.b64encode(value.bytes_value).decode()
     return None
@@ -301,9 +301,9 @@ def _span_kind(value: Any) -> str:
 
 def _event(event: OtlpSpan.Event) -> dict[str, Any]:
     return {
-        "name": _clean_str(event.name),
+        "name": clean_text(event.name),
         "timestamp": _timestamp(event.time_unix_nano).isoformat(),
-        "attributes": {_clean_str(kv.key): any_value(kv.value) for kv in event.attributes},
+        "attributes": {clean_text(kv.key): any_value(kv.value) for kv in event.attributes},
     }
 
 
@@ -319,7 +319,7 @@ def _checked_project_name(name: str) -> str:
         raise OtlpError(
             400, f"Project name is longer than {PROJECT_NAME_MAX_LENGTH} characters: {name[:40]}…"
         )
-    return _clean_str(name)
+    return clean_text(name)
 
 
 def _hex_id(span: OtlpSpan, field: str, raw: bytes, size: int) -> str:
@@ -350,35 +350,12 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-def _finite(value: float) -> float | str:
-    # JSON (and PostgreSQL's jsonb) has no NaN or Infinity: keep them readable as text.
-    return value if math.isfinite(value) else str(value)
-
-
-def _clean_str(value: str) -> str:
-    # PostgreSQL text and jsonb cannot hold NUL characters.
-    return value.replace("\x00", "") if "\x00" in value else value
-
-
 def _parsed_json_or_text(text: str) -> Any:
     try:
         parsed = json.loads(text)
     except (ValueError, RecursionError):
         return text
     return storable_json(parsed)
-
-
-def storable_json(value: Any) -> Any:
-    """Make parsed JSON storable in PostgreSQL's jsonb: no NUL, no lone surrogates, no NaN."""
-    if isinstance(value, str):
-        return _clean_str(value.encode("utf-8", "replace").decode("utf-8"))
-    if isinstance(value, float):
-        return _finite(value)
-    if isinstance(value, list):
-        return [storable_json(item) for item in value]
-    if isinstance(value, dict):
-        return {storable_json(key): storable_json(item) for key, item in value.items()}
-    return value
 
 
 def _json_list(node: Any, *keys: str) -> list[Any]:

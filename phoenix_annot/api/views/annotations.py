@@ -30,7 +30,7 @@ from phoenix_annot.annotations.services import (
     trace_annotations_upsert,
 )
 from phoenix_annot.core.globalid import to_global_id
-from phoenix_annot.core.jsonsafe import storable_json
+from phoenix_annot.core.jsonsafe import is_storable_json
 
 from ..errors import PlainError, RequestValidationError
 from ..lookups import project_from_identifier
@@ -78,11 +78,7 @@ def _plain_text(value: Any, max_length: int | None = None) -> bool:
     """A non-empty str that DRF's CharField keeps as it is: no NUL, no lone surrogate, not too long."""
     if not isinstance(value, str) or not value or (max_length is not None and len(value) > max_length):
         return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value
+    return is_storable_json(value)
 
 
 def _plain_number(value: Any) -> bool:
@@ -113,7 +109,7 @@ class AnnotationInput(serializers.Serializer):
     )
 
     def validate_metadata(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if not storable_json(value):
+        if not is_storable_json(value):
             raise serializers.ValidationError(
                 "metadata contains a NUL character, an unpaired surrogate or a non-finite number, "
                 "which cannot be stored."
@@ -305,7 +301,7 @@ class AnnotationWriteView(APIView):
                 and _plain_text(name, NAME_LENGTH)
                 and item.get("annotator_kind") in AnnotatorKind.values
                 and (identifier == "" or _plain_text(identifier, NAME_LENGTH))
-                and (metadata is None or (isinstance(metadata, dict) and storable_json(metadata)))
+                and (metadata is None or (isinstance(metadata, dict) and is_storable_json(metadata)))
                 and isinstance(result, dict)
             ):
                 return None

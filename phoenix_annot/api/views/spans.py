@@ -1,7 +1,6 @@
 """Spans and traces over REST (PHOENIX_COMPAT.md §1.3, §3.4, §3.5)."""
 
 import json
-import math
 import secrets
 import sys
 from hashlib import sha1
@@ -18,8 +17,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
+from phoenix_annot.core.jsonsafe import finite_or_text, storable_json
 from phoenix_annot.core.keyset import keyset_after
-from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record, storable_json
+from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.attributes import flatten_attributes
 from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, Project, Span, SpanKind, StatusCode, Trace
@@ -115,9 +115,9 @@ def attribute_filter(raw: str) -> tuple[str, KeyTransform, Q]:
         value = text
     if value is None or isinstance(value, list | dict):
         raise PlainError(422, f"Invalid attribute '{raw}': the value must be a string, number or boolean")
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float):
         # JSON has no NaN or Infinity: ingestion stores them as text ("nan", "inf"), so match that text.
-        value = str(value)
+        value = finite_or_text(value)
     path: Any = "attributes"
     for part in key.strip().split("."):
         path = KeyTransform(part, path)
