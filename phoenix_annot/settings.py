@@ -174,6 +174,15 @@ OTLP_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES", 20 * 1024 * 1
 
 # Largest JSON body a /v1 REST route reads (dataset uploads have their own, larger limit).
 API_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_API_MAX_BODY_BYTES", 20 * 1024 * 1024)
+# Largest dataset upload (POST /v1/datasets/upload), JSON or a multipart CSV/JSONL file: the whole body is
+# read into memory (Phoenix reads it whole too), so past this it is refused unread.
+DATASET_UPLOAD_MAX_BODY_BYTES = 32 * 1024 * 1024
+# A body sent chunked, without Content-Length (the OpenTelemetry JS exporters send every export that way), is
+# read up to this size before its route's own limit applies (core/chunked.py): by default the largest of them.
+MAX_REQUEST_BODY_BYTES = env_int(
+    "PHOENIX_ANNOT_MAX_REQUEST_BODY_BYTES",
+    max(OTLP_MAX_BODY_BYTES, API_MAX_BODY_BYTES, DATASET_UPLOAD_MAX_BODY_BYTES),
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

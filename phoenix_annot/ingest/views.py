@@ -68,6 +68,10 @@ def _parse(request: HttpRequest) -> tuple[ExportTraceServiceRequest, str]:
         raise OtlpError(415, f"Unsupported content encoding: {encoding}; send gzip, deflate or none")
     limit = settings.OTLP_MAX_BODY_BYTES
     body = _read_limited(request, limit)
+    if not body:
+        # No exporter sends an empty export: an empty body is one the server failed to read (a chunked body
+        # under a server that cannot decode it), and a 200 would tell the exporter its spans were stored.
+        raise OtlpError(400, "Request body is empty; send an ExportTraceServiceRequest")
     if encoding in DECOMPRESSION_WBITS:
         body = _decompress(body, encoding, limit)
     parsed = parse_protobuf(body) if content_type == PROTOBUF else parse_json(body)

@@ -164,23 +164,23 @@ def test_the_demo_gives_an_existing_demo_user_the_demo_password_back() -> None:
     assert user.role == User.Role.VIEWER
 
 
-def test_the_demo_serves_on_loopback_with_v1_auth_off(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+def test_the_demo_serves_with_gunicorn_on_loopback_with_v1_auth_off(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
     monkeypatch.setenv("PHOENIX_ANNOT_V1_AUTH_REQUIRED", "true")
     settings.V1_AUTH_REQUIRED = True
-    served: list[tuple[Any, ...]] = []
-
-    def fake_call_command(name: str, *args: Any, **options: Any) -> None:
-        if name == "runserver":
-            served.append((args, options, settings.V1_AUTH_REQUIRED))
-        else:
-            call_command(name, *args, **options)
-
-    monkeypatch.setattr(demo, "call_command", fake_call_command)
+    served: list[tuple[dict[str, Any], bool]] = []
+    monkeypatch.setattr(
+        demo.DemoServer, "run", lambda server: served.append((server.options, settings.V1_AUTH_REQUIRED))
+    )
     out = StringIO()
 
     call_command("demo", "--port", "8123", stdout=out)
 
-    assert served == [(("127.0.0.1:8123",), {"use_reloader": False}, False)]
+    [(options, v1_auth_required)] = served
+    assert options["bind"] == "127.0.0.1:8123"
+    assert options["worker_class"] == "gthread"
+    assert v1_auth_required is False
     assert os.environ["PHOENIX_ANNOT_V1_AUTH_REQUIRED"] == "false"
     assert "http://127.0.0.1:8123/v1/traces" in out.getvalue()
 

@@ -225,6 +225,15 @@ def test_corrupt_or_truncated_gzip_is_a_400_and_stores_nothing(body):
     assert_nothing_stored()
 
 
+@pytest.mark.parametrize("content_type", [PROTOBUF, "application/json"])
+def test_an_empty_body_is_a_400_never_a_200_the_exporter_takes_for_stored_spans(content_type):
+    # Django's test client drops the content type of an empty body; a server keeps it.
+    response = post_otlp(b"", content_type=content_type, CONTENT_TYPE=content_type)
+
+    assert response.status_code == 400
+    assert response.content.decode() == "Request body is empty; send an ExportTraceServiceRequest"
+
+
 def test_a_body_over_the_limit_is_a_413(settings):
     settings.OTLP_MAX_BODY_BYTES = 100
     body = rag_trace().SerializeToString()

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
@@ -81,8 +82,6 @@ from ..schema import (
 from ..wire import envelope, iso, page
 from .annotations import acting_user
 
-# The whole request body is read into memory (Phoenix reads it whole too); past this it is refused unread.
-MAX_UPLOAD_BODY_BYTES = 32 * 1024 * 1024
 MAX_PAGE_SIZE = 1000
 
 
@@ -428,7 +427,7 @@ class DatasetUploadView(APIView):
 
     @property
     def max_body_bytes(self) -> int:
-        return MAX_UPLOAD_BODY_BYTES
+        return settings.DATASET_UPLOAD_MAX_BODY_BYTES
 
     @extend_schema(
         operation_id="uploadDataset",
@@ -461,7 +460,7 @@ class DatasetUploadView(APIView):
         is_json = media_type == "application/json"
         if not is_json and media_type != "multipart/form-data":
             raise PlainError(422, "Invalid request Content-Type")
-        check_declared_length(request.META, MAX_UPLOAD_BODY_BYTES)
+        check_declared_length(request.META, settings.DATASET_UPLOAD_MAX_BODY_BYTES)
         sync = query_bool(request, "sync", False)
         try:
             values = _json_upload(request) if is_json else _form_upload(request)

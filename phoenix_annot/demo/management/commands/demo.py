@@ -14,9 +14,10 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from gunicorn.app.base import BaseApplication
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import (
@@ -28,6 +29,7 @@ from phoenix_annot.annotations.models import (
     SpanAnnotation,
 )
 from phoenix_annot.annotations.services import AnnotationWrite, span_annotations_upsert
+from phoenix_annot.core.chunked import WSGIApp
 from phoenix_annot.demo.traces import (
     CORRECTNESS,
     HALLUCINATION,
@@ -40,6 +42,7 @@ from phoenix_annot.demo.traces import (
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import IngestResult, spans_ingest
 from phoenix_annot.tracing.models import Project, Span, StatusCode, Trace
+from phoenix_annot.wsgi import application
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
@@ -131,8 +134,34 @@ class Command(BaseCommand):
             f"Send your own traces with any OTLP exporter to {base_url}/v1/traces "
             "(no API key needed: /v1 authentication is off while the demo runs).\n"
         )
-        # Bound to loopback only: the demo account and the open /v1 must not be reachable from elsewhere.
-        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        # Forked workers must not share this process's database connection.
+        connections.close_all()
+        DemoServer(port=port).run()
+
+
+class DemoServer(BaseApplication):
+    """gunicorn, the README's production server, run in process: Django's development server cannot read
+    the chunked request bodies that the OpenTelemetry JS exporters send (core/chunked.py)."""
+
+    def __init__(self, *, port: int) -> None:
+        self.options = {
+            # Bound to loopback only: the demo account and the open /v1 must not be reachable from elsewhere.
+            "bind": f"127.0.0.1:{port}",
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": 4,
+            "accesslog": "-",
+            # Another gunicorn on this machine (a second demo, a production server) owns the default socket.
+            "control_socket_disable": True,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> WSGIApp:
+        return application
 
 
 def port_number(raw: str) -> int:
