@@ -130,6 +130,33 @@ def test_an_empty_chunked_otlp_body_is_a_400_not_a_200(served: Served) -> None:
     assert "empty" in response.text
 
 
+def test_a_chunked_json_body_reaches_a_rest_route_whole(node_clients: Path, served: Served) -> None:
+    project = "chunked-rest"
+    span_id = export_spans(served, protocol="json", compression="none", project=project)[0]["span_id"]
+    body = json.dumps(
+        {
+            "data": [
+                {"span_id": span_id, "name": "tone", "annotator_kind": "CODE", "result": {"label": "calm"}}
+            ]
+        }
+    )
+
+    response = httpx.post(
+        f"{served.base_url}/v1/span_annotations",
+        params={"sync": "true"},
+        content=(body[i : i + 10].encode() for i in range(0, len(body), 10)),
+        headers={"Content-Type": "application/json", **served.headers},
+    )
+
+    assert response.status_code == 200, response.text
+    annotations = httpx.get(
+        f"{served.base_url}/v1/projects/{project}/span_annotations",
+        params={"span_ids": span_id},
+        headers=served.headers,
+    ).json()["data"]
+    assert [(a["name"], a["result"]["label"]) for a in annotations] == [("tone", "calm")]
+
+
 def test_the_typescript_client_writes_annotations_reads_them_back_and_makes_a_dataset(
     node_clients: Path, served: Served
 ) -> None:
