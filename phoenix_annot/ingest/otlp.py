@@ -20,6 +20,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
 from phoenix_annot.core.jsonsafe import clean_text, finite_or_text, storable_json
 from phoenix_annot.core.numbers import ascii_int
+from phoenix_annot.tracing import openinference
 from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, SpanKind, StatusCode
 
 PROJECT_NAME_ATTRIBUTE = "openinference.project.name"
@@ -174,6 +175,15 @@ def span_record(
     _normalise_flat_attributes(flat)
     input_value, input_mime_type = _value_and_mime_type(flat, "input")
     output_value, output_mime_type = _value_and_mime_type(flat, "output")
+    attributes = unflatten(flat)
+    if "input.value" not in flat or "output.value" not in flat:
+        genai_input, genai_output = openinference.genai_values(attributes, events)
+        if genai_input and "input.value" not in flat:
+            input_value, input_mime_type = genai_input
+            _set_value(attributes, "input", genai_input)
+        if genai_output and "output.value" not in flat:
+            output_value, output_mime_type = genai_output
+            _set_value(attributes, "output", genai_output)
     model_name = flat.get("llm.model_name")
     return SpanRecord(
         project_name=project_name,
@@ -186,7 +196,7 @@ def span_record(
         end_time=max(end_time, start_time),
         status_code=status_code,
         status_message=status_message,
-        attributes=unflatten(flat),
+        attributes=attributes,
         events=events,
         input_value=input_value,
         input_mime_type=input_mime_type[:MIME_TYPE_MAX_LENGTH],
@@ -291,6 +301,14 @@ def _value_and_mime_type(flat: dict[str, Any], prefix: str) -> tuple[str, str]:
         flat[f"{prefix}.value"] = value
         flat[f"{prefix}.mime_type"] = mime_type
     return value, mime_type
+
+
+def _set_value(attributes: dict[str, Any], prefix: str, value: openinference.Value) -> None:
+    """Store a value read from GenAI attributes as OpenInference's `<prefix>.value` / `.mime_type`, so the
+    /v1 API, datasets and the filter language see what the table shows."""
+    node = attributes.setdefault(prefix, {})
+    if isinstance(node, dict):
+        node.update({"value": value.text, "mime_type": value.mime_type})
 
 
 def _span_kind(value: Any) -> str:

@@ -1,9 +1,14 @@
-"""Turn a span's OpenInference attributes into what the span detail shows: text, messages, documents."""
+"""Turn a span's attributes into what the span detail shows: text, messages, documents, the tool.
+
+Messages and the tool come from `tracing.openinference`, the reader datasets use too, so a conversation
+the page shows is the one an example gets, whether the span speaks OpenInference or GenAI.
+"""
 
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from phoenix_annot.tracing import openinference
 from phoenix_annot.tracing.attributes import flatten_attributes
 from phoenix_annot.tracing.models import Span
 
@@ -40,19 +45,18 @@ class SpanDisplay:
 
 def span_display(span: Span) -> SpanDisplay:
     attributes = span.attributes if isinstance(span.attributes, dict) else {}
-    llm = _dict(attributes.get("llm"))
+    events = span.events if isinstance(span.events, list) else []
     input_text, input_is_json = _pretty(span.input_value, span.input_mime_type)
     output_text, output_is_json = _pretty(span.output_value, span.output_mime_type)
-    events = span.events if isinstance(span.events, list) else []
     return SpanDisplay(
         input=input_text,
         input_is_json=input_is_json,
         output=output_text,
         output_is_json=output_is_json,
-        input_messages=_messages(llm.get("input_messages")),
-        output_messages=_messages(llm.get("output_messages")),
+        input_messages=_messages(openinference.input_messages(attributes, events)),
+        output_messages=_messages(openinference.output_messages(attributes, events)),
         documents=_documents(_dict(attributes.get("retrieval")).get("documents")),
-        tool=_tool(_dict(attributes.get("tool"))),
+        tool={key: _text(value) for key, value in openinference.tool(attributes).items()},
         attributes=[(key, _text(value)) for key, value in sorted(flatten_attributes(attributes).items())],
         exceptions=[e for e in events if isinstance(e, dict) and e.get("name") == "exception"],
         other_events=[e for e in events if isinstance(e, dict) and e.get("name") != "exception"],
@@ -68,32 +72,23 @@ def _pretty(value: str, mime_type: str) -> tuple[str, bool]:
         return value, False
 
 
-def _messages(raw: Any) -> list[Message]:
-    messages = []
-    for item in raw if isinstance(raw, list) else []:
-        message = _dict(_dict(item).get("message"))
-        if not message:
-            continue
-        content = message.get("content")
-        if content is None and isinstance(message.get("contents"), list):
-            content = "\n".join(
-                str(_dict(_dict(part).get("message_content")).get("text", "")) for part in message["contents"]
-            )
-        calls = [_dict(_dict(call).get("tool_call")) for call in message.get("tool_calls") or []]
-        messages.append(
-            Message(
-                role=str(message.get("role", "")),
-                content=_text(content) if content is not None else "",
-                tool_calls=[
-                    {
-                        "name": _dict(call.get("function")).get("name", ""),
-                        "arguments": _text(_dict(call.get("function")).get("arguments", "")),
-                    }
-                    for call in calls
-                ],
-            )
+def _messages(chat: list[dict[str, Any]]) -> list[Message]:
+    return [
+        Message(
+            role=str(message.get("role") or ""),
+            content=openinference.message_text(message),
+            tool_calls=[
+                {"name": _dict(call.get("function")).get("name") or "", "arguments": _arguments(call)}
+                for call in _list(message.get("tool_calls"))
+            ],
         )
-    return messages
+        for message in chat
+    ]
+
+
+def _arguments(call: dict[str, Any]) -> str:
+    arguments = _dict(call.get("function")).get("arguments")
+    return "" if arguments is None else _text(arguments)
 
 
 def _documents(raw: Any) -> list[Document]:
@@ -112,12 +107,12 @@ def _documents(raw: Any) -> list[Document]:
     return documents
 
 
-def _tool(tool: dict[str, Any]) -> dict[str, str]:
-    return {key: _text(value) for key, value in tool.items() if key in ("name", "description", "parameters")}
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str:
