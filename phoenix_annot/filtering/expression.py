@@ -14,7 +14,8 @@ parameters. Semantics follow Phoenix:
   conditions on the span or on other names, each side is tested on its own, which Phoenix does not do.
 - `not` over conditions on one name applies per annotation, as in Phoenix: `not annotations['q'].label
   == 'a'` keeps spans with a q annotation labelled otherwise.
-- `cumulative_llm_token_count_*` are refused: only each span's own token counts are stored.
+- `cumulative_llm_token_count_*` sum the LLM token counts of the span and its descendants, as Phoenix's
+  stored sums do; they are computed when asked (sql.CumulativeTokenCount).
 """
 
 import ast
@@ -29,6 +30,7 @@ from typing import Any, NoReturn
 
 from django.db.models import (
     BooleanField,
+    Case,
     DateTimeField,
     Exists,
     ExpressionWrapper,
@@ -38,6 +40,7 @@ from django.db.models import (
     Q,
     TextField,
     Value,
+    When,
 )
 from django.db.models.fields import Field as ModelField
 from django.db.models.lookups import (
@@ -55,7 +58,7 @@ from django.db.models.lookups import (
 from phoenix_annot.tracing.models import Span
 
 from .predicates import AnnotationScope, Predicate, combine
-from .sql import Arithmetic, JsonKind, JsonValue, exact_number
+from .sql import Arithmetic, CumulativeTokenCount, JsonKind, JsonValue, exact_number
 
 MAX_EXPRESSION_CHARS = 10_000
 MAX_STRING_CHARS = 5_000
@@ -101,8 +104,6 @@ _COLUMNS: dict[str, tuple[str, ValueType]] = {
     "name": ("name", ValueType.TEXT),
     "status_code": ("status_code", ValueType.TEXT),
     "status_message": ("status_message", ValueType.TEXT),
-    "input.value": ("input_value", ValueType.TEXT),
-    "output.value": ("output_value", ValueType.TEXT),
     "latency_ms": ("latency_ms", ValueType.NUMBER),
     "llm_token_count_prompt": ("llm_token_count_prompt", ValueType.NUMBER),
     "llm_token_count_completion": ("llm_token_count_completion", ValueType.NUMBER),
@@ -110,14 +111,27 @@ _COLUMNS: dict[str, tuple[str, ValueType]] = {
     "start_time": ("start_time", ValueType.TIME),
     "end_time": ("end_time", ValueType.TIME),
 }
+# Text attributes the span also keeps in a column, which is faster to read than the JSON.
+_TEXT_COLUMNS = {("input", "value"): "input_value", ("output", "value"): "output_value"}
 _UPPERCASE_COLUMNS = frozenset({"span_kind", "status_code"})
-_CUMULATIVE_NAMES = frozenset(
-    f"{prefix}{part}"
+# Phoenix's cumulative counts (the span's and its descendants') and their legacy names -> columns summed.
+_CUMULATIVE_COLUMNS: dict[str, tuple[str, ...]] = {
+    f"{prefix}{part}": columns
     for prefix in ("cumulative_llm_token_count_", "cumulative_token_count.")
-    for part in ("prompt", "completion", "total")
-)
+    for part, columns in (
+        ("prompt", ("llm_token_count_prompt",)),
+        ("completion", ("llm_token_count_completion",)),
+        # Phoenix's total is prompt + completion, whatever total the spans reported.
+        ("total", ("llm_token_count_prompt", "llm_token_count_completion")),
+    )
+}
 _ANNOTATION_TARGETS = {"annotations": "span", "evals": "span", "trace_annotations": "trace"}
-_ANNOTATION_FIELDS = {"label": ValueType.TEXT, "score": ValueType.NUMBER, "explanation": ValueType.TEXT}
+_ANNOTATION_FIELDS = {
+    "label": ValueType.TEXT,
+    "score": ValueType.NUMBER,
+    "explanation": ValueType.TEXT,
+    "identifier": ValueType.TEXT,
+}
 _JSON_ROOTS = {"attributes": (), "metadata": ("metadata",)}
 _BARE_NAME_HINTS = {
     "attributes": "write attributes['key'] to read an attribute",
@@ -228,6 +242,9 @@ class AttributePath:
     source: str
 
     def read(self, kind: JsonKind, value_type: ValueType) -> Field:
+        column = _TEXT_COLUMNS.get(self.keys)
+        if column is not None and kind in (JsonKind.TEXT, JsonKind.SCALAR_TEXT, JsonKind.PRESENT):
+            return Field(_column_copy(column, self.keys), value_type, self.source)
         return Field(JsonValue("attributes", self.keys, kind), value_type, self.source)
 
 
@@ -500,12 +517,8 @@ class _Translator:
             path, value_type = _COLUMNS[name]
             expression = ExpressionWrapper(F(path), output_field=_OUTPUT_FIELDS[value_type]())
             return Field(expression, value_type, source, uppercase=name in _UPPERCASE_COLUMNS)
-        if name in _CUMULATIVE_NAMES:
-            _fail(
-                f"`{name}` is not available: cumulative token counts (a span plus its descendants) are not"
-                " stored. Use llm_token_count_prompt, llm_token_count_completion or llm_token_count_total,"
-                " the span's own counts."
-            )
+        if name in _CUMULATIVE_COLUMNS:
+            return Field(CumulativeTokenCount(_CUMULATIVE_COLUMNS[name]), ValueType.NUMBER, source)
         if name == "parent_span":
             return ParentSpan(source)
         if name in _BARE_NAME_HINTS:
@@ -539,7 +552,7 @@ class _Translator:
         if name not in _ANNOTATION_FIELDS:
             close = difflib.get_close_matches(name, _ANNOTATION_FIELDS, n=1)
             hint = f" Did you mean .{close[0]}?" if close else ""
-            _fail(f"`{_source(node)}`: annotations have .label, .score and .explanation.{hint}")
+            _fail(f"`{_source(node)}`: annotations have .label, .score, .explanation and .identifier.{hint}")
         if len(parts) > 1:
             _fail(f"`{_source(node)}`: .{name} has no fields of its own.")
         value_type = _ANNOTATION_FIELDS[name]
@@ -724,6 +737,12 @@ def _folded(
     if not math.isfinite(result):
         _fail(f"`{_source(node)}` is too large.")
     return Constant(result, _source(node))
+
+
+def _column_copy(column: str, keys: tuple[str | int, ...]) -> Case:
+    """The column, or NULL when the attribute is missing; the column holds '' for both, so only '' asks."""
+    present = Q(IsNull(JsonValue("attributes", keys, JsonKind.PRESENT), False))
+    return Case(When(~Q(**{column: ""}) | present, then=F(column)), output_field=TextField())
 
 
 def _number_expression(operand: Constant | Field) -> Any:

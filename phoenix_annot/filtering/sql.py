@@ -14,6 +14,7 @@ from django.db.models.fields import Field
 from django.db.models.sql.compiler import SQLCompiler
 
 from phoenix_annot.core.numbers import ascii_int
+from phoenix_annot.tracing.models import Span
 
 SqlAndParams = tuple[str, list[Any]]
 
@@ -181,3 +182,35 @@ class Arithmetic(Func):
 def exact_number(expression: Any) -> Any:
     """The expression as an ExactNumber, unless it is one already (Arithmetic results are)."""
     return expression if isinstance(expression, ExactNumber | Arithmetic) else ExactNumber(expression)
+
+
+class CumulativeTokenCount(Func):
+    """The LLM token counts of a span and all its descendants in its trace, summed as Phoenix keeps them.
+
+    Phoenix stores these sums at ingest; here they are computed when a filter asks, walking the span's
+    subtree with a recursive query, so ingest stays one insert a span. As in Phoenix only LLM spans count,
+    a missing count is 0 and so is the sum of none. UNION, not UNION ALL: a parent_id cycle ends.
+    """
+
+    output_field = FloatField()
+    template = (
+        "(WITH RECURSIVE pa_subtree(span_id) AS (SELECT %(span_id)s UNION"
+        " SELECT pa_child.span_id FROM {table} pa_child JOIN pa_subtree"
+        " ON pa_child.parent_id = pa_subtree.span_id WHERE pa_child.trace_id = %(trace)s)"
+        " SELECT COALESCE(SUM(CASE WHEN pa_node.span_kind = 'LLM' THEN {counts} END), 0)"
+        " FROM {table} pa_node WHERE pa_node.trace_id = %(trace)s"
+        " AND pa_node.span_id IN (SELECT span_id FROM pa_subtree))"
+    )
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        super().__init__(F("span_id"), F("trace"))
+        self.columns = columns
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
+        (span_id, span_params), (trace, trace_params) = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        counts = " + ".join(f"COALESCE(pa_node.{connection.ops.quote_name(c)}, 0)" for c in self.columns)
+        template = self.template.format(table=connection.ops.quote_name(Span._meta.db_table), counts=counts)
+        sql = template % {"span_id": span_id, "trace": trace}
+        return sql, [*span_params, *trace_params, *trace_params]

@@ -103,7 +103,7 @@ def test_span_kind_and_status_code_text_is_upper_cased(spans, condition, expecte
     ("condition", "expected"),
     [
         ("'PASTA' in input.value", {"llm-b", "retriever"}),
-        ("'pasta' not in input.value", {"root", "llm-a", "orphan"}),
+        ("'pasta' not in input.value", {"root", "llm-a"}),
         ("'water' in output.value", {"llm-b"}),
         ("'LLM' in name", {"llm-a", "llm-b"}),
         ("'GPT' in llm.model_name", {"llm-a", "llm-b"}),
@@ -114,6 +114,45 @@ def test_span_kind_and_status_code_text_is_upper_cased(spans, condition, expecte
     ],
 )
 def test_text_in_a_field_is_found_ignoring_case_while_equality_is_exact(spans, condition, expected):
+    assert matching(condition) == expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("'' in output.value", {"root", "llm-a", "llm-b"}),
+        ("output.value is None", {"retriever", "orphan"}),
+        ("input.value == ''", set()),
+        ("'' in attributes['output']['value']", {"root", "llm-a", "llm-b"}),
+    ],
+)
+def test_a_span_without_an_input_or_output_has_none_not_empty_text(spans, condition, expected):
+    assert matching(condition) == expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("cumulative_llm_token_count_total == 1300", {"root", "llm-a"}),
+        ("cumulative_token_count.total == 1300", {"root", "llm-a"}),
+        ("cumulative_llm_token_count_prompt == 10", {"llm-b"}),
+        ("cumulative_token_count.completion == 0", {"retriever", "orphan"}),
+        ("cumulative_llm_token_count_completion > 1000 and parent_id is None", {"root"}),
+    ],
+)
+def test_cumulative_token_counts_add_up_the_llm_spans_of_a_subtree(spans, condition, expected):
+    assert matching(condition) == expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("annotations['correctness'].identifier == 'judge'", {"llm-b"}),
+        ("annotations['correctness'].identifier == ''", {"retriever"}),
+        ("'PX' in annotations['correctness'].identifier", {"llm-a"}),
+    ],
+)
+def test_annotations_are_told_apart_by_identifier(spans, condition, expected):
     assert matching(condition) == expected
 
 
@@ -288,10 +327,8 @@ def test_the_translation_is_a_q_and_surrounding_whitespace_is_ignored(spans):
         ("name == ['a']", "can only follow `in`"),
         ("name is 'a'", "`is` compares with None, True or False"),
         ("name is latency_ms", "`is` compares with None, True or False"),
-        ("cumulative_llm_token_count_total > 1", "cumulative token counts"),
-        ("cumulative_token_count.prompt > 1", "cumulative token counts"),
         ("annotations['q'].scor > 1", "Did you mean .score?"),
-        ("annotations['q'].value == 1", "annotations have .label, .score and .explanation"),
+        ("annotations['q'].value == 1", "annotations have .label, .score, .explanation and .identifier"),
         ("annotations['q'].score.label == 1", "has no fields of its own"),
         ("annotations['q']['k'] == 1", "an annotation takes one name"),
         ("annotations[''].label == 'a'", "non-empty string"),
