@@ -19,6 +19,13 @@ def attributes(**flat: object) -> dict:
     return unflatten({key.replace("__", "."): value for key, value in flat.items()})
 
 
+def text_messages(*messages: tuple[str, str]) -> str:
+    """GenAI messages of one text part each, as the JSON text instrumentations send."""
+    return json.dumps(
+        [{"role": role, "parts": [{"type": "text", "content": text}]} for role, text in messages]
+    )
+
+
 def event(name: str, **event_attributes: object) -> dict:
     return {"name": name, "timestamp": "2026-01-01T12:00:00+00:00", "attributes": event_attributes}
 
@@ -69,9 +76,7 @@ def test_openinference_messages_win_when_a_span_has_both_conventions():
     span = attributes(
         llm__input_messages__0__message__role="user",
         llm__input_messages__0__message__content="from OpenInference",
-        gen_ai__input__messages=json.dumps(
-            [{"role": "user", "parts": [{"type": "text", "content": "from GenAI"}]}]
-        ),
+        gen_ai__input__messages=text_messages(("user", "from GenAI")),
     )
 
     assert input_messages(span) == [{"role": "user", "content": "from OpenInference"}]
@@ -207,18 +212,12 @@ def test_a_genai_tool_span_gives_its_tool_and_its_arguments_and_result_as_values
 
 def test_a_model_call_gives_its_conversation_as_json_and_its_reply_as_text_or_json_when_it_calls_tools():
     asks = attributes(
-        gen_ai__input__messages=json.dumps(
-            [{"role": "user", "parts": [{"type": "text", "content": "Weather?"}]}]
-        ),
+        gen_ai__input__messages=text_messages(("user", "Weather?")),
         gen_ai__output__messages=json.dumps(
             [{"role": "assistant", "parts": [{"type": "tool_call", "id": "call_1", "name": "weather"}]}]
         ),
     )
-    answers = attributes(
-        gen_ai__output__messages=json.dumps(
-            [{"role": "assistant", "parts": [{"type": "text", "content": "Sunny."}]}]
-        )
-    )
+    answers = attributes(gen_ai__output__messages=text_messages(("assistant", "Sunny.")))
 
     input_value, output_value = genai_values(asks, [])
     assert input_value == Value('{"messages":[{"role":"user","content":"Weather?"}]}', "application/json")
@@ -246,9 +245,7 @@ def test_spans_with_openinference_messages_but_no_values_get_no_values_from_gena
     span = attributes(
         llm__input_messages__0__message__role="user",
         llm__input_messages__0__message__content="Hi",
-        gen_ai__output__messages=json.dumps(
-            [{"role": "assistant", "parts": [{"type": "text", "content": "Yo"}]}]
-        ),
+        gen_ai__output__messages=text_messages(("assistant", "Yo")),
     )
 
     assert genai_values(span, []) == (None, None)
