@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 from phoenix_annot.tracing.admin import HexIdSearchMixin, SpanAdmin, TraceAdmin, ViewAndDeleteOnlyMixin
 from phoenix_annot.tracing.models import Span, Trace
 
+from .configs import config_for_project
 from .models import (
     NOTE_NAME,
     AnnotationBase,
@@ -52,13 +53,15 @@ class AnnotationForm(forms.ModelForm):
         # Notes come from their own service under the reserved name, which the rules refuse; fixing the text
         # of one must stay possible. (self.instance still holds the stored values during clean().)
         editing_a_note = self.instance.pk is not None and name == self.instance.name == NOTE_NAME
-        if name is not None and not editing_a_note:
+        target = cleaned_data.get("span") or cleaned_data.get("trace")
+        if name is not None and target is not None and not editing_a_note:
             # The same rules as the API and the Annotate form, so an admin edit cannot store what they refuse.
             annotation_validate(
                 name=name,
                 label=cleaned_data.get("label"),
                 score=cleaned_data.get("score"),
-                config=AnnotationConfig.objects.filter(name=name).first(),
+                explanation=cleaned_data.get("explanation"),
+                config=config_for_project(name=name, project_id=target.project_id),
             )
         return cleaned_data
 

@@ -1,6 +1,7 @@
 """Annotation config writes: validation shared by the REST API and the config pages."""
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -126,3 +127,22 @@ def annotation_config_set_projects(*, config: AnnotationConfig, projects: list[P
             [ProjectAnnotationConfig(project=p, annotation_config=config) for p in projects],
             ignore_conflicts=True,
         )
+
+
+def config_for_project(*, name: str, project_id: int) -> AnnotationConfig | None:
+    """The config that checks annotations named `name` in this project: the one assigned to the project.
+
+    A config applies only where it is assigned, so an evaluator writing `correctness` into a project the
+    reviewers' `correctness` config is not assigned to stores its values as sent.
+    """
+    return AnnotationConfig.objects.filter(name=name, projects=project_id).first()
+
+
+def configs_for_projects(
+    *, names: Iterable[str], project_ids: Iterable[int]
+) -> dict[tuple[int, str], AnnotationConfig]:
+    """`config_for_project` for many names and projects at once, keyed by (project id, name)."""
+    assignments = ProjectAnnotationConfig.objects.filter(
+        project_id__in=set(project_ids), annotation_config__name__in=set(names)
+    ).select_related("annotation_config")
+    return {(a.project_id, a.annotation_config.name): a.annotation_config for a in assignments}

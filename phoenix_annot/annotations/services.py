@@ -16,6 +16,7 @@ from phoenix_annot.accounts.models import User
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.tracing.models import Span, Trace
 
+from .configs import config_for_project, configs_for_projects
 from .models import (
     NOTE_NAME,
     AnnotationBase,
@@ -32,16 +33,38 @@ from .models import (
 A = TypeVar("A", bound=AnnotationBase)
 
 
+# Pydantic's words for a bad Literal, which Phoenix users see: "Input should be 'HUMAN', 'LLM' or 'CODE'".
+ANNOTATOR_KIND_MESSAGE = (
+    f"Input should be {', '.join(map(repr, AnnotatorKind.values[:-1]))} or {AnnotatorKind.values[-1]!r}"
+)
+EMPTY_RESULT_MESSAGE = "An annotation needs a label, a score or an explanation."
+
+
+def result_is_empty(*, label: str | None, score: float | None, explanation: str | None) -> bool:
+    """No label, no score, no explanation: Phoenix would store an empty row, which tells nobody anything."""
+    return not label and score is None and not explanation
+
+
 def annotation_validate(
-    *, name: str, label: str | None, score: float | None, config: AnnotationConfig | None
+    *,
+    name: str,
+    label: str | None,
+    score: float | None,
+    explanation: str | None,
+    config: AnnotationConfig | None,
 ) -> None:
-    """Raise ValidationError, naming the field, when the values do not fit the annotation's config."""
+    """Raise ValidationError, naming the field, when the values are empty or do not fit the config.
+
+    `config` is the one that applies where the annotation is written (`configs.config_for_project`).
+    """
     if not name or not name.strip():
         raise ValidationError({"name": "An annotation needs a name."})
     if name == NOTE_NAME:
         raise ValidationError({"name": f"The name '{NOTE_NAME}' is reserved for notes."})
     if score is not None and not math.isfinite(score):
         raise ValidationError({"score": "The score must be a finite number."})
+    if result_is_empty(label=label, score=score, explanation=explanation):
+        raise ValidationError({"result": EMPTY_RESULT_MESSAGE})
     if config is None:
         return
     if config.type == AnnotationType.CATEGORICAL and label is not None:
@@ -95,11 +118,13 @@ def _annotation_upsert(
     # Full replacement, as Phoenix does: a field left out of the write is cleared.
     values = {"label": None, "score": None, "explanation": None, "user": None, **values}
     values["metadata"] = values.get("metadata") or {}
+    (target_obj,) = target.values()
     annotation_validate(
         name=name,
         label=values["label"],
         score=values["score"],
-        config=AnnotationConfig.objects.filter(name=name).first(),
+        explanation=values["explanation"],
+        config=config_for_project(name=name, project_id=target_obj.project_id),
     )
     annotation = model(**target, name=name, identifier=identifier, **values)
     # Foreign keys are excluded: they are model instances already, and checking them costs queries.
@@ -159,13 +184,7 @@ def span_annotations_upsert(
     id is None) and are applied when the span is ingested.
     """
     return _bulk_upsert(
-        writes,
-        model=SpanAnnotation,
-        target_model=Span,
-        target_field=PendingTarget.SPAN,
-        source=source,
-        user=user,
-        keep_missing=keep_missing,
+        writes, target=PendingTarget.SPAN, source=source, user=user, keep_missing=keep_missing
     )
 
 
@@ -174,20 +193,16 @@ def trace_annotations_upsert(
 ) -> list[int | None]:
     """Like span_annotations_upsert, for traces."""
     return _bulk_upsert(
-        writes,
-        model=TraceAnnotation,
-        target_model=Trace,
-        target_field=PendingTarget.TRACE,
-        source=source,
-        user=user,
-        keep_missing=keep_missing,
+        writes, target=PendingTarget.TRACE, source=source, user=user, keep_missing=keep_missing
     )
 
 
 def pending_annotations_apply(*, span_ids: Iterable[str], trace_ids: Iterable[str]) -> int:
     """Turn the pending annotations of these (just ingested) spans and traces into annotations.
 
-    Returns how many were applied.
+    A pending annotation was checked without a config, its project being unknown until now; one that does
+    not fit a config of its target's project is dropped, as Phoenix drops what its queue cannot insert,
+    so that it never fails the ingest. Returns how many were applied.
     """
     waiting = PendingAnnotation.objects.filter(expires_at__gt=timezone.now())
     if not waiting.exists():
@@ -202,15 +217,21 @@ def pending_annotations_apply(*, span_ids: Iterable[str], trace_ids: Iterable[st
     groups: dict[tuple[str, int | None], list[PendingAnnotation]] = {}
     for row in pending:
         groups.setdefault((row.target, row.user_id), []).append(row)
-    upserts = {PendingTarget.SPAN: span_annotations_upsert, PendingTarget.TRACE: trace_annotations_upsert}
+    applied = 0
     with transaction.atomic():
         for (target, user_id), rows in groups.items():
             user = User.objects.filter(pk=user_id).first() if user_id else None
-            upserts[target](
-                writes=[_write_from_pending(row) for row in rows], source=AnnotationSource.API, user=user
+            ids = _bulk_upsert(
+                [_write_from_pending(row) for row in rows],
+                target=PendingTarget(target),
+                source=AnnotationSource.API,
+                user=user,
+                keep_missing=False,
+                drop_invalid=True,
             )
+            applied += sum(pk is not None for pk in ids)
         PendingAnnotation.objects.filter(pk__in=[row.pk for row in pending]).delete()
-    return len(pending)
+    return applied
 
 
 def _write_from_pending(row: PendingAnnotation) -> AnnotationWrite:
@@ -226,49 +247,67 @@ def _write_from_pending(row: PendingAnnotation) -> AnnotationWrite:
     )
 
 
+MODELS: dict[PendingTarget, tuple[type[AnnotationBase], type[Span] | type[Trace]]] = {
+    PendingTarget.SPAN: (SpanAnnotation, Span),
+    PendingTarget.TRACE: (TraceAnnotation, Trace),
+}
+
+
 def _bulk_upsert(
     writes: Sequence[AnnotationWrite],
     *,
-    model: type[AnnotationBase],
-    target_model: type[Span] | type[Trace],
-    target_field: PendingTarget,
+    target: PendingTarget,
     source: str,
     user: User | None,
     keep_missing: bool,
+    drop_invalid: bool = False,
 ) -> list[int | None]:
-    _validate_writes(writes)
-    key_field = f"{target_field}_id"
+    """Upsert the writes whose targets exist, in one transaction; their ids in input order, None for the rest.
+
+    Invalid writes raise ValidationError (all problems named, nothing written), or with `drop_invalid` are
+    left out; then missing targets raise MissingTargets unless `keep_missing` stores them as pending.
+    """
+    model, target_model = MODELS[target]
+    key_field = f"{target}_id"
     target_ids = sorted({write.target_id for write in writes})
     targets: dict[str, int] = {}
+    projects: dict[str, int] = {}
     for chunk in chunks(target_ids):
-        targets.update(
-            target_model.objects.filter(**{f"{key_field}__in": chunk}).values_list(key_field, "pk")
-        )
+        for key, pk, project_id in target_model.objects.filter(**{f"{key_field}__in": chunk}).values_list(
+            key_field, "pk", "project_id"
+        ):
+            targets[key], projects[key] = pk, project_id
+    problems = _problems(writes, projects)
+    if problems and not drop_invalid:
+        raise ValidationError([problem for found in problems.values() for problem in found])
     missing = [target_id for target_id in target_ids if target_id not in targets]
     if missing and not keep_missing:
         raise MissingTargets(missing)
+    valid = [(index, w) for index, w in enumerate(writes) if index not in problems]
     # Last write of a key wins, as when the requests arrive one after another.
     rows = {
         (targets[w.target_id], w.name, w.identifier): model(
-            **{f"{target_field}_id": targets[w.target_id]}, **_row_values(w), source=source, user=user
+            **{key_field: targets[w.target_id]}, **_row_values(w), source=source, user=user
         )
-        for w in writes
+        for _index, w in valid
         if w.target_id in targets
     }
     with transaction.atomic():
         stored = model.objects.bulk_create(
             list(rows.values()),
             update_conflicts=True,
-            unique_fields=[target_field, "name", "identifier"],
+            unique_fields=[target, "name", "identifier"],
             update_fields=UPSERT_FIELDS,
             batch_size=BATCH_SIZE,
         )
         if missing:
-            _store_pending([w for w in writes if w.target_id not in targets], target=target_field, user=user)
-    ids = {(getattr(row, f"{target_field}_id"), row.name, row.identifier): row.pk for row in stored}
-    return [
-        ids[(targets[w.target_id], w.name, w.identifier)] if w.target_id in targets else None for w in writes
-    ]
+            _store_pending([w for w in writes if w.target_id not in targets], target=target, user=user)
+    ids = {(getattr(row, key_field), row.name, row.identifier): row.pk for row in stored}
+    result: list[int | None] = [None] * len(writes)
+    for index, w in valid:
+        if w.target_id in targets:
+            result[index] = ids[(targets[w.target_id], w.name, w.identifier)]
+    return result
 
 
 def _row_values(write: AnnotationWrite) -> dict[str, Any]:
@@ -283,25 +322,31 @@ def _row_values(write: AnnotationWrite) -> dict[str, Any]:
     }
 
 
-def _validate_writes(writes: Sequence[AnnotationWrite]) -> None:
-    configs = {c.name: c for c in AnnotationConfig.objects.filter(name__in={w.name for w in writes})}
-    problems: list[str] = []
+def _problems(writes: Sequence[AnnotationWrite], projects: dict[str, int]) -> dict[int, list[str]]:
+    """What is wrong with each write, by index, checked against the configs of its target's project.
+
+    A target not stored yet has no project: its writes are checked without a config.
+    """
+    configs = configs_for_projects(names={w.name for w in writes}, project_ids=projects.values())
+    problems: dict[int, list[str]] = {}
     for index, write in enumerate(writes):
         if write.annotator_kind not in AnnotatorKind.values:
-            problems.append(
-                f"data[{index}].annotator_kind: {write.annotator_kind!r} is not one of LLM, CODE, HUMAN"
-            )
+            problems[index] = [f"data[{index}].annotator_kind: {ANNOTATOR_KIND_MESSAGE}"]
             continue
+        project_id = projects.get(write.target_id)
         try:
             annotation_validate(
-                name=write.name, label=write.label, score=write.score, config=configs.get(write.name)
+                name=write.name,
+                label=write.label,
+                score=write.score,
+                explanation=write.explanation,
+                config=None if project_id is None else configs.get((project_id, write.name)),
             )
         except ValidationError as error:
-            problems += [
+            problems[index] = [
                 f"data[{index}].{name}: {' '.join(messages)}" for name, messages in error.message_dict.items()
             ]
-    if problems:
-        raise ValidationError(problems)
+    return problems
 
 
 def _store_pending(writes: Sequence[AnnotationWrite], *, target: PendingTarget, user: User | None) -> None:

@@ -64,18 +64,29 @@ def _django_messages(exc: DjangoValidationError) -> list[str]:
     return list(exc.messages)
 
 
+def _child(data: Any, key: str | int) -> Any:
+    """The value at `key` (a field name or a list index) of the input, None when it has none."""
+    if isinstance(data, dict):
+        return data.get(key)
+    if isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+        return data[key]
+    return None
+
+
 def _fastapi_items(errors: Any, loc: list[str | int], data: Any) -> Any:
+    # A ListSerializer's errors are a dict keyed by item index; a ListField's, a list of per-item errors.
     if isinstance(errors, dict):
         for key, nested in errors.items():
-            child = data.get(key) if isinstance(data, dict) else None
-            yield from _fastapi_items(nested, [*loc, key] if key != "non_field_errors" else loc, child)
+            next_loc = [*loc, key] if key != "non_field_errors" else loc
+            yield from _fastapi_items(
+                nested, next_loc, _child(data, key) if key != "non_field_errors" else data
+            )
     elif (
         isinstance(errors, list) and errors and not all(isinstance(e, exceptions.ErrorDetail) for e in errors)
     ):
         for index, nested in enumerate(errors):
             if nested:
-                child = data[index] if isinstance(data, list) and index < len(data) else None
-                yield from _fastapi_items(nested, [*loc, index], child)
+                yield from _fastapi_items(nested, [*loc, index], _child(data, index))
     else:
         for error in errors if isinstance(errors, list) else [errors]:
             code = getattr(error, "code", "value_error")

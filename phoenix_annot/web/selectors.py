@@ -69,6 +69,11 @@ class AnnotationTargetView:
     errors: dict[str, list[str]] = field(default_factory=dict)
     error_name: str = ""
 
+    @property
+    def other_name_failed(self) -> bool:
+        """The errors are of a name typed under "Another annotation name", which has no config form."""
+        return bool(self.errors and self.error_name) and all(c.name != self.error_name for c in self.configs)
+
 
 @dataclass(frozen=True)
 class TraceReview:
@@ -104,9 +109,9 @@ def trace_for_review(*, trace_id: str, span_id: str | None, user: User) -> Trace
 
 
 def project_configs(project: Project) -> list[AnnotationConfig]:
-    """The configs assigned to the project; all configs while none is assigned, so the form is never empty."""
-    assigned = list(AnnotationConfig.objects.filter(projects=project))
-    return assigned or list(AnnotationConfig.objects.all())
+    """The configs whose forms the Annotate panel shows: those assigned to the project, the ones that check
+    its annotations (annotations/configs.py, config_for_project)."""
+    return list(AnnotationConfig.objects.filter(projects=project))
 
 
 def span_panel(span: Span, *, user: User, configs: list[AnnotationConfig]) -> AnnotationTargetView:

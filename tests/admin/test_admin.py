@@ -358,8 +358,8 @@ def annotation_form_data(annotation: SpanAnnotation, **changes: str) -> dict[str
 
 
 def test_annotation_admin_refuses_a_label_its_config_does_not_allow(admin_client_logged_in: Client) -> None:
-    AnnotationConfigFactory(name="correctness")
     annotation = SpanAnnotationFactory(name="correctness", label="correct")
+    AnnotationConfigFactory(name="correctness").projects.add(annotation.span.project)
 
     response = admin_client_logged_in.post(
         admin_url(SpanAnnotation, "change", annotation.pk), annotation_form_data(annotation, label="maybe")

@@ -2,8 +2,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation, TraceAnnotation
-from phoenix_annot.annotations.services import span_annotation_upsert, trace_annotation_upsert
-from tests.factories import AnnotationConfigFactory, SpanFactory, TraceFactory, UserFactory
+from phoenix_annot.annotations.services import (
+    AnnotationWrite,
+    span_annotation_upsert,
+    span_annotations_upsert,
+    trace_annotation_upsert,
+    trace_annotations_upsert,
+)
+from tests.factories import AnnotationConfigFactory, ProjectFactory, SpanFactory, TraceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,11 +76,12 @@ def test_each_identifier_holds_its_own_annotation_of_a_name():
 
 
 def test_a_label_outside_a_categorical_config_is_refused_naming_the_labels():
-    AnnotationConfigFactory(name="correctness")
+    span = SpanFactory()
+    AnnotationConfigFactory(name="correctness").projects.add(span.project)
 
     with pytest.raises(ValidationError) as error:
         span_annotation_upsert(
-            span=SpanFactory(), name="correctness", annotator_kind="HUMAN", source="APP", label="maybe"
+            span=span, name="correctness", annotator_kind="HUMAN", source="APP", label="maybe"
         )
 
     assert error.value.message_dict == {
@@ -87,12 +94,14 @@ def test_a_label_outside_a_categorical_config_is_refused_naming_the_labels():
     ("score", "message"), [(-0.1, "below the lower bound 0.0"), (1.5, "above the upper bound 1.0")]
 )
 def test_a_score_outside_a_continuous_config_is_refused(score, message):
-    AnnotationConfigFactory(name="relevance", type="CONTINUOUS", values=[], lower_bound=0.0, upper_bound=1.0)
+    span = SpanFactory()
+    config = AnnotationConfigFactory(
+        name="relevance", type="CONTINUOUS", values=[], lower_bound=0.0, upper_bound=1.0
+    )
+    config.projects.add(span.project)
 
     with pytest.raises(ValidationError) as error:
-        span_annotation_upsert(
-            span=SpanFactory(), name="relevance", annotator_kind="LLM", source="API", score=score
-        )
+        span_annotation_upsert(span=span, name="relevance", annotator_kind="LLM", source="API", score=score)
 
     assert message in error.value.message_dict["score"][0]
 
@@ -104,10 +113,12 @@ def test_a_score_outside_a_continuous_config_is_refused(score, message):
         ({"name": " "}, "name", "needs a name"),
         ({"name": "x", "score": float("nan")}, "score", "finite"),
         ({"name": "x", "annotator_kind": "ROBOT"}, "annotator_kind", "not a valid choice"),
+        ({"name": "x", "label": None}, "result", "needs a label, a score or an explanation"),
+        ({"name": "x", "label": "", "explanation": ""}, "result", "needs a label, a score or an explanation"),
     ],
 )
 def test_bad_values_are_refused_with_the_field_named(fields, field, message):
-    values = {"annotator_kind": "HUMAN", "source": "API", **fields}
+    values = {"annotator_kind": "HUMAN", "source": "API", "label": "fine", **fields}
 
     with pytest.raises(ValidationError) as error:
         span_annotation_upsert(span=SpanFactory(), **values)
@@ -136,3 +147,47 @@ def test_trace_annotations_upsert_on_the_trace():
 
     assert first.pk == second.pk
     assert TraceAnnotation.objects.get().label == "negative"
+
+
+class TestConfigsApplyWhereAssigned:
+    def test_a_config_checks_the_annotations_of_a_project_it_is_assigned_to(self):
+        span = SpanFactory()
+        AnnotationConfigFactory(name="correctness").projects.add(span.project)
+        write = AnnotationWrite(target_id=span.span_id, name="correctness", annotator_kind="LLM", label="meh")
+
+        with pytest.raises(ValidationError) as error:
+            span_annotations_upsert(writes=[write], source="API", user=None)
+
+        assert "data[0].label: 'meh' is not a label of 'correctness'" in error.value.messages[0]
+        assert not SpanAnnotation.objects.exists()
+
+    def test_a_config_assigned_elsewhere_leaves_the_values_as_sent(self):
+        span, elsewhere = SpanFactory(), ProjectFactory()
+        AnnotationConfigFactory(name="correctness").projects.add(elsewhere)
+        trace = span.trace
+
+        span_annotation_upsert(span=span, name="correctness", annotator_kind="LLM", source="API", label="meh")
+        trace_annotations_upsert(
+            writes=[
+                AnnotationWrite(target_id=trace.trace_id, name="correctness", annotator_kind="LLM", score=7)
+            ],
+            source="API",
+            user=None,
+        )
+
+        assert SpanAnnotation.objects.get().label == "meh"
+        assert TraceAnnotation.objects.get().score == 7
+
+    def test_one_batch_is_checked_per_project(self):
+        judged, free = SpanFactory(), SpanFactory()
+        AnnotationConfigFactory(name="correctness").projects.add(judged.project)
+        writes = [
+            AnnotationWrite(target_id=free.span_id, name="correctness", annotator_kind="LLM", label="meh"),
+            AnnotationWrite(target_id=judged.span_id, name="correctness", annotator_kind="LLM", label="meh"),
+        ]
+
+        with pytest.raises(ValidationError) as error:
+            span_annotations_upsert(writes=writes, source="API", user=None)
+
+        assert [m.split(":")[0] for m in error.value.messages] == ["data[1].label"]
+        assert not SpanAnnotation.objects.exists()

@@ -10,6 +10,7 @@ from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import spans_ingest
 from tests.factories import (
     AnnotationConfigFactory,
+    ProjectFactory,
     SpanAnnotationFactory,
     SpanFactory,
     TraceFactory,
@@ -97,8 +98,8 @@ def test_the_note_name_is_reserved(api):
 
 
 def test_a_label_outside_the_config_is_a_400_with_the_reason_and_nothing_is_written(api):
-    AnnotationConfigFactory(name="correctness")
     span = SpanFactory()
+    AnnotationConfigFactory(name="correctness").projects.add(span.project)
 
     response = api.post(
         "/v1/span_annotations?sync=true",
@@ -120,9 +121,9 @@ def test_a_label_outside_the_config_is_a_400_with_the_reason_and_nothing_is_writ
     [
         ({"span_id": "a", "annotator_kind": "LLM"}, ["body", "data", 0, "name"], "missing"),
         (
-            {"span_id": "a", "name": "x", "annotator_kind": "ROBOT"},
+            {"span_id": "a", "name": "x", "annotator_kind": "ROBOT", "result": {"label": "y"}},
             ["body", "data", 0, "annotator_kind"],
-            "invalid_choice",
+            "literal_error",
         ),
         (
             {"span_id": "a", "name": "x", "annotator_kind": "LLM", "result": {"score": "high"}},
@@ -352,11 +353,16 @@ def test_without_a_key_the_api_is_a_401_when_auth_is_on(keyed_client, client):
     assert (bad.status_code, bad.content.decode()) == (401, "Invalid token")
 
 
-BASE = {"span_id": "00000000000000a1", "name": "correctness", "annotator_kind": "HUMAN"}
+BASE = {
+    "span_id": "00000000000000a1",
+    "name": "correctness",
+    "annotator_kind": "HUMAN",
+    "result": {"label": "correct"},
+}
 PLAIN_ITEMS = [
     BASE,
     {**BASE, "result": {"label": "correct", "score": 1, "explanation": "why"}, "metadata": {"k": [1]}},
-    {**BASE, "result": None, "metadata": None, "identifier": "judge-2"},
+    {**BASE, "result": {"explanation": "why"}, "metadata": None, "identifier": "judge-2"},
     {**BASE, "result": {"label": "", "explanation": "", "score": 0.25}, "identifier": ""},
     {**BASE, "name": "  spaced  ", "result": {"label": "très bien ✓", "score": -3}},
 ]
@@ -378,6 +384,8 @@ ODD_ITEMS = [
     {**BASE, "annotator_kind": "ROBOT"},
     {**BASE, "identifier": None},
     {**BASE, "metadata": []},
+    {**BASE, "result": None},
+    {**BASE, "result": {"label": "", "explanation": ""}},
     "not an object",
 ]
 
@@ -471,3 +479,125 @@ def test_metadata_that_postgresql_cannot_store_is_a_422_naming_it_and_nothing_is
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "data", 0, "metadata"]
     assert SpanAnnotation.objects.count() + TraceAnnotation.objects.count() == before
+
+
+@pytest.mark.parametrize("kind", ["span", "trace"])
+def test_data_holding_one_object_instead_of_a_list_is_a_list_of_one(api, world, kind):
+    target = {"span_id": world.span.span_id} if kind == "span" else {"trace_id": world.trace.trace_id}
+    item = {**target, "name": "tone", "annotator_kind": "LLM", "result": {"label": "polite"}}
+
+    response = api.post(f"/v1/{kind}_annotations?sync=true", {"data": item})
+
+    model = SpanAnnotation if kind == "span" else TraceAnnotation
+    stored = model.objects.get(name="tone")
+    assert response.status_code == 200
+    assert response.json() == {"data": [{"id": to_global_id(model.__name__, stored.pk)}]}
+    assert stored.label == "polite"
+
+
+def test_one_object_in_data_is_validated_like_a_list_item(api, world):
+    item = {"span_id": world.span.span_id, "name": "tone", "annotator_kind": "LLM"}
+
+    response = api.post("/v1/span_annotations?sync=true", {"data": {**item, "result": {"score": "high"}}})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "data", 0, "result", "score"]
+
+
+@pytest.mark.parametrize("kind", ["span", "trace"])
+def test_a_bad_annotator_kind_is_a_422_listing_the_allowed_values(api, world, kind):
+    target = {"span_id": world.span.span_id} if kind == "span" else {"trace_id": world.trace.trace_id}
+    item = {**target, "name": "tone", "annotator_kind": "human", "result": {"label": "polite"}}
+
+    response = api.post(f"/v1/{kind}_annotations?sync=true", {"data": [item]})
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "literal_error",
+            "loc": ["body", "data", 0, "annotator_kind"],
+            "msg": "Input should be 'HUMAN', 'LLM' or 'CODE'",
+            "input": "human",
+        }
+    ]
+
+
+@pytest.mark.parametrize("sync", ["true", "false"])
+@pytest.mark.parametrize(
+    "result",
+    [None, {}, {"label": None, "score": None, "explanation": None}, {"label": "", "explanation": ""}],
+)
+def test_an_annotation_saying_nothing_is_a_422_naming_result_and_nothing_of_the_request_is_stored(
+    api, world, sync, result
+):
+    good = annotation(world.span.span_id, name="tone", result={"label": "polite"})
+    empty = {**annotation(world.span.span_id, name="other"), "result": result}
+    waiting = annotation(f"{99:016x}", name="tone", result={"label": "polite"})
+    before = SpanAnnotation.objects.count()
+
+    response = api.post(f"/v1/span_annotations?sync={sync}", {"data": [good, waiting, empty]})
+
+    assert response.status_code == 422
+    assert [(d["loc"], d["msg"]) for d in response.json()["detail"]] == [
+        (["body", "data", 2, "result"], "An annotation needs a label, a score or an explanation.")
+    ]
+    assert SpanAnnotation.objects.count() == before
+    assert not PendingAnnotation.objects.exists()
+
+
+def test_a_trace_annotation_saying_nothing_is_a_422_naming_result(api, world):
+    item = {"trace_id": world.trace.trace_id, "name": "tone", "annotator_kind": "LLM", "result": None}
+
+    response = api.post("/v1/trace_annotations?sync=true", {"data": [item]})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "data", 0, "result"]
+    assert not TraceAnnotation.objects.filter(name="tone").exists()
+
+
+class TestConfigsApplyWhereAssigned:
+    """A config checks the annotations of the projects it is assigned to, and no others."""
+
+    @pytest.mark.parametrize("kind", ["span", "trace"])
+    def test_a_label_outside_a_config_assigned_to_the_project_is_refused(self, api, kind):
+        span = SpanFactory()
+        AnnotationConfigFactory(name="correctness").projects.add(span.project)
+        target = {"span_id": span.span_id} if kind == "span" else {"trace_id": span.trace.trace_id}
+        item = {**target, "name": "correctness", "annotator_kind": "LLM", "result": {"label": "meh"}}
+
+        response = api.post(f"/v1/{kind}_annotations?sync=true", {"data": [item]})
+
+        assert response.status_code == 400
+        assert "data[0].label: 'meh' is not a label of 'correctness'" in response.content.decode()
+
+    @pytest.mark.parametrize("kind", ["span", "trace"])
+    def test_in_a_project_the_config_is_not_assigned_to_the_values_are_stored_as_sent(self, api, kind):
+        elsewhere, span = SpanFactory(), SpanFactory()
+        AnnotationConfigFactory(name="correctness").projects.add(elsewhere.project)
+        target = {"span_id": span.span_id} if kind == "span" else {"trace_id": span.trace.trace_id}
+        item = {**target, "name": "correctness", "annotator_kind": "LLM", "result": {"label": "meh"}}
+
+        response = api.post(f"/v1/{kind}_annotations?sync=true", {"data": [item]})
+
+        model = SpanAnnotation if kind == "span" else TraceAnnotation
+        assert response.status_code == 200
+        assert model.objects.get(name="correctness").label == "meh"
+
+    def test_a_waiting_annotation_that_does_not_fit_its_projects_config_is_dropped_and_the_ingest_succeeds(
+        self, api
+    ):
+        project = ProjectFactory(name="judged")
+        AnnotationConfigFactory(name="correctness").projects.add(project)
+        fits = annotation(f"{80:016x}", result={"label": "correct"})
+        does_not = annotation(f"{81:016x}", result={"label": "meh"})
+
+        api.post("/v1/span_annotations", {"data": [fits, does_not]})
+        spans = [otlp_span(span_id=80), otlp_span(span_id=81)]
+        resource = {"openinference.project.name": "judged"}
+        stored = spans_ingest(records=decode_request(export_request(*spans, resource=resource)))
+
+        assert stored
+        assert list(SpanAnnotation.objects.values_list("span__span_id", "label")) == [
+            (f"{80:016x}", "correct")
+        ]
+        assert not PendingAnnotation.objects.exists()

@@ -37,7 +37,7 @@ class Case:
 
 
 def item(key: str, value: str, **overrides: Any) -> dict[str, Any]:
-    return {key: value, "name": "tone", "annotator_kind": "HUMAN", **overrides}
+    return {key: value, "name": "tone", "annotator_kind": "HUMAN", "result": {"label": "kind"}, **overrides}
 
 
 CASES = [

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from phoenix_annot.annotations.models import SpanAnnotation
+from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation
 from phoenix_annot.core.globalid import to_global_id
 from tests.factories import (
     AnnotationConfigFactory,
@@ -194,8 +194,8 @@ class TestAnnotating:
     def test_saving_upserts_the_reviewers_own_annotation_and_returns_the_panel(
         self, reviewer_client: Client, reviewer
     ):
-        AnnotationConfigFactory(name="correctness")
         span = SpanFactory()
+        AnnotationConfigFactory(name="correctness").projects.add(span.project)
         url = f"/annotate/span/{span.span_id}/"
 
         first = reviewer_client.post(url, {"name": "correctness", "label": "incorrect"}, **HTMX)
@@ -226,15 +226,19 @@ class TestAnnotating:
                 "&#x27;maybe&#x27; is not a label of &#x27;correctness&#x27;",
             ),
             ({"name": "relevance", "score": "7"}, "above the upper bound"),
-            ({"name": "correctness"}, "Give a label, a score or an explanation."),
+            ({"name": "correctness"}, "An annotation needs a label, a score or an explanation."),
+            ({"name": "anything", "label": ""}, "An annotation needs a label, a score or an explanation."),
         ],
     )
     def test_values_outside_the_config_are_refused_with_a_message(
         self, reviewer_client: Client, values, message
     ):
-        AnnotationConfigFactory(name="correctness")
-        AnnotationConfigFactory(name="relevance", type="CONTINUOUS", values=[], lower_bound=0, upper_bound=1)
         span = SpanFactory()
+        AnnotationConfigFactory(name="correctness").projects.add(span.project)
+        relevance = AnnotationConfigFactory(
+            name="relevance", type="CONTINUOUS", values=[], lower_bound=0, upper_bound=1
+        )
+        relevance.projects.add(span.project)
 
         response = reviewer_client.post(f"/annotate/span/{span.span_id}/", values, **HTMX)
 
@@ -243,12 +247,37 @@ class TestAnnotating:
 
     def test_a_whole_trace_can_be_annotated(self, reviewer_client: Client):
         trace = SpanFactory().trace
+        AnnotationConfig.objects.get(name="user_feedback").projects.add(trace.project)
 
         reviewer_client.post(
             f"/annotate/trace/{trace.trace_id}/", {"name": "user_feedback", "label": "positive"}, **HTMX
         )
 
         assert trace.annotations.get().score == 1.0
+
+    def test_the_panel_offers_the_configs_assigned_to_the_project_and_checks_only_those(
+        self, reviewer_client: Client
+    ):
+        span, elsewhere = SpanFactory(), SpanFactory()
+        AnnotationConfigFactory(name="correctness").projects.add(span.project)
+        AnnotationConfigFactory(name="relevance", type="CONTINUOUS", values=[]).projects.add(ProjectFactory())
+
+        panel = reviewer_client.get(f"/traces/{span.trace.trace_id}/?span={span.span_id}").content.decode()
+        checked = reviewer_client.post(
+            f"/annotate/span/{span.span_id}/", {"name": "correctness", "label": "meh"}, **HTMX
+        )
+        free = reviewer_client.post(
+            f"/annotate/span/{elsewhere.span_id}/", {"name": "correctness", "label": "meh"}, **HTMX
+        )
+
+        assert 'name="name" value="correctness"' in panel
+        assert 'name="name" value="relevance"' not in panel
+        assert "checked against the configs assigned to this project" in panel
+        assert "is not a label of" in checked.content.decode()
+        assert list(SpanAnnotation.objects.values_list("span", "label", "score")) == [
+            (elsewhere.pk, "meh", None)
+        ]
+        assert "No annotation config is assigned to this project" in free.content.decode()
 
     def test_a_reviewer_deletes_their_own_annotation_but_not_anybody_elses(self, reviewer_client: Client):
         span = SpanFactory()

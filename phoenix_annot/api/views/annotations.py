@@ -22,8 +22,11 @@ from phoenix_annot.annotations.models import (
     TraceAnnotation,
 )
 from phoenix_annot.annotations.services import (
+    ANNOTATOR_KIND_MESSAGE,
+    EMPTY_RESULT_MESSAGE,
     AnnotationWrite,
     MissingTargets,
+    result_is_empty,
     span_annotation_note_add,
     span_annotations_upsert,
     trace_annotation_note_add,
@@ -99,9 +102,22 @@ class ResultInput(serializers.Serializer):
     )
 
 
+class AnnotatorKindField(serializers.ChoiceField):
+    """Refused as pydantic refuses Phoenix's Literal: a `literal_error` that lists the allowed values."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=AnnotatorKind.values, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            raise serializers.ValidationError(ANNOTATOR_KIND_MESSAGE, code="literal_error") from None
+
+
 class AnnotationInput(serializers.Serializer):
     name = serializers.CharField(max_length=NAME_LENGTH, trim_whitespace=False)
-    annotator_kind = serializers.ChoiceField(choices=AnnotatorKind.values)
+    annotator_kind = AnnotatorKindField()
     result = ResultInput(allow_null=True, required=False)
     metadata = serializers.DictField(allow_null=True, required=False)
     identifier = serializers.CharField(
@@ -115,6 +131,14 @@ class AnnotationInput(serializers.Serializer):
                 "which cannot be stored."
             )
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        result = attrs.get("result") or {}
+        if result_is_empty(
+            label=result.get("label"), score=result.get("score"), explanation=result.get("explanation")
+        ):
+            raise serializers.ValidationError({"result": EMPTY_RESULT_MESSAGE}, code="value_error")
+        return attrs
 
 
 class SpanAnnotationInput(AnnotationInput):
@@ -251,15 +275,34 @@ class TraceTarget(AnnotationTarget):
         return trace_annotation_note_add(trace_id=target_id, text=text, identifier=identifier, user=user)
 
 
+def list_body(body: Any, *, key: str) -> Any:
+    """The body as `{"data": [...]}`: one annotation object, bare or as `data`, is a list of one.
+
+    A leniency: Phoenix's blog shows `{"data": {...}}`, which Phoenix itself answers with a 422. `key` is
+    the target's id field (`span_id`), which tells a bare annotation from another object.
+    """
+    if isinstance(body, dict):
+        if isinstance(body.get("data"), dict):
+            return {**body, "data": [body["data"]]}
+        if "data" not in body and key in body:
+            return {"data": [body]}
+    return body
+
+
 class AnnotationWriteView(APIView):
-    """POST /v1/span_annotations and /v1/trace_annotations: `{"data": [...]}` or one bare object."""
+    """POST /v1/span_annotations and /v1/trace_annotations: `{"data": [...]}`, or one object (`list_body`).
+
+    Every target (a session one too) inherits the same reading of the body; nothing of a refused request
+    is stored.
+    """
 
     target: AnnotationTarget
 
     def post(self, request: Request) -> Response:
-        writes = self.plain_writes(request.data)
+        body = list_body(request.data, key=self.target.key)
+        writes = self.plain_writes(body)
         if writes is None:
-            writes = [self._write(item) for item in self._items(request.data)]
+            writes = [self._write(item) for item in self._items(body)]
         if any(write.name == NOTE_NAME for write in writes):
             raise PlainError(
                 400,
@@ -310,6 +353,7 @@ class AnnotationWriteView(APIView):
                 (label is None or label == "" or _plain_text(label))
                 and (explanation is None or explanation == "" or _plain_text(explanation))
                 and (score is None or _plain_number(score))
+                and not result_is_empty(label=label, score=score, explanation=explanation)
             ):
                 return None
             writes.append(
@@ -327,8 +371,6 @@ class AnnotationWriteView(APIView):
         return writes
 
     def _items(self, body: Any) -> list[dict[str, Any]]:
-        if isinstance(body, dict) and "data" not in body and self.target.key in body:
-            body = {"data": [body]}
         wrapper = validated(AnnotationsBody, body)
         items = serializers.ListSerializer(child=self.target.input_class(), data=wrapper["data"])
         if not items.is_valid():
@@ -357,7 +399,10 @@ def write_schema(target: AnnotationTarget, operation_id: str, *, missing: str) -
         post=extend_schema(
             operation_id=operation_id,
             summary=f"Upsert {target.target_field} annotations on (target, name, identifier)",
-            description=f"The body may also be one bare annotation object. {missing}",
+            description="`data` may also be one annotation object rather than a list (Phoenix answers 422), "
+            "and the body may be one bare annotation object. An annotation needs a label, a score or an "
+            "explanation. Names of configs assigned to the target's project are checked against them. "
+            f"{missing}",
             parameters=[sync_param("the annotations are")],
             request=inline_serializer(
                 f"Annotate{target.plural}RequestBody", {"data": target.input_class(many=True)}

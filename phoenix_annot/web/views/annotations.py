@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations.configs import config_for_project
 from phoenix_annot.annotations.models import (
-    AnnotationConfig,
     AnnotationSource,
     AnnotationType,
     AnnotatorKind,
@@ -38,16 +38,12 @@ from ..selectors import (
 
 
 class AnnotationForm(forms.Form):
+    """The panel's fields; that an annotation says something is the service's rule, as for the API."""
+
     name = forms.CharField(max_length=255)
     label = forms.CharField(max_length=255, required=False)
     score = forms.FloatField(required=False)
     explanation = forms.CharField(required=False, widget=forms.Textarea)
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if not any(cleaned.get(field) not in (None, "") for field in ("label", "score", "explanation")):
-            raise ValidationError("Give a label, a score or an explanation.")
-        return cleaned
 
 
 @dataclass(frozen=True)
@@ -123,8 +119,13 @@ def annotation_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 def _upsert(target: Target, values: dict[str, Any], *, user: User) -> None:
     name, label, score = values["name"].strip(), values["label"] or None, values["score"]
-    config = AnnotationConfig.objects.filter(name=name, type=AnnotationType.CATEGORICAL).first()
-    if config is not None and label is not None and score is None:
+    config = config_for_project(name=name, project_id=target.trace.project_id)
+    if (
+        config is not None
+        and config.type == AnnotationType.CATEGORICAL
+        and label is not None
+        and score is None
+    ):
         # The form sends the chosen label; its score comes from the config, as in Phoenix's panel.
         score = next((v.get("score") for v in config.values if v["label"] == label), None)
     fields = {
