@@ -176,14 +176,11 @@ def span_record(
     input_value, input_mime_type = _value_and_mime_type(flat, "input")
     output_value, output_mime_type = _value_and_mime_type(flat, "output")
     attributes = unflatten(flat)
-    if "input.value" not in flat or "output.value" not in flat:
-        genai_input, genai_output = openinference.genai_values(attributes, events)
-        if genai_input and "input.value" not in flat:
-            input_value, input_mime_type = genai_input
-            _set_value(attributes, "input", genai_input)
-        if genai_output and "output.value" not in flat:
-            output_value, output_mime_type = genai_output
-            _set_value(attributes, "output", genai_output)
+    genai_input, genai_output = openinference.fill_genai_values(attributes, events)
+    if genai_input:
+        input_value, input_mime_type = genai_input
+    if genai_output:
+        output_value, output_mime_type = genai_output
     model_name = flat.get("llm.model_name")
     return SpanRecord(
         project_name=project_name,
@@ -301,14 +298,6 @@ def _value_and_mime_type(flat: dict[str, Any], prefix: str) -> tuple[str, str]:
         flat[f"{prefix}.value"] = value
         flat[f"{prefix}.mime_type"] = mime_type
     return value, mime_type
-
-
-def _set_value(attributes: dict[str, Any], prefix: str, value: openinference.Value) -> None:
-    """Store a value read from GenAI attributes as OpenInference's `<prefix>.value` / `.mime_type`, so the
-    /v1 API, datasets and the filter language see what the table shows."""
-    node = attributes.setdefault(prefix, {})
-    if isinstance(node, dict):
-        node.update({"value": value.text, "mime_type": value.mime_type})
 
 
 def _span_kind(value: Any) -> str:

@@ -101,6 +101,22 @@ def genai_values(attributes: dict[str, Any], events: Sequence[Any]) -> tuple[Val
     return (_value({"messages": inputs}) if inputs else None, _reply(outputs) if outputs else None)
 
 
+def fill_genai_values(attributes: dict[str, Any], events: Sequence[Any]) -> tuple[Value | None, Value | None]:
+    """Give a span that lacks `input.value` / `output.value` the ones `genai_values` reads, in its attributes
+    (so the /v1 API and datasets see what the table shows); returns the values filled, None for each kept."""
+    lacks = [at(attributes, prefix, "value") is None for prefix in ("input", "output")]
+    if not any(lacks):
+        return None, None
+    values = genai_values(attributes, events)
+    filled = tuple(value if lack else None for value, lack in zip(values, lacks, strict=True))
+    for prefix, value in zip(("input", "output"), filled, strict=True):
+        node = attributes.setdefault(prefix, {}) if value else None
+        # A scalar sent under this name is kept: the column still gets the value.
+        if isinstance(node, dict):
+            node.update({"value": value.text, "mime_type": value.mime_type})
+    return filled[0], filled[1]
+
+
 def message_text(message: dict[str, Any]) -> str:
     """A chat message's text: its content, or its text parts joined."""
     content = message.get("content")
