@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -36,7 +37,24 @@ class PlainError(exceptions.APIException):
         self.status_code = status_code
 
 
+def not_implemented(request: HttpRequest, status_code: int) -> JsonResponse:
+    """FastAPI's JSON answer to a route or method it has not (`{"detail": "Not Found"}`), saying why."""
+    reason = "Not Found" if status_code == 404 else "Method Not Allowed"
+    return JsonResponse(
+        {"detail": f"{reason}: phoenix-annot does not implement {request.method} {request.path}"},
+        status=status_code,
+    )
+
+
+@csrf_exempt
+def route_not_implemented(request: HttpRequest) -> JsonResponse:
+    """Any /v1 path no route serves (Phoenix's prompts, experiments, users...): JSON 404, also under DEBUG."""
+    return not_implemented(request, 404)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return not_implemented(context["request"], 405)
     if isinstance(exc, RequestValidationError):
         return JsonResponse({"detail": exc.items}, status=exc.status_code)
     if isinstance(exc, exceptions.ValidationError):
