@@ -5,11 +5,14 @@ Each query becomes a table in pandas' "table" JSON orientation; the client reads
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
+from django.db.models.fields.json import KeyTransform, KeyTransformIsNull
 from rest_framework import serializers
 
 from phoenix_annot.core import fastjson
@@ -53,6 +56,10 @@ PATH = re.compile(f"^{PATH_SYNTAX}$")
 # As documented: keys are stripped before they are checked (by `_key`, to answer as Phoenix does).
 KEY_PATTERN = rf"^\s*{PATH_SYNTAX}\s*$"
 MAX_LIMIT = 100_000
+ALIASES = {"span_id": SPAN_ID, "trace_id": "context.trace_id"}
+# Phoenix numbers retrieved documents `document_position`, the items of any other list `position`.
+DOCUMENT_LISTS = {"retrieval.documents", "attributes.retrieval.documents"}
+DEFAULT_SEPARATOR = "\n\n"
 
 
 class SpanQueryError(ValueError):
@@ -79,7 +86,9 @@ class ExplodeInput(serializers.Serializer):
 
 class ConcatInput(serializers.Serializer):
     key = PatternField(KEY_PATTERN)
-    separator = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False, default="\n\n")
+    separator = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, required=False, default=DEFAULT_SEPARATOR
+    )
     kwargs = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
 
 
@@ -98,29 +107,30 @@ class SpanQueryInput(serializers.Serializer):
 
 @dataclass(frozen=True)
 class Table:
+    """Rows keyed by `index` and `columns`; `labels` renames columns (never the index) on the way out."""
+
     index: list[str]
     columns: list[str]
     rows: list[dict[str, Any]]
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def run_query(spans: QuerySet[Span], query: dict[str, Any], *, limit: int) -> Table:
-    """One SpanQuery (select/filter/explode/concat/rename/index) over the spans, newest first."""
+    """One SpanQuery (select/filter/explode/concat/rename/index) over the spans, newest first.
+
+    Without select, explode or concat the answer is the default table, indexed by span id whatever the
+    query's index, as Phoenix answers it.
+    """
     condition = (query.get("filter") or {}).get("condition") or ""
     if condition.strip():
-        try:
-            spans = spans.filter(span_condition_q(condition))
-        except FilterExpressionError as exc:
-            raise SpanQueryError(str(exc)) from exc
-    rows = list(spans.annotate(otel_trace_id=F("trace__trace_id")).order_by("-start_time", "-pk")[:limit])
-    select = query.get("select")
-    explode = query.get("explode")
-    if explode:
-        table = _explode(rows, explode, select)
-    elif select:
-        table = _selected(rows, select, query.get("concat"))
-    else:
-        table = _default(rows)
-    return _renamed(table, query.get("rename") or {})
+        spans = spans.filter(_condition_q(condition, "filter"))
+    if not (query.get("select") or query.get("explode") or query.get("concat")):
+        return _default(_newest(spans, limit))
+    shape = Shape.of(query)
+    if shape.attribute_lists:
+        # Only spans holding a list answer, so `limit` counts those rather than every span.
+        spans = spans.filter(reduce(or_, map(_holding, shape.attribute_lists)))
+    return shape.table(_newest(spans, limit))
 
 
 def spans_in_range(
@@ -138,9 +148,10 @@ def spans_in_range(
 
 def table_json(table: Table) -> bytes:
     """pandas' table orientation, with ordinal prefixes so repeated names (the index) stay distinct."""
-    names = [*table.index, *table.columns]
+    keys = [*table.index, *table.columns]
+    names = [*table.index, *(table.labels.get(column, column) for column in table.columns)]
     prefixed = [f"{position}_{name}" for position, name in enumerate(names)]
-    columns = [[row.get(name) for row in table.rows] for name in names]
+    columns = [[row.get(key) for row in table.rows] for key in keys]
     fields = [_field(prefix, values) for prefix, values in zip(prefixed, columns, strict=True)]
     # Column by column, then rows zipped in C: the default table is about 50 columns by 1,000 rows.
     # Only datetime columns need converting: attributes come from JSON and hold no datetimes.
@@ -151,6 +162,152 @@ def table_json(table: Table) -> bytes:
     data = [dict(zip(prefixed, cells, strict=True)) for cells in zip(*columns, strict=True)]
     schema = {"fields": fields, "primaryKey": prefixed[: len(table.index)], "pandas_version": "1.4.0"}
     return fastjson.dumps({"schema": schema, "data": data})
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """The list an explode or concat reads (`key`), and the item fields it picks by alias (`kwargs`)."""
+
+    key: str
+    fields: dict[str, str]
+
+    @classmethod
+    def of(cls, spec: dict[str, Any], where: str) -> "ListSpec":
+        fields = spec.get("kwargs") or {}
+        return cls(
+            _key(spec, where),
+            {alias: _key({"key": path}, f"{where}.{alias}") for alias, path in fields.items()},
+        )
+
+    def items(self, span: Span, flat: dict[str, Any]) -> list[Any] | None:
+        value = _value(span, self.key, flat)
+        return value if isinstance(value, list) else None
+
+    def picked(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The item's fields by alias, leaving out those it lacks; every field when no alias is given."""
+        flat = flatten_attributes(item)
+        if not self.fields:
+            return flat
+        found = {alias: _lookup(item, flat, path) for alias, path in self.fields.items()}
+        return {alias: value for alias, value in found.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a SpanQuery with a select, explode or concat answers: its index and columns, row by row.
+
+    - `select` picks values by alias; an alias equal to the index becomes the index.
+    - `concat` answers only spans whose `key` is a list: each alias holds that field of the list's items
+      joined by `separator` (without aliases, one column named `key` joins the items themselves).
+    - `explode` answers one row per object of its list, indexed by its primary index and the item's
+      position (`document_position` for retrieved documents, `position` for any other list). A span
+      whose list has no object, or that holds only the concatenated list, keeps one row without position.
+    - Columns come as selected, concatenated, exploded; `span_id`/`trace_id` read `context.…`, then
+      `rename` relabels columns (never the index).
+    """
+
+    index: list[str]
+    selected: dict[str, str]
+    explode: ListSpec | None
+    concat: ListSpec | None
+    separator: str
+    rename: dict[str, str]
+
+    @classmethod
+    def of(cls, query: dict[str, Any]) -> "Shape":
+        explode, concat = query.get("explode"), query.get("concat")
+        if explode:
+            primary = {"key": explode.get("primary_index_key") or SPAN_ID}
+            index_key = _unaliased(_key(primary, "explode.primary_index_key"))
+            exploded = ListSpec.of(explode, "explode")
+            position = "document_position" if exploded.key in DOCUMENT_LISTS else "position"
+            index = [index_key, position]
+        else:
+            index = [_unaliased(_key(query.get("index") or {"key": SPAN_ID}, "index"))]
+            exploded = None
+        selected = {alias: _key(spec, alias) for alias, spec in (query.get("select") or {}).items()}
+        return cls(
+            index=index,
+            selected={alias: key for alias, key in selected.items() if alias != index[0]},
+            explode=exploded,
+            concat=ListSpec.of(concat, "concat") if concat else None,
+            separator=concat.get("separator", DEFAULT_SEPARATOR) if concat else DEFAULT_SEPARATOR,
+            rename=query.get("rename") or {},
+        )
+
+    @property
+    def attribute_lists(self) -> list[str]:
+        """The dotted attribute paths read as lists (a path with subscripts reads nothing)."""
+        specs = (self.explode, self.concat)
+        return [spec.key for spec in specs if spec and spec.key not in COLUMNS and "[" not in spec.key]
+
+    def fixed_columns(self) -> list[str]:
+        """The columns known before reading any span: all but the fields an explode finds in its items."""
+        concatenated = (list(self.concat.fields) or [self.concat.key]) if self.concat else []
+        exploded = list(self.explode.fields) if self.explode else []
+        return list(dict.fromkeys([*self.selected, *concatenated, *exploded]))
+
+    def table(self, spans: list[Span]) -> Table:
+        rows: list[dict[str, Any]] = []
+        found: dict[str, None] = {}
+        for span in spans:
+            flat = flatten_attributes(span.attributes)
+            row = {self.index[0]: _value(span, self.index[0], flat)}
+            row.update({alias: _value(span, key, flat) for alias, key in self.selected.items()})
+            joined = self._joined(span, flat)
+            row.update(joined or {})
+            if self.explode is None:
+                if self.concat is None or joined is not None:
+                    rows.append(row)
+                continue
+            items = self.explode.items(span, flat)
+            exploded = [
+                (n, self.explode.picked(item)) for n, item in enumerate(items or []) if isinstance(item, dict)
+            ]
+            for position, fields in exploded:
+                found.update(dict.fromkeys(fields))
+                rows.append({**fields, **row, self.index[1]: position})
+            if not exploded and (items is not None or joined is not None):
+                rows.append({**row, self.index[1]: None})
+        columns = list(dict.fromkeys([*self.fixed_columns(), *found]))
+        labels = {column: label for column in columns if (label := self._label(column)) != column}
+        return Table(index=self.index, columns=columns, rows=rows, labels=labels)
+
+    def _label(self, column: str) -> str:
+        column = _unaliased(column)
+        return self.rename.get(column, column)
+
+    def _joined(self, span: Span, flat: dict[str, Any]) -> dict[str, str | None] | None:
+        """The concatenated columns, or None when the span has no such list."""
+        if self.concat is None or (items := self.concat.items(span, flat)) is None:
+            return None
+        if not self.concat.fields:
+            return {self.concat.key: self.separator.join(str(item) for item in items)}
+        parts: dict[str, list[str]] = {alias: [] for alias in self.concat.fields}
+        for item in items:
+            if isinstance(item, dict):
+                for alias, value in self.concat.picked(item).items():
+                    parts[alias].append(str(value))
+        return {alias: self.separator.join(values) if values else None for alias, values in parts.items()}
+
+
+def _newest(spans: QuerySet[Span], limit: int) -> list[Span]:
+    return list(spans.annotate(otel_trace_id=F("trace__trace_id")).order_by("-start_time", "-pk")[:limit])
+
+
+def _condition_q(condition: str, where: str) -> Q:
+    try:
+        return span_condition_q(condition)
+    except FilterExpressionError as exc:
+        raise SpanQueryError(f"{where}: {exc}") from exc
+
+
+def _holding(key: str) -> Q:
+    """Spans whose attributes hold a value at the dotted path `key`."""
+    path: str | KeyTransform = "attributes"
+    for part in key.removeprefix("attributes.").split("."):
+        path = KeyTransform(part, path)
+    return Q(KeyTransformIsNull(path, False))
 
 
 def _default(rows: list[Span]) -> Table:
@@ -165,51 +322,6 @@ def _default(rows: list[Span]) -> Table:
     return Table(index=[SPAN_ID], columns=[*DEFAULT_COLUMNS, *attribute_keys], rows=records)
 
 
-def _selected(rows: list[Span], select: dict[str, Any], concat: dict[str, Any] | None) -> Table:
-    keys = {alias: _key(spec, alias) for alias, spec in select.items()}
-    records = []
-    for span in rows:
-        flat = flatten_attributes(span.attributes)
-        record = {SPAN_ID: span.span_id}
-        record.update({alias: _value(span, key, flat) for alias, key in keys.items()})
-        if concat:
-            key = _key(concat, "concat")
-            record[key] = _concatenated(_value(span, key, flat), concat.get("separator", "\n\n"))
-        records.append(record)
-    columns = [*keys, *([_key(concat, "concat")] if concat else [])]
-    return Table(index=[SPAN_ID], columns=columns, rows=records)
-
-
-def _explode(rows: list[Span], explode: dict[str, Any], select: dict[str, Any] | None) -> Table:
-    """One row per item of a list attribute (retrieved documents), indexed by span and position.
-
-    `kwargs` picks item fields by alias (`content="document.content"`); without it every field is a column.
-    """
-    key = _key(explode, "explode")
-    position = "document_position"
-    picked = {alias: _key({"key": path}, alias) for alias, path in (explode.get("kwargs") or {}).items()}
-    selected = {alias: _key(spec, alias) for alias, spec in (select or {}).items()}
-    records, columns = [], {}
-    for span in rows:
-        flat = flatten_attributes(span.attributes)
-        items = _value(span, key, flat)
-        for index, item in enumerate(items if isinstance(items, list) else []):
-            fields = flatten_attributes(item if isinstance(item, dict) else {"value": item})
-            record: dict[str, Any] = {SPAN_ID: span.span_id, position: index}
-            record.update({alias: _value(span, path, flat) for alias, path in selected.items()})
-            record.update({alias: fields.get(path) for alias, path in picked.items()} if picked else fields)
-            columns.update(dict.fromkeys(k for k in record if k not in (SPAN_ID, position)))
-            records.append(record)
-    return Table(index=[SPAN_ID, position], columns=list(columns), rows=records)
-
-
-def _renamed(table: Table, rename: dict[str, str]) -> Table:
-    if not rename:
-        return table
-    renamed = [{rename.get(k, k): v for k, v in row.items()} for row in table.rows]
-    return Table(index=table.index, columns=[rename.get(c, c) for c in table.columns], rows=renamed)
-
-
 def _key(spec: Any, where: str) -> str:
     key = spec.get("key") if isinstance(spec, dict) else None
     if not isinstance(key, str) or not PATH.match(key.strip()):
@@ -217,12 +329,20 @@ def _key(spec: Any, where: str) -> str:
     return key.strip()
 
 
+def _unaliased(key: str) -> str:
+    return ALIASES.get(key, key)
+
+
 def _value(span: Span, key: str, flat: dict[str, Any]) -> Any:
     """A column, or an attribute by its flattened key, or a nested part of the attributes (lists too)."""
     if key in COLUMNS:
         return _column(span, key)
-    path = key.removeprefix("attributes.")
-    return flat[path] if path in flat else _nested(span.attributes, path.split("."))
+    return _lookup(span.attributes, flat, key.removeprefix("attributes."))
+
+
+def _lookup(node: dict[str, Any], flat: dict[str, Any], path: str) -> Any:
+    """`path` in `node`, whose flattened form is `flat`: a leaf by its dotted key, or a nested part."""
+    return flat[path] if path in flat else _nested(node, path.split("."))
 
 
 def _nested(node: Any, parts: list[str]) -> Any:
@@ -238,12 +358,6 @@ def _nested(node: Any, parts: list[str]) -> Any:
 
 def _column(span: Span, column: str) -> Any:
     return getattr(span, COLUMNS[column])
-
-
-def _concatenated(value: Any, separator: str) -> Any:
-    if isinstance(value, list):
-        return separator.join(str(item) for item in value)
-    return value
 
 
 def _timestamp(value: datetime | None) -> str | None:

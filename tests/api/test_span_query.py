@@ -186,3 +186,75 @@ def test_a_query_takes_a_fixed_number_of_database_queries(api, spans, django_ass
         response = post_query(api, {"queries": [{"filter": {"condition": "annotations['correctness']"}}]})
 
     assert len(table(response)["data"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            {"concat": {"key": "retrieval.documents", "kwargs": {"reference": "document.content + 1"}}},
+            "Invalid query: concat.reference: expected a name or attribute path",
+        ),
+        (
+            {"explode": {"key": "retrieval.documents", "primary_index_key": "name()"}},
+            "Invalid query: explode.primary_index_key: expected a name or attribute path",
+        ),
+    ],
+)
+def test_a_list_field_or_index_that_is_not_a_path_is_an_invalid_query_naming_it(api, spans, query, message):
+    response = post_query(api, {"queries": [query]})
+
+    assert response.status_code == 422
+    assert response.content.decode().startswith(message)
+
+
+def documents(*contents: str) -> dict:
+    return {"retrieval": {"documents": [{"document": {"content": content}} for content in contents]}}
+
+
+def test_the_limit_of_a_concat_counts_only_spans_holding_the_list(api, spans):
+    Span.objects.filter(pk=spans[0].pk).update(attributes=documents("a", "b"))
+
+    response = post_query(
+        api,
+        {
+            "queries": [
+                {"concat": {"key": "retrieval.documents", "kwargs": {"reference": "document.content"}}}
+            ],
+            "limit": 1,
+        },
+    )
+
+    assert table(response)["data"] == [{"0_context.span_id": spans[0].span_id, "1_reference": "a\n\nb"}]
+
+
+def test_rename_relabels_columns_but_never_the_index(api, spans):
+    response = post_query(
+        api,
+        {
+            "queries": [
+                {"select": {"name": {"key": "name"}}, "rename": {"context.span_id": "id", "name": "span"}}
+            ]
+        },
+    )
+
+    data = table(response)
+    assert [field["name"] for field in data["schema"]["fields"]] == ["0_context.span_id", "1_span"]
+    assert data["schema"]["primaryKey"] == ["0_context.span_id"]
+    assert {row["0_context.span_id"] for row in data["data"]} == {span.span_id for span in spans}
+
+
+def test_an_explode_with_a_concat_takes_a_fixed_number_of_database_queries(
+    api, spans, django_assert_max_num_queries
+):
+    for n in range(20):
+        SpanFactory(trace__project__name="p", attributes=documents(f"doc {n}", "other"))
+    query = {
+        "explode": {"key": "retrieval.documents", "kwargs": {"text": "document.content"}},
+        "concat": {"key": "retrieval.documents", "kwargs": {"all": "document.content"}},
+    }
+
+    with django_assert_max_num_queries(2):
+        response = post_query(api, {"queries": [query]})
+
+    assert len(table(response)["data"]) == 40
