@@ -6,6 +6,7 @@ from django.utils import timezone
 from phoenix_annot.accounts.models import ApiKey
 from phoenix_annot.accounts.services import api_key_create, api_key_digest, api_key_revoke, user_for_api_key
 from tests.factories import UserFactory
+from tests.ingest.builders import export_request, otlp_span
 
 pytestmark = pytest.mark.django_db
 
@@ -58,12 +59,12 @@ def get_projects(client, **headers):
     return client.get("/v1/projects", **headers)
 
 
-def export_nothing(client, **headers):
-    # An empty ExportTraceServiceRequest is zero bytes.
-    return client.generic("POST", "/v1/traces", b"", CONTENT_TYPE="application/x-protobuf", **headers)
+def export_a_span(client, **headers):
+    body = export_request(otlp_span()).SerializeToString()
+    return client.generic("POST", "/v1/traces", body, CONTENT_TYPE="application/x-protobuf", **headers)
 
 
-@pytest.mark.parametrize("send", [get_projects, export_nothing], ids=["rest api", "otlp"])
+@pytest.mark.parametrize("send", [get_projects, export_a_span], ids=["rest api", "otlp"])
 def test_a_key_revoked_on_the_settings_page_is_refused_on_the_very_next_request(client, send):
     """No cache between the key table and a request: revocation is immediate in every worker."""
     user = UserFactory()

@@ -5,7 +5,6 @@ from datetime import datetime
 
 import pytest
 
-from phoenix_annot.api.views import datasets as dataset_views
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.datasets.models import Dataset, DatasetVersion
 from phoenix_annot.datasets.services import dataset_add_spans, dataset_upload
@@ -467,8 +466,8 @@ def test_an_upload_without_a_content_type_is_a_400_and_other_types_are_422s(api)
         )
 
 
-def test_an_upload_larger_than_the_limit_is_refused_unread(api, monkeypatch):
-    monkeypatch.setattr(dataset_views, "MAX_UPLOAD_BODY_BYTES", 100)
+def test_an_upload_larger_than_the_limit_is_refused_unread(api, settings):
+    settings.DATASET_UPLOAD_MAX_BODY_BYTES = 100
 
     response = api.post("/v1/datasets/upload?sync=true", {"name": "big", "inputs": [{"q": "x" * 200}]})
 

@@ -9,7 +9,9 @@ from phoenix_annot.tracing.models import Span
 from phoenix_annot.wsgi import application
 from tests.ingest.builders import export_request, otlp_span
 
-pytestmark = pytest.mark.django_db
+# Called as a server calls it, the application closes the connection at the end of each request, as the
+# test client does not: a test transaction would not survive that.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 BODY = export_request(otlp_span(span_id=7, name="chunked")).SerializeToString()
 
