@@ -23,6 +23,7 @@ import difflib
 import enum
 import math
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ from django.db.models.lookups import (
     GreaterThanOrEqual,
     IContains,
     In,
+    IRegex,
     IsNull,
     LessThan,
     LessThanOrEqual,
@@ -105,12 +107,11 @@ _COLUMNS: dict[str, tuple[str, ValueType]] = {
     "status_code": ("status_code", ValueType.TEXT),
     "status_message": ("status_message", ValueType.TEXT),
     "latency_ms": ("latency_ms", ValueType.NUMBER),
-    "llm_token_count_prompt": ("llm_token_count_prompt", ValueType.NUMBER),
-    "llm_token_count_completion": ("llm_token_count_completion", ValueType.NUMBER),
-    "llm_token_count_total": ("llm_token_count_total", ValueType.NUMBER),
     "start_time": ("start_time", ValueType.TIME),
     "end_time": ("end_time", ValueType.TIME),
 }
+# Attributes Phoenix types as numbers by name: comparing them with text or True/False is a mistake.
+_NUMBER_ATTRIBUTES = frozenset(f"llm.token_count.{part}" for part in ("prompt", "completion", "total"))
 # Text attributes the span also keeps in a column, which is faster to read than the JSON.
 _TEXT_COLUMNS = {("input", "value"): "input_value", ("output", "value"): "output_value"}
 _UPPERCASE_COLUMNS = frozenset({"span_kind", "status_code"})
@@ -243,7 +244,7 @@ class AttributePath:
 
     def read(self, kind: JsonKind, value_type: ValueType) -> Field:
         column = _TEXT_COLUMNS.get(self.keys)
-        if column is not None and kind in (JsonKind.TEXT, JsonKind.SCALAR_TEXT, JsonKind.PRESENT):
+        if column is not None and kind in (JsonKind.TEXT, JsonKind.PRESENT):
             return Field(_column_copy(column, self.keys), value_type, self.source)
         return Field(JsonValue("attributes", self.keys, kind), value_type, self.source)
 
@@ -267,13 +268,13 @@ Operand = Constant | Constants | Field | AttributePath | AnnotationRef | ParentS
 def span_condition_q(condition: str) -> Q:
     """Translate a Phoenix filter expression into a Q over Span; FilterExpressionError explains a refusal."""
     text = condition.strip()
+    if not text:
+        return Q()  # Phoenix reads an empty condition as no condition
     tree = _parse(text)
     return _Translator(text).condition(tree.body).span_q()
 
 
 def _parse(text: str) -> ast.Expression:
-    if not text:
-        _fail("The filter is empty; write a condition such as span_kind == 'LLM'.")
     if len(text) > MAX_EXPRESSION_CHARS:
         _fail(f"The filter is too long ({len(text)} characters; at most {MAX_EXPRESSION_CHARS}).")
     if "\x00" in text:
@@ -405,10 +406,9 @@ class _Translator:
         if isinstance(op, ast.Is | ast.IsNot):
             _fail(f"`is` compares with None, True or False, not with `{right.source}`.")
         if isinstance(left, AttributePath) and isinstance(right, AttributePath):
-            _fail(
-                f"Cannot tell how to compare `{left.source}` with `{right.source}`: compare an attribute with"
-                " a constant, or convert one side with float() or str()."
-            )
+            # As Phoenix: ordered, both are read as numbers (text would order '9' after '10'); else as text.
+            both = ValueType.TEXT if isinstance(op, ast.Eq | ast.NotEq) else ValueType.NUMBER
+            left = left.read(_JSON_KINDS[both], both)
         if isinstance(left, AttributePath):
             assert isinstance(right, Field)
             left = self._typed(left, right.type, f"`{right.source}`")
@@ -433,11 +433,16 @@ class _Translator:
     def _membership(self, needle: Operand, haystack: Operand) -> Predicate:
         if isinstance(haystack, Constants):
             return self._in_list(self._comparable(needle), haystack)
-        if isinstance(needle, Constant) and isinstance(haystack, Field | AttributePath):
-            if not isinstance(needle.value, str):
+        if isinstance(haystack, Field | AttributePath) and not isinstance(needle, Constants):
+            if isinstance(needle, Constant) and not isinstance(needle.value, str):
                 _fail(f"Only text can be searched for with `in`, not {needle.source}.")
             field = self._typed(haystack, ValueType.TEXT, needle.source)
-            return Predicate(Q(IContains(field.expression, needle.value)), field.scope)
+            if isinstance(needle, Constant):
+                return Predicate(_contains_ignoring_case(field.expression, needle.value), field.scope)
+            found = self._typed(self._comparable(needle), ValueType.TEXT, f"`{haystack.source}`")
+            if found.scope is not None or field.scope is not None:
+                _fail(f"Search annotation values for constants, not `{needle.source}`.")
+            return Predicate(Q(IContains(field.expression, found.expression)))
         _fail(
             "`in` needs a list on its right (`span_kind in ['LLM', 'TOOL']`)"
             " or text to search on its right (`'x' in name`)."
@@ -464,11 +469,12 @@ class _Translator:
         return subject
 
     def _parent_span(self, op: ast.cmpop, other: Operand) -> Predicate:
-        if not (isinstance(op, ast.Is | ast.IsNot) and isinstance(other, Constant) and other.value is None):
+        is_none = isinstance(other, Constant) and other.value is None
+        if not (is_none and isinstance(op, ast.Is | ast.IsNot | ast.Eq | ast.NotEq)):
             _fail("parent_span can only be tested with `is None` or `is not None`.")
         # Spans whose parent is stored; its absence makes a root, or an orphan whose parent never arrived.
         has_parent = Predicate(Q(Exists(Span.objects.filter(span_id=OuterRef("parent_id")))))
-        return has_parent if isinstance(op, ast.IsNot) else has_parent.negated()
+        return has_parent if isinstance(op, ast.IsNot | ast.NotEq) else has_parent.negated()
 
     # --- values ----------------------------------------------------------------------------------
 
@@ -523,7 +529,8 @@ class _Translator:
             return ParentSpan(source)
         if name in _BARE_NAME_HINTS:
             _fail(f"`{name}` cannot be used on its own: {_BARE_NAME_HINTS[name]}.")
-        return AttributePath(tuple(name.split(".")), source)
+        path = AttributePath(tuple(name.split(".")), source)
+        return path.read(JsonKind.NUMBER, ValueType.NUMBER) if name in _NUMBER_ATTRIBUTES else path
 
     def _attribute(self, node: ast.Attribute) -> Operand:
         parts = []
@@ -589,8 +596,7 @@ class _Translator:
         target_type = ValueType.TEXT if node.func.id == "str" else ValueType.NUMBER
         operand = self.value(node.args[0])
         if isinstance(operand, AttributePath):
-            kind = JsonKind.SCALAR_TEXT if target_type is ValueType.TEXT else JsonKind.NUMERIC_TEXT
-            return operand.read(kind, target_type)
+            return operand.read(_JSON_KINDS[target_type], target_type)
         if isinstance(operand, Field) and operand.type is target_type:
             return operand
         _fail(f"`{_source(node)}`: {node.func.id}() converts attribute values only.")
@@ -737,6 +743,14 @@ def _folded(
     if not math.isfinite(result):
         _fail(f"`{_source(node)}` is too large.")
     return Constant(result, _source(node))
+
+
+def _contains_ignoring_case(expression: Any, needle: str) -> Q:
+    # SQLite's LIKE folds ASCII letters only; other text goes through Python's re there, which folds all
+    # letters as Phoenix's casefold does (PostgreSQL folds either way, by its locale).
+    if needle.isascii():
+        return Q(IContains(expression, needle))
+    return Q(IRegex(expression, re.escape(needle)))
 
 
 def _column_copy(column: str, keys: tuple[str | int, ...]) -> Case:

@@ -23,14 +23,16 @@ NUMERIC_TEXT_PATTERN = r"^\s*[-+]?(\d{1,200}(\.\d*)?|\.\d+)([eE][-+]?\d{1,2})?\s
 
 
 class JsonKind(enum.Enum):
-    """What to read at a JSON path; anything else found there reads as NULL."""
+    """What to read at a JSON path, as Phoenix reads a JSON value compared with a constant of each type.
 
-    NUMBER = "number"
-    TEXT = "text"
-    BOOLEAN = "boolean"
+    Phoenix translates these to SQL per backend and the answers differ where the databases do (SQLite
+    renders true as 1, PostgreSQL as 'true'); each template below gives Phoenix's answer on its backend.
+    """
+
+    NUMBER = "number"  # a number, or a string spelling one; on SQLite also true/false as 1/0
+    TEXT = "text"  # any value as text: strings as they are, numbers, booleans and lists rendered
+    BOOLEAN = "boolean"  # true/false, the strings 'true'/'false' in any case, the numbers 1/0
     PRESENT = "present"  # the JSON type name; NULL when the key is missing or holds null
-    SCALAR_TEXT = "scalar text"  # str(): a string, number or boolean as text
-    NUMERIC_TEXT = "numeric text"  # float(): a number, or a string that spells one
 
 
 _OUTPUT_FIELDS: dict[JsonKind, type[Field]] = {
@@ -38,38 +40,39 @@ _OUTPUT_FIELDS: dict[JsonKind, type[Field]] = {
     JsonKind.TEXT: TextField,
     JsonKind.BOOLEAN: BooleanField,
     JsonKind.PRESENT: TextField,
-    JsonKind.SCALAR_TEXT: TextField,
-    JsonKind.NUMERIC_TEXT: FloatField,
 }
 
 # {value} is the JSON value at the path, {text} the same as text; both repeat, as SQL has no let-binding.
 _POSTGRES_TEMPLATES: dict[JsonKind, str] = {
-    JsonKind.NUMBER: "CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::double precision END",
-    JsonKind.TEXT: "CASE WHEN jsonb_typeof({value}) = 'string' THEN {text} END",
-    JsonKind.BOOLEAN: "CASE WHEN jsonb_typeof({value}) = 'boolean' THEN ({value})::boolean END",
-    JsonKind.PRESENT: "NULLIF(jsonb_typeof({value}), 'null')",
-    JsonKind.SCALAR_TEXT: (
-        "CASE WHEN jsonb_typeof({value}) IN ('string', 'number', 'boolean') THEN {text} END"
-    ),
-    JsonKind.NUMERIC_TEXT: (
+    JsonKind.NUMBER: (
         "CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::double precision"
         " WHEN jsonb_typeof({value}) = 'string' AND {text} ~ {pattern}"
         " THEN ({text})::double precision END"
     ),
+    JsonKind.TEXT: "{text}",
+    JsonKind.BOOLEAN: (
+        "CASE jsonb_typeof({value}) WHEN 'boolean' THEN ({text})::boolean"
+        " WHEN 'string' THEN CASE lower({text}) WHEN 'true' THEN true WHEN 'false' THEN false END"
+        " WHEN 'number' THEN CASE {text} WHEN '1' THEN true WHEN '0' THEN false END END"
+    ),
+    JsonKind.PRESENT: "NULLIF(jsonb_typeof({value}), 'null')",
 }
+# Nested CASEs, not AND: SQLite may evaluate both sides of an AND, and json_type() fails on invalid JSON.
 _SQLITE_TEMPLATES: dict[JsonKind, str] = {
-    JsonKind.NUMBER: "CASE WHEN {type} IN ('integer', 'real') THEN {value} END",
-    JsonKind.TEXT: "CASE WHEN {type} = 'text' THEN {value} END",
-    JsonKind.BOOLEAN: "CASE WHEN {type} IN ('true', 'false') THEN {value} END",
+    JsonKind.NUMBER: (
+        "CASE WHEN {type} IN ('integer', 'real') THEN {value} WHEN {type} = 'true' THEN 1.0"
+        " WHEN {type} = 'false' THEN 0.0 WHEN {type} = 'text' THEN CASE WHEN json_valid({value})"
+        " THEN CASE WHEN json_type({value}) IN ('integer', 'real')"
+        # Text such as '1e999' spells infinity in SQLite; it reads as missing, as in PostgreSQL.
+        " THEN NULLIF(NULLIF(CAST({value} AS REAL), 9e999), -9e999) END END END"
+    ),
+    JsonKind.TEXT: "CAST({value} AS TEXT)",
+    JsonKind.BOOLEAN: (
+        "CASE {type} WHEN 'true' THEN 1 WHEN 'false' THEN 0"
+        " WHEN 'integer' THEN CASE {value} WHEN 1 THEN 1 WHEN 0 THEN 0 END"
+        " WHEN 'text' THEN CASE lower({value}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END END"
+    ),
     JsonKind.PRESENT: "NULLIF({type}, 'null')",
-    JsonKind.SCALAR_TEXT: (
-        "CASE WHEN {type} IN ('integer', 'real', 'text') THEN CAST({value} AS TEXT)"
-        " WHEN {type} IN ('true', 'false') THEN {type} END"
-    ),
-    JsonKind.NUMERIC_TEXT: (
-        "CASE WHEN {type} IN ('integer', 'real') THEN {value}"
-        " WHEN {type} = 'text' AND {value} REGEXP {pattern} THEN CAST({value} AS REAL) END"
-    ),
 }
 
 
@@ -101,7 +104,6 @@ class JsonValue(Func):
             _SQLITE_TEMPLATES[self.kind],
             type=(f"json_type({column}, %s)", [*column_params, path]),
             value=(f"json_extract({column}, %s)", [*column_params, path]),
-            pattern=("%s", [NUMERIC_TEXT_PATTERN]),
         )
 
 
