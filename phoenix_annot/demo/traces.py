@@ -1,7 +1,9 @@
 """Realistic demo traces, produced by the real OpenTelemetry SDK and encoded as an OTLP exporter encodes them.
 
-Two applications are played on a simulated clock (so latencies look real without sleeping): a customer
-support RAG bot over a help center ("support-rag") and a travel-booking agent with tools ("travel-agent").
+Three applications are played on a simulated clock (so latencies look real without sleeping): a customer
+support RAG bot over a help center ("support-rag"), a travel-booking agent with tools ("travel-agent"), both
+traced with OpenInference, and a weather agent traced with OpenTelemetry's GenAI conventions only, as
+pydantic-ai sends them ("weather-agent").
 Everything is seeded: ids and content are the same on every run, only the time base moves with `now`, so
 loading the scenario twice stores nothing new.
 """
@@ -28,7 +30,8 @@ from opentelemetry.util.types import AttributeValue
 
 SUPPORT_PROJECT = "support-rag"
 TRAVEL_PROJECT = "travel-agent"
-PROJECT_NAMES = (SUPPORT_PROJECT, TRAVEL_PROJECT)
+WEATHER_PROJECT = "weather-agent"
+PROJECT_NAMES = (SUPPORT_PROJECT, TRAVEL_PROJECT, WEATHER_PROJECT)
 CORRECTNESS = "correctness"
 HALLUCINATION = "hallucination"
 RELEVANCE = "relevance"
@@ -40,6 +43,7 @@ ID_SEED = 20240611
 CONTENT_SEED = 7
 SUPPORT_TRACES = 54
 TRAVEL_TRACES = 32
+WEATHER_TRACES = 8
 HISTORY = timedelta(days=4)
 NS_PER_MS = 1_000_000
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -766,14 +770,18 @@ class Recorder:
         self.now_ns += int(ms * NS_PER_MS)
 
     @contextmanager
-    def span(self, name: str, kind: str, attributes: Attributes, *, root: bool = False) -> Iterator[Span]:
-        """A span that ends at the simulated time its body leaves; exceptions are recorded as the SDK does."""
+    def span(
+        self, name: str, kind: str | None, attributes: Attributes, *, root: bool = False
+    ) -> Iterator[Span]:
+        """A span that ends at the simulated time its body leaves; exceptions are recorded as the SDK does.
+
+        `kind` None records no OpenInference kind, as GenAI instrumentations do."""
         with self.tracer.start_as_current_span(
             name,
             # An empty context, so a root never nests under whatever span the caller may have open.
             context=Context() if root else None,
             start_time=self.now_ns,
-            attributes={"openinference.span.kind": kind, **attributes},
+            attributes={**({"openinference.span.kind": kind} if kind else {}), **attributes},
             # The SDK would stamp these with the real clock; done below with the simulated one.
             record_exception=False,
             set_status_on_exception=False,
@@ -1192,6 +1200,120 @@ class TravelAgent:
             return result
 
 
+# --- the weather agent: OpenTelemetry GenAI conventions only ------------------------------------------
+
+
+WEATHER_MODEL = "gpt-4.1-mini"
+WEATHER_INSTRUCTIONS = "You are a weather assistant. Look the forecast up, then answer in one sentence."
+WEATHER_TOOL = TOOLS["get_weather_forecast"]
+# (question, city, what the forecast tool returns, the answer)
+WEATHER_CASES = (
+    (
+        "Will I need an umbrella in Lisbon tomorrow?",
+        "Lisbon",
+        "light rain, 17 °C",
+        "Yes: light rain is forecast in Lisbon tomorrow, around 17 °C.",
+    ),
+    (
+        "Is it beach weather in Nice tomorrow?",
+        "Nice",
+        "sunny, 27 °C",
+        "Yes, it will be sunny and 27 °C in Nice.",
+    ),
+    (
+        "How cold will Oslo be tomorrow?",
+        "Oslo",
+        "snow showers, -4 °C",
+        "Cold: about -4 °C with snow showers.",
+    ),
+    ("Should I cycle to work in Amsterdam tomorrow?", "Amsterdam", "windy, 12 °C", "Yes, but expect wind."),
+)
+
+
+def genai_text(role: str, text: str) -> dict[str, Any]:
+    return {"role": role, "parts": [{"type": "text", "content": text}]}
+
+
+@dataclass
+class WeatherAgent:
+    """An agent run with one tool call, traced as pydantic-ai traces it: no OpenInference attribute at all."""
+
+    player: Player
+
+    def trace(self, *, session_id: str, user_id: str) -> None:
+        rng, recorder = self.player.rng, self.player.recorder
+        question, city, forecast, answer = rng.choice(WEATHER_CASES)
+        call = {
+            "type": "tool_call",
+            "id": self.player.random_id("call_", 24),
+            "name": WEATHER_TOOL.name,
+            "arguments": {"city": city, "date": "tomorrow"},
+        }
+        conversation = [genai_text("user", question)]
+        # gen_ai.conversation.id is GenAI's session id.
+        run = {"gen_ai.agent.name": "weather_agent", "gen_ai.conversation.id": session_id}
+        with recorder.span(
+            "invoke_agent weather_agent", None, {"gen_ai.operation.name": "invoke_agent", **run}, root=True
+        ) as root:
+            self.chat(conversation, [call], run)
+            tool_attributes = {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": WEATHER_TOOL.name,
+                "gen_ai.tool.call.id": call["id"],
+                "gen_ai.tool.call.arguments": json.dumps(call["arguments"]),
+                **run,
+            }
+            with recorder.span(f"execute_tool {WEATHER_TOOL.name}", None, tool_attributes) as tool:
+                recorder.wait(rng.uniform(80, 300))
+                tool.set_attribute("gen_ai.tool.call.result", forecast)
+            result = {
+                "type": "tool_call_response",
+                "id": call["id"],
+                "name": WEATHER_TOOL.name,
+                "result": forecast,
+            }
+            conversation.append({"role": "tool", "parts": [result]})
+            self.chat(conversation, [{"type": "text", "content": answer}], run)
+            root.set_attributes(
+                {"pydantic_ai.all_messages": json.dumps(conversation), "final_result": answer}
+            )
+
+    def chat(self, conversation: list[dict[str, Any]], reply: list[dict[str, Any]], run: Attributes) -> None:
+        """One model request; the reply joins the conversation."""
+        recorder = self.player.recorder
+        definition = {
+            "type": "function",
+            "name": WEATHER_TOOL.name,
+            "description": WEATHER_TOOL.description,
+            "parameters": WEATHER_TOOL.json_schema(),
+        }
+        attributes: Attributes = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": WEATHER_MODEL,
+            "gen_ai.system_instructions": json.dumps([{"type": "text", "content": WEATHER_INSTRUCTIONS}]),
+            "gen_ai.tool.definitions": json.dumps([definition]),
+            "gen_ai.input.messages": json.dumps(conversation),
+            **run,
+        }
+        prompt_tokens = tokens(WEATHER_INSTRUCTIONS + attributes["gen_ai.input.messages"])
+        completion_tokens = tokens(json.dumps(reply))
+        with recorder.span(f"chat {WEATHER_MODEL}", None, attributes) as span:
+            recorder.wait(self.player.rng.uniform(300, 700) + completion_tokens * 20)
+            finish_reason = "tool_call" if reply[0]["type"] == "tool_call" else "stop"
+            span.set_attributes(
+                {
+                    "gen_ai.output.messages": json.dumps(
+                        [{"role": "assistant", "parts": reply, "finish_reason": finish_reason}]
+                    ),
+                    "gen_ai.response.model": WEATHER_MODEL,
+                    "gen_ai.usage.input_tokens": prompt_tokens,
+                    "gen_ai.usage.output_tokens": completion_tokens,
+                }
+            )
+        conversation.append({"role": "assistant", "parts": reply})
+
+
 # --- the scenario --------------------------------------------------------------------------------------
 
 
@@ -1204,6 +1326,7 @@ def demo_scenario(*, now: datetime) -> DemoScenario:
     for project, application, trace_count in (
         (SUPPORT_PROJECT, SupportBot, SUPPORT_TRACES),
         (TRAVEL_PROJECT, TravelAgent, TRAVEL_TRACES),
+        (WEATHER_PROJECT, WeatherAgent, WEATHER_TRACES),
     ):
         provider = tracer_provider(project, ids, exporter)
         player = Player(Recorder(provider.get_tracer("phoenix_annot.demo")), rng, annotations)

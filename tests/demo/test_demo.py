@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import AnnotationConfig, ProjectAnnotationConfig, SpanAnnotation
 from phoenix_annot.demo.management.commands import demo
-from phoenix_annot.demo.traces import PROJECT_NAMES, demo_scenario
+from phoenix_annot.demo.traces import PROJECT_NAMES, WEATHER_PROJECT, demo_scenario
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.tracing.models import Project, Span, SpanKind, StatusCode, Trace
 
@@ -102,6 +102,19 @@ def test_demo_tool_calls_appear_in_messages_and_tool_spans() -> None:
     )
     call = caller.attributes["llm"]["output_messages"][0]["message"]["tool_calls"][0]["tool_call"]
     assert call["function"]["name"]
+
+
+def test_demo_genai_agent_reads_like_the_openinference_ones() -> None:
+    spans = Span.objects.filter(project__name=WEATHER_PROJECT)
+    assert set(spans.values_list("span_kind", flat=True)) == {SpanKind.AGENT, SpanKind.LLM, SpanKind.TOOL}
+    agent = spans.filter(span_kind=SpanKind.AGENT).first()
+    assert agent.input_value.endswith("?") and agent.output_value
+    answer = spans.filter(span_kind=SpanKind.LLM, output_mime_type="text/plain").first()
+    assert answer.output_value and answer.llm_model_name == "gpt-4.1-mini"
+    assert "input_messages" not in answer.attributes["llm"]  # the conversation is GenAI's alone
+    assert answer.llm_token_count_total == answer.llm_token_count_prompt + answer.llm_token_count_completion
+    tool = spans.filter(span_kind=SpanKind.TOOL).first()
+    assert tool.input_mime_type == "application/json" and tool.output_value
 
 
 def test_demo_retriever_spans_hold_documents_as_nested_lists() -> None:
