@@ -1,16 +1,27 @@
-"""Query-string parsing for /v1 routes: repeated keys for lists, FastAPI-style 422s for bad values."""
+"""Query-string parsing for /v1 routes: repeated keys for lists, FastAPI-style 422s for bad values.
+
+List views declare their filters once, as a django-filter FilterSet (`PhoenixFilterBackend`), and their
+paging as a `PhoenixPagination`; both also yield the OpenAPI parameters.
+"""
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
-from django.utils.dateparse import parse_datetime
+from django_filters import FilterSet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
+from phoenix_annot.filtering.spans import PHOENIX_TEXT, utc_datetime
 
 from .errors import PlainError, RequestValidationError
+from .schema import cursor_param, limit_param, parameter_object
+from .wire import page
 
 M = TypeVar("M", bound=Model)
 TRUE_VALUES = {"true", "1", "yes", "on"}
@@ -21,6 +32,75 @@ def query_error(name: str, message: str, value: Any, *, kind: str = "value_error
     error = RequestValidationError({})
     error.items = [{"type": kind, "loc": ["query", name], "msg": message, "input": value}]
     return error
+
+
+def filter_error(filterset: FilterSet, request: Request) -> PlainError | RequestValidationError:
+    """A FilterSet's refusal as Phoenix answers it: its text/plain 422 when it has one, else 422 JSON."""
+    items = []
+    for name, errors in filterset.form.errors.as_data().items():
+        for error in errors:
+            message = " ".join(error.messages)
+            if error.code == PHOENIX_TEXT:
+                return PlainError(422, message)
+            given = request.query_params.getlist(name)
+            value = given[0] if len(given) == 1 else given or None
+            loc = ["query", name] if name != "__all__" else ["query"]
+            items.append({"type": error.code or "value_error", "loc": loc, "msg": message, "input": value})
+    refusal = RequestValidationError({})
+    refusal.items = items
+    return refusal
+
+
+class PhoenixFilterBackend(DjangoFilterBackend):
+    """The view's `filterset_class` over the query string; a refused parameter answers as in Phoenix."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[M], view: APIView) -> QuerySet[M]:
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise filter_error(filterset, request)
+        return filterset.qs
+
+
+class PhoenixPagination(BasePagination):
+    """Phoenix's paging (`paginate_desc`): `limit`, and `cursor`, the first row not returned."""
+
+    type_name: str
+    default_limit: int
+    max_limit: int
+
+    def paginate_queryset(
+        self, queryset: QuerySet[M], request: Request, view: APIView | None = None
+    ) -> list[M]:
+        limit = query_int(request, "limit", default=self.default_limit, maximum=self.max_limit)
+        rows, self.next_cursor = paginate_desc(
+            queryset, request=request, type_name=self.type_name, limit=limit
+        )
+        return rows
+
+    def get_paginated_response(self, data: list[Any]) -> Response:
+        return Response(page(data, self.next_cursor))
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["data", "next_cursor"],
+            "properties": {
+                "data": schema,
+                "next_cursor": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "GlobalID of the first row not returned; null on the last page.",
+                },
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        return [
+            parameter_object(cursor_param(self.type_name)),
+            parameter_object(limit_param(default=self.default_limit, maximum=self.max_limit)),
+        ]
 
 
 def query_bool(request: Request, name: str, default: bool) -> bool:
@@ -71,16 +151,10 @@ def query_datetime(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = parse_datetime(raw.replace("Z", "+00:00"))
-        # In UTC here, where a time near year 1 or 9999 that UTC cannot hold is refused, not in the
-        # database driver, where the same overflow is a 500.
-        value = value.astimezone(UTC) if value and value.tzinfo else value
-    except (ValueError, OverflowError):
-        value = None
+    value = utc_datetime(raw)
     if value is None:
         raise query_error(name, "Input should be a valid datetime", raw, kind="datetime_parsing")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value
 
 
 def query_list(request: Request, name: str, *, max_items: int | None = None) -> list[str]:

@@ -15,6 +15,7 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
@@ -176,6 +177,17 @@ def list_query(
     if max_items is not None:
         schema["maxItems"] = max_items
     return query(name, schema, description)
+
+
+def parameter_object(parameter: OpenApiParameter) -> dict[str, Any]:
+    """The OpenAPI object of a parameter whose type is a schema, for `get_schema_operation_parameters`."""
+    return build_parameter_type(
+        name=parameter.name,
+        schema=parameter.type,
+        location=parameter.location,
+        required=parameter.required,
+        description=parameter.description,
+    )
 
 
 def limit_param(*, default: int, maximum: int) -> OpenApiParameter:

@@ -1,5 +1,11 @@
 """SpanFilter: the one FilterSet over spans, the review page's filter bar and the REST API's filterset_class.
 
+Every parameter means the same on the page and on `GET /v1/projects/{id}/spans`, and the OpenAPI document
+is generated from these declarations. Phoenix's parameters keep Phoenix's names and rules: lists are
+repeated keys (`?name=a&name=b`, commas are not separators), `span_kind` and `status_code` take any case,
+`name` is exact; the page's name box is `name_contains`. A refusal Phoenix answers as a text/plain 422
+carries the code PHOENIX_TEXT and Phoenix's exact words; others name their pydantic error type as code.
+
 Feedback filters describe ONE annotation of the span: `annotation_name=correctness&label=incorrect&
 annotator_kind=HUMAN` keeps spans having a HUMAN correctness annotation labelled incorrect, as a single
 EXISTS subquery, so several annotators never repeat a span. In detail:
@@ -14,21 +20,35 @@ EXISTS subquery, so several annotators never repeat a span. In detail:
 - `missing_annotation=X` stands alone: spans with no annotation named X by anybody.
 """
 
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha1
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import Exists, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import AnnotatorKind
 from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.core.jsonsafe import finite_or_text
 from phoenix_annot.tracing.models import Span, SpanKind, StatusCode
 
 from .expression import FilterExpressionError, span_condition_q
 from .predicates import AnnotationScope, Predicate, combine
 
 REVIEWER_IDENTIFIER_PREFIX = "px-app:"
+# The error code of a refusal that Phoenix answers as a text/plain 422 with exactly its message.
+PHOENIX_TEXT = "phoenix_text"
+# What an `attribute` value looks like: a key with a non-blank part before the first colon, then a value
+# that is not null, a list or an object (documented as the parameter's pattern).
+ATTRIBUTE_PATTERN = r"^[^:]*[^:\s][^:]*:\s*(?!null\s*$)[^\s\[{]"
 # Applied together by SpanFilter.filter_queryset, never one by one.
 FEEDBACK_FILTERS = (
     "annotation_name",
@@ -84,39 +104,206 @@ class SpanFilterForm(forms.Form):
         return cleaned
 
 
-class AnyOrChoicesField(django_filters.fields.MultipleChoiceField):
-    """A select's "any" option sends an empty value: that means no filter, not an invalid choice."""
+def utc_datetime(raw: str) -> datetime | None:
+    """An ISO 8601 time in UTC, a naive one taken as UTC (as Phoenix does); None when it is not one.
+
+    Converted here, where a time near year 1 or 9999 that UTC cannot hold is refused, not in the database
+    driver, where the same overflow is a 500.
+    """
+    try:
+        value = parse_datetime(raw.replace("Z", "+00:00"))
+        value = value.astimezone(UTC) if value and value.tzinfo else value
+    except (ValueError, OverflowError):
+        return None
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _array(description: str, **items: Any) -> dict[str, Any]:
+    """The OpenAPI schema of a repeated query parameter."""
+    return {"type": "array", "items": {"type": "string", **items}, "description": description}
+
+
+def _datetime(description: str) -> dict[str, Any]:
+    return {"type": "string", "format": "date-time", "description": description}
+
+
+class ValuesField(forms.Field):
+    """Every value of a repeated query key, deduplicated in order; a comma is not a separator."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        values = [value] if isinstance(value, str) else list(value or [])
+        return list(dict.fromkeys(values))
+
+
+class ValuesFilter(django_filters.Filter):
+    """Spans whose field is any of the values given."""
+
+    field_class = ValuesField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("lookup_expr", "in")
+        super().__init__(*args, **kwargs)
+
+
+class ChoicesInAnyCaseField(ValuesField):
+    """Choices in any case, cleaned upper-cased. A select's "any" option (an empty value) is no filter."""
+
+    def __init__(self, *, choices: Any, parameter: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices, self.parameter = list(choices), parameter
 
     def to_python(self, value: Any) -> list[str]:
         return [choice for choice in super().to_python(value) if choice != ""]
 
+    def clean(self, value: Any) -> list[str]:
+        given = self.to_python(value)
+        known = {choice for choice, _label in self.choices}
+        invalid = [choice for choice in given if choice.upper() not in known]
+        if invalid:
+            raise forms.ValidationError(f"Invalid {self.parameter} values: {invalid}", code=PHOENIX_TEXT)
+        return [choice.upper() for choice in given]
 
-class AnyOrChoicesFilter(django_filters.MultipleChoiceFilter):
-    field_class = AnyOrChoicesField
+
+class ChoicesInAnyCaseFilter(ValuesFilter):
+    field_class = ChoicesInAnyCaseField
+
+
+class UtcDateTimeField(forms.Field):
+    def to_python(self, value: Any) -> datetime | None:
+        if value in (None, ""):
+            return None
+        parsed = utc_datetime(value)
+        if parsed is None:
+            raise forms.ValidationError("Input should be a valid datetime", code="datetime_parsing")
+        return parsed
+
+
+class UtcDateTimeFilter(django_filters.Filter):
+    """Phoenix's time bound: ISO 8601, a naive time is UTC; refused in pydantic's words."""
+
+    field_class = UtcDateTimeField
+
+
+@dataclass(frozen=True)
+class AttributeCondition:
+    """`key:value` of Phoenix's `attribute` parameter, as a JSON path to alias and a condition on it."""
+
+    alias: str
+    path: KeyTransform
+    condition: Q
+
+
+def attribute_condition(raw: str) -> AttributeCondition:
+    """A dotted key into the nested attributes and a JSON value; ValidationError in Phoenix's words."""
+    key, sep, text = raw.partition(":")
+    if not sep or not key.strip() or not text:
+        raise forms.ValidationError(
+            f"Invalid attribute '{raw}': expected format 'key:value'", code=PHOENIX_TEXT
+        )
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    if value is None or isinstance(value, list | dict):
+        raise forms.ValidationError(
+            f"Invalid attribute '{raw}': the value must be a string, number or boolean", code=PHOENIX_TEXT
+        )
+    if isinstance(value, float):
+        # JSON has no NaN or Infinity: ingestion stores them as text ("nan", "inf"), so match that text.
+        value = finite_or_text(value)
+    path: Any = "attributes"
+    for part in key.strip().split("."):
+        path = KeyTransform(part, path)
+    alias = f"attribute_{sha1(raw.encode()).hexdigest()[:12]}"
+    condition = Q(**{alias: value})
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= sys.float_info.max:
+        # Stored JSON may hold 3 or 3.0 for the same number (an integer past a float's range has no twin).
+        condition |= Q(**{alias: float(value)})
+    return AttributeCondition(alias, path, condition)
+
+
+class AttributesField(ValuesField):
+    def clean(self, value: Any) -> list[AttributeCondition]:
+        return [attribute_condition(raw) for raw in self.to_python(value)]
+
+
+class AttributesFilter(ValuesFilter):
+    field_class = AttributesField
 
 
 class SpanFilter(django_filters.FilterSet):
-    span_kind = AnyOrChoicesFilter(choices=SpanKind.choices, distinct=False)
-    status_code = AnyOrChoicesFilter(choices=StatusCode.choices, distinct=False)
-    name = django_filters.CharFilter(lookup_expr="icontains")
-    q = django_filters.CharFilter(method="filter_text", label="Input or output contains")
-    start_time_after = django_filters.IsoDateTimeFilter(field_name="start_time", lookup_expr="gte")
-    start_time_before = django_filters.IsoDateTimeFilter(field_name="start_time", lookup_expr="lte")
-    latency_min = django_filters.NumberFilter(field_name="latency_ms", lookup_expr="gte")
-    latency_max = django_filters.NumberFilter(field_name="latency_ms", lookup_expr="lte")
-    root = django_filters.BooleanFilter(
-        field_name="parent_id", lookup_expr="isnull", widget=django_filters.widgets.BooleanWidget
+    # Phoenix's parameters (PHOENIX_COMPAT.md §3.4).
+    start_time = extend_schema_field(_datetime("Starting at or after this time (naive = UTC)."))(
+        UtcDateTimeFilter(field_name="start_time", lookup_expr="gte")
     )
-    trace_id = django_filters.CharFilter(field_name="trace__trace_id")
-    annotation_name = django_filters.CharFilter()
-    label = django_filters.CharFilter()
-    label_not = django_filters.CharFilter()
-    score_min = django_filters.NumberFilter()
-    score_max = django_filters.NumberFilter()
-    annotator_kind = django_filters.ChoiceFilter(choices=AnnotatorKind.choices)
-    labelled_by = django_filters.ChoiceFilter(choices=[("me", "Me"), ("not_me", "Not me")])
-    missing_annotation = django_filters.CharFilter(method="filter_missing_annotation")
-    condition = ConditionFilter(method="filter_condition")
+    end_time = extend_schema_field(_datetime("Starting before this time (naive = UTC)."))(
+        UtcDateTimeFilter(field_name="start_time", lookup_expr="lt")
+    )
+    trace_id = extend_schema_field(_array("OpenTelemetry trace ids."))(
+        ValuesFilter(field_name="trace__trace_id")
+    )
+    span_id = extend_schema_field(_array("OpenTelemetry span ids."))(ValuesFilter(field_name="span_id"))
+    parent_id = django_filters.CharFilter(
+        method="filter_parent_id", label="Children of this span id; `null` for root spans."
+    )
+    name = extend_schema_field(_array("Exact span names."))(ValuesFilter(field_name="name"))
+    span_kind = extend_schema_field(_array("Span kinds, any case.", enum=SpanKind.values))(
+        ChoicesInAnyCaseFilter(field_name="span_kind", choices=SpanKind.choices, parameter="span_kind")
+    )
+    status_code = extend_schema_field(_array("Status codes, any case.", enum=StatusCode.values))(
+        ChoicesInAnyCaseFilter(field_name="status_code", choices=StatusCode.choices, parameter="status_code")
+    )
+    attribute = extend_schema_field(
+        _array(
+            "`key:value`: a dotted key into the attributes and a JSON value (string, number or boolean); "
+            "repeated conditions must all hold.",
+            pattern=ATTRIBUTE_PATTERN,
+        )
+    )(AttributesFilter(method="filter_attribute"))
+    # The review page's.
+    name_contains = django_filters.CharFilter(
+        field_name="name", lookup_expr="icontains", label="Name contains"
+    )
+    q = django_filters.CharFilter(method="filter_text", label="Input or output contains")
+    start_time_after = django_filters.IsoDateTimeFilter(
+        field_name="start_time", lookup_expr="gte", label="Starting at or after this time."
+    )
+    start_time_before = django_filters.IsoDateTimeFilter(
+        field_name="start_time", lookup_expr="lte", label="Starting at or before this time."
+    )
+    latency_min = django_filters.NumberFilter(
+        field_name="latency_ms", lookup_expr="gte", label="Latency at least this, in ms."
+    )
+    latency_max = django_filters.NumberFilter(
+        field_name="latency_ms", lookup_expr="lte", label="Latency at most this, in ms."
+    )
+    root = django_filters.BooleanFilter(
+        field_name="parent_id",
+        lookup_expr="isnull",
+        widget=django_filters.widgets.BooleanWidget,
+        label="true: root spans only; false: child spans only.",
+    )
+    annotation_name = django_filters.CharFilter(label="Spans with an annotation of this name.")
+    label = django_filters.CharFilter(label="...whose label is this (needs annotation_name).")
+    label_not = django_filters.CharFilter(
+        label="...whose label is not this, or none (needs annotation_name)."
+    )
+    score_min = django_filters.NumberFilter(label="...whose score is at least this (needs annotation_name).")
+    score_max = django_filters.NumberFilter(label="...whose score is at most this (needs annotation_name).")
+    annotator_kind = django_filters.ChoiceFilter(
+        choices=AnnotatorKind.choices, label="...written by this kind."
+    )
+    labelled_by = django_filters.ChoiceFilter(
+        choices=[("me", "Me"), ("not_me", "Not me")], label="...written by the requester, or not."
+    )
+    missing_annotation = django_filters.CharFilter(
+        method="filter_missing_annotation", label="Spans nobody has annotated with this name."
+    )
+    condition = ConditionFilter(method="filter_condition", label="A Phoenix filter expression.")
 
     class Meta:
         model = Span
@@ -134,6 +321,20 @@ class SpanFilter(django_filters.FilterSet):
     def filter_text(self, queryset: QuerySet[Span], name: str, value: str) -> QuerySet[Span]:
         """Spans whose input or output contains the text, ignoring case."""
         return queryset.filter(Q(input_value__icontains=value) | Q(output_value__icontains=value))
+
+    def filter_parent_id(self, queryset: QuerySet[Span], name: str, value: str) -> QuerySet[Span]:
+        """Children of the span id; `null` means root spans (Phoenix's spelling)."""
+        return (
+            queryset.filter(parent_id__isnull=True) if value == "null" else queryset.filter(parent_id=value)
+        )
+
+    def filter_attribute(
+        self, queryset: QuerySet[Span], name: str, value: list[AttributeCondition]
+    ) -> QuerySet[Span]:
+        """Spans whose attributes hold every `key:value` given."""
+        for attribute in value:
+            queryset = queryset.alias(**{attribute.alias: attribute.path}).filter(attribute.condition)
+        return queryset
 
     def filter_missing_annotation(self, queryset: QuerySet[Span], name: str, value: str) -> QuerySet[Span]:
         """Spans that nobody has annotated with this name yet."""

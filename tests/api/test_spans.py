@@ -4,10 +4,11 @@ import math
 import pytest
 
 from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.models import Span, Trace
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, SpanAnnotationFactory
 from tests.ingest.builders import export_request, otlp_span
 
 pytestmark = pytest.mark.django_db
@@ -270,3 +271,47 @@ def test_a_nul_character_in_a_query_parameter_is_a_422_naming_it(api, path, para
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", param]
     assert "NUL" in response.json()["detail"][0]["msg"]
+
+
+def test_every_filter_of_the_review_page_works_in_the_span_list(api):
+    ingest(llm_span(trace_id=1, span_id=1), otlp_span(trace_id=2, span_id=2, name="other"))
+    judged = Span.objects.get(span_id=f"{1:016x}")
+    SpanAnnotationFactory(span=judged, name="correctness", label="correct")
+
+    def span_ids(query: str) -> list[str]:
+        response = api.get(f"/v1/projects/p/spans?{query}")
+        assert response.status_code == 200, response.content
+        return [s["context"]["span_id"][-1] for s in response.json()["data"]]
+
+    assert span_ids("annotation_name=correctness&label=correct") == ["1"]
+    assert span_ids("missing_annotation=correctness") == ["2"]
+    assert span_ids("condition=span_kind == 'LLM'") == ["1"]
+    assert span_ids("name_contains=OTH") == ["2"]
+    assert span_ids("q=hi") == ["1"]
+
+
+def test_a_page_filter_refused_in_the_api_is_a_422_naming_it(api):
+    ProjectFactory(name="p")
+
+    label = api.get("/v1/projects/p/spans?label=correct")
+    condition = api.get("/v1/projects/p/spans?condition=name ==")
+
+    assert (label.status_code, condition.status_code) == (422, 422)
+    assert label.json()["detail"] == [
+        {
+            "type": "value_error",
+            "loc": ["query", "label"],
+            "msg": "Choose an annotation name to filter on.",
+            "input": "correct",
+        }
+    ]
+    assert condition.json()["detail"][0]["loc"] == ["query", "condition"]
+
+
+def test_the_span_list_documents_every_span_filter_parameter(client):
+    document = client.get("/openapi.json").json()
+
+    operation = document["paths"]["/v1/projects/{identifier}/spans"]["get"]
+    documented = {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"}
+
+    assert documented == {*SpanFilter.base_filters, "cursor", "limit"}

@@ -5,7 +5,7 @@ from django.test import RequestFactory
 from phoenix_annot.filtering.spans import SpanFilter, chip_filter_params, reviewer_identifier
 from phoenix_annot.tracing.models import Span
 from tests.factories import SpanAnnotationFactory, UserFactory
-from tests.filtering.conftest import ALL_SPANS, TRACE_B
+from tests.filtering.conftest import ALL_SPANS, TRACE_A, TRACE_B
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def filtered(data: dict, user=None) -> set[str]:
         ({"span_kind": ["LLM", "TOOL"]}, {"llm-a", "llm-b", "orphan"}),
         ({"span_kind": "RETRIEVER"}, {"retriever"}),
         ({"status_code": ["ERROR", "UNSET"]}, {"llm-b", "orphan"}),
-        ({"name": "LLM"}, {"llm-a", "llm-b"}),
+        ({"name_contains": "LLM"}, {"llm-a", "llm-b"}),
         ({"q": "PASTA"}, {"llm-b", "retriever"}),
         ({"q": "water"}, {"llm-b"}),
         ({"start_time_after": "2026-01-01T12:30:00Z"}, {"llm-b", "retriever", "orphan"}),
@@ -172,7 +172,9 @@ def test_an_anonymous_requester_has_labelled_nothing(alice, labelled_by, expecte
         ({"label_not": "correct"}, "label_not"),
         ({"score_min": "0.5"}, "score_min"),
         ({"score_max": "0.5"}, "score_max"),
-        ({"span_kind": "llm"}, "span_kind"),
+        ({"span_kind": "banana"}, "span_kind"),
+        ({"attribute": "nocolon"}, "attribute"),
+        ({"start_time": "yesterday"}, "start_time"),
         ({"status_code": "FINE"}, "status_code"),
         ({"annotator_kind": "ROBOT"}, "annotator_kind"),
         ({"labelled_by": "someone"}, "labelled_by"),
@@ -205,16 +207,22 @@ def test_the_filter_bar_form_has_a_field_per_filter():
     form = SpanFilter().form
 
     assert list(form.fields) == [
+        "start_time",
+        "end_time",
+        "trace_id",
+        "span_id",
+        "parent_id",
+        "name",
         "span_kind",
         "status_code",
-        "name",
+        "attribute",
+        "name_contains",
         "q",
         "start_time_after",
         "start_time_before",
         "latency_min",
         "latency_max",
         "root",
-        "trace_id",
         "annotation_name",
         "label",
         "label_not",
@@ -264,3 +272,27 @@ def test_the_filtered_spans_are_read_in_one_query(spans, alice, django_assert_nu
 def test_a_feedback_chip_links_to_the_spans_it_counts(spans, chip, params, expected):
     assert chip_filter_params(**chip) == params
     assert filtered(params) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"start_time": "2026-01-01T12:30:00"}, {"llm-b", "retriever", "orphan"}),
+        ({"end_time": "2026-01-01T12:30:00Z"}, {"root", "llm-a"}),
+        ({"trace_id": [TRACE_A, TRACE_B]}, ALL_SPANS),
+        ({"span_id": ["00000000000000a1", "00000000000000c1"]}, {"root", "orphan"}),
+        ({"span_id": "00000000000000a1,00000000000000c1"}, set()),
+        ({"parent_id": "null"}, {"root", "llm-b"}),
+        ({"parent_id": "00000000000000a1"}, {"llm-a"}),
+        ({"name": ["llm-a", "orphan"]}, {"llm-a", "orphan"}),
+        ({"name": "llm"}, set()),
+        ({"span_kind": ["retriever", "Tool"]}, {"retriever", "orphan"}),
+        ({"status_code": "error"}, {"llm-b"}),
+        ({"attribute": "metadata.topic:cooking"}, {"llm-b"}),
+        ({"attribute": ["metadata.topic:programming", "metadata.tier:premium"]}, {"llm-a"}),
+        ({"attribute": "retry_count:2"}, {"llm-b"}),
+        ({"attribute": "metadata.flag:true"}, {"llm-a"}),
+    ],
+)
+def test_phoenixs_span_list_parameters_filter_the_page_too(spans, data, expected):
+    assert filtered(data) == expected

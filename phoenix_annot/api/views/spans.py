@@ -2,23 +2,22 @@
 
 import json
 import secrets
-import sys
-from hashlib import sha1
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
-from django.db.models.fields.json import KeyTransform
+from django.db.models import F, QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
-from phoenix_annot.core.jsonsafe import finite_or_text, storable_json
+from phoenix_annot.core.jsonsafe import storable_json
 from phoenix_annot.core.keyset import keyset_after
+from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.attributes import flatten_attributes
@@ -28,13 +27,13 @@ from phoenix_annot.tracing.services import span_delete
 from ..errors import PlainError
 from ..lookups import project_from_identifier
 from ..params import (
-    paginate_desc,
+    PhoenixFilterBackend,
+    PhoenixPagination,
     query_bool,
     query_datetime,
     query_error,
     query_float,
     query_int,
-    query_list,
 )
 from ..schema import (
     PROJECT_NOT_FOUND,
@@ -42,7 +41,6 @@ from ..schema import (
     cursor_param,
     errors,
     limit_param,
-    list_query,
     page_envelope,
     path_param,
     query,
@@ -52,9 +50,6 @@ from ..span_query import SpanQueryError, SpanQueryInput, run_query, spans_in_ran
 from ..wire import AwareDateTimeField, iso, page, validated
 
 MAX_SPANS_PER_LOG_REQUEST = 10_000
-# What `attribute_filter` accepts: a key with a non-blank part before the first colon, then a value that is
-# not null, a list or an object.
-ATTRIBUTE_PATTERN = r"^[^:]*[^:\s][^:]*:\s*(?!null\s*$)[^\s\[{]"
 MAX_PAGE_SIZE = 1000
 TIME_RANGE = [
     query("start_time", OpenApiTypes.DATETIME, "Starting at or after this time (naive = UTC)."),
@@ -68,7 +63,7 @@ class SpanContextOut(serializers.Serializer):
 
 
 class SpanOut(serializers.Serializer):
-    """`span_data`: Phoenix's Span JSON."""
+    """Phoenix's Span JSON, written by `span_data`: documented field by field, built without them."""
 
     id = serializers.CharField(help_text="Span GlobalID")
     name = serializers.CharField(allow_blank=True)
@@ -81,6 +76,9 @@ class SpanOut(serializers.Serializer):
     status_message = serializers.CharField(allow_blank=True)
     attributes = serializers.DictField(help_text="Flattened to dotted keys; lists of objects get indexes.")
     events = serializers.ListField(child=serializers.DictField())
+
+    def to_representation(self, instance: Span) -> dict[str, Any]:
+        return span_data(instance)
 
 
 def span_data(span: Span) -> dict[str, Any]:
@@ -99,34 +97,6 @@ def span_data(span: Span) -> dict[str, Any]:
         "attributes": attributes,
         "events": span.events,
     }
-
-
-def attribute_filter(raw: str) -> tuple[str, KeyTransform, Q]:
-    """`key:value` with a dotted key into the nested attributes and a JSON value (Phoenix's `attribute`).
-
-    Returns an alias name, the JSON path expression to alias, and the condition on that alias.
-    """
-    key, sep, text = raw.partition(":")
-    if not sep or not key.strip() or not text:
-        raise PlainError(422, f"Invalid attribute '{raw}': expected format 'key:value'")
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = text
-    if value is None or isinstance(value, list | dict):
-        raise PlainError(422, f"Invalid attribute '{raw}': the value must be a string, number or boolean")
-    if isinstance(value, float):
-        # JSON has no NaN or Infinity: ingestion stores them as text ("nan", "inf"), so match that text.
-        value = finite_or_text(value)
-    path: Any = "attributes"
-    for part in key.strip().split("."):
-        path = KeyTransform(part, path)
-    alias = f"attribute_{sha1(raw.encode()).hexdigest()[:12]}"
-    condition = Q(**{alias: value})
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= sys.float_info.max:
-        # Stored JSON may hold 3 or 3.0 for the same number (an integer past a float's range has no twin).
-        condition |= Q(**{alias: float(value)})
-    return alias, path, condition
 
 
 class SpanContextInput(serializers.Serializer):
@@ -157,32 +127,31 @@ class LogSpansBody(serializers.Serializer):
     data = LogSpanInput(many=True, max_length=MAX_SPANS_PER_LOG_REQUEST)
 
 
-class SpanListView(APIView):
-    """GET lists a project's spans; POST logs spans given as Phoenix Span JSON."""
+class SpanPagination(PhoenixPagination):
+    type_name, default_limit, max_limit = "Span", 100, MAX_PAGE_SIZE
+
+
+class SpanListView(ListAPIView):
+    """GET lists a project's spans, filtered by SpanFilter as the review page is; POST logs spans given as
+    Phoenix Span JSON."""
+
+    queryset = Span.objects.none()  # the model, for the OpenAPI document; get_queryset() is the query
+    filter_backends = [PhoenixFilterBackend]
+    filterset_class = SpanFilter
+    pagination_class = SpanPagination
+    serializer_class = SpanOut
+
+    def get_queryset(self) -> QuerySet[Span]:
+        project = project_from_identifier(self.kwargs["identifier"])
+        return Span.objects.for_project(project).annotate(otel_trace_id=F("trace__trace_id"))
 
     @extend_schema(
         operation_id="getSpans",
         summary="List a project's spans, newest first",
-        parameters=[
-            PROJECT_PATH,
-            cursor_param("Span"),
-            limit_param(default=100, maximum=MAX_PAGE_SIZE),
-            *TIME_RANGE,
-            query("trace_id", str, "OpenTelemetry trace ids.", many=True),
-            query("span_id", str, "OpenTelemetry span ids.", many=True),
-            query("parent_id", str, "Children of this span id; `null` for root spans."),
-            query("name", str, "Exact span names.", many=True),
-            query("span_kind", str, "Span kinds, any case.", many=True, enum=SpanKind.values),
-            query("status_code", str, "Status codes, any case.", many=True, enum=StatusCode.values),
-            list_query(
-                "attribute",
-                "`key:value`: a dotted key into the attributes and a JSON value (string, number or "
-                "boolean); repeated conditions must all hold.",
-                items={"type": "string", "pattern": ATTRIBUTE_PATTERN},
-            ),
-        ],
+        description="Phoenix's parameters, and every filter of the review page (SpanFilter).",
+        parameters=[PROJECT_PATH],
         responses={
-            200: page_envelope("SpansResponseBody", SpanOut(many=True)),
+            200: SpanOut(many=True),
             **errors(
                 {
                     404: PROJECT_NOT_FOUND,
@@ -192,17 +161,8 @@ class SpanListView(APIView):
             ),
         },
     )
-    def get(self, request: Request, identifier: str) -> Response:
-        project = project_from_identifier(identifier)
-        spans = Span.objects.filter(project=project).annotate(otel_trace_id=F("trace__trace_id"))
-        spans = self._filtered(request, spans)
-        rows, next_cursor = paginate_desc(
-            spans,
-            request=request,
-            type_name="Span",
-            limit=query_int(request, "limit", default=100, maximum=MAX_PAGE_SIZE),
-        )
-        return Response(page([span_data(span) for span in rows], next_cursor))
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.list(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="createSpans",
@@ -271,39 +231,6 @@ class SpanListView(APIView):
             project, _created = Project.objects.get_or_create(name=identifier)
             return project
         return project_from_identifier(identifier)
-
-    def _filtered(self, request: Request, spans: QuerySet[Span]) -> QuerySet[Span]:
-        if start := query_datetime(request, "start_time"):
-            spans = spans.filter(start_time__gte=start)
-        if end := query_datetime(request, "end_time"):
-            spans = spans.filter(start_time__lt=end)
-        if trace_ids := query_list(request, "trace_id"):
-            spans = spans.filter(trace__trace_id__in=trace_ids)
-        if span_ids := query_list(request, "span_id"):
-            spans = spans.filter(span_id__in=span_ids)
-        if (parent_id := request.query_params.get("parent_id")) is not None:
-            spans = (
-                spans.filter(parent_id__isnull=True)
-                if parent_id == "null"
-                else spans.filter(parent_id=parent_id)
-            )
-        if names := query_list(request, "name"):
-            spans = spans.filter(name__in=names)
-        if kinds := query_list(request, "span_kind"):
-            spans = spans.filter(span_kind__in=self._choices(kinds, SpanKind, "span_kind"))
-        if codes := query_list(request, "status_code"):
-            spans = spans.filter(status_code__in=self._choices(codes, StatusCode, "status_code"))
-        for raw in query_list(request, "attribute"):
-            alias, path, condition = attribute_filter(raw)
-            spans = spans.alias(**{alias: path}).filter(condition)
-        return spans
-
-    def _choices(self, values: list[str], choices: type[SpanKind] | type[StatusCode], name: str) -> list[str]:
-        upper = [value.upper() for value in values]
-        invalid = [value for value, up in zip(values, upper, strict=True) if up not in choices.values]
-        if invalid:
-            raise PlainError(422, f"Invalid {name} values: {invalid}")
-        return upper
 
 
 def log_record(item: dict[str, Any], *, project_name: str) -> SpanRecord:
