@@ -198,12 +198,17 @@ def limit_param(*, default: int, maximum: int) -> OpenApiParameter:
     )
 
 
+def _cursor_help(type_names: tuple[str, ...]) -> str:
+    return f"`next_cursor` of the previous page: a {' or '.join(type_names)} GlobalID, included in this page."
+
+
 def cursor_param(*type_names: str) -> OpenApiParameter:
-    return query(
-        "cursor",
-        global_id(*type_names),
-        f"`next_cursor` of the previous page: a {' or '.join(type_names)} GlobalID, included in this page.",
-    )
+    return query("cursor", global_id(*type_names), _cursor_help(type_names))
+
+
+def cursor_field(*type_names: str) -> PatternField:
+    """`cursor` in a QueryParams declaration; paginate_desc reads and checks it."""
+    return PatternField(global_id_pattern(*type_names), required=False, help_text=_cursor_help(type_names))
 
 
 def sync_param(what: str) -> OpenApiParameter:

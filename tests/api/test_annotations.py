@@ -4,7 +4,11 @@ import pytest
 
 from phoenix_annot.annotations.models import PendingAnnotation, SpanAnnotation, TraceAnnotation
 from phoenix_annot.api.errors import RequestValidationError
-from phoenix_annot.api.views.annotations import SpanAnnotationWriteView
+from phoenix_annot.api.views.annotations import (
+    SpanAnnotationWriteView,
+    TraceAnnotationWriteView,
+    list_params,
+)
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import spans_ingest
@@ -601,3 +605,28 @@ class TestConfigsApplyWhereAssigned:
             (f"{80:016x}", "correct")
         ]
         assert not PendingAnnotation.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["span", "trace"])
+def test_an_annotation_list_reads_and_documents_one_declaration_of_its_parameters(client, kind):
+    target = SpanAnnotationWriteView.target if kind == "span" else TraceAnnotationWriteView.target
+    document = client.get("/openapi.json").json()
+
+    operation = document["paths"][f"/v1/projects/{{identifier}}/{kind}_annotations"]["get"]
+    documented = {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"}
+
+    assert documented == set(list_params(target)().fields)
+
+
+def test_an_empty_identifier_is_refused_as_fastapi_refuses_a_list_item(api):
+    response = api.get("/v1/projects/default/span_annotations?identifier=x&identifier=")
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "string_too_short",
+            "loc": ["query", "identifier", 1],
+            "msg": "String should have at least 1 character",
+            "input": "",
+        }
+    ]

@@ -2,6 +2,7 @@
 
 import math
 from abc import ABC, abstractmethod
+from functools import cache
 from typing import Any
 
 from django.db.models import F, QuerySet
@@ -37,14 +38,20 @@ from phoenix_annot.core.jsonsafe import is_storable_json
 
 from ..errors import PlainError, RequestValidationError
 from ..lookups import project_from_identifier
-from ..params import paginate_desc, query_bool, query_datetime, query_error, query_int, query_list
+from ..params import (
+    LimitField,
+    NonEmptyText,
+    QueryList,
+    QueryParams,
+    paginate_desc,
+    query_bool,
+    query_datetime,
+)
 from ..schema import (
     PROJECT_PATH,
-    cursor_param,
+    cursor_field,
     data_envelope,
     errors,
-    limit_param,
-    list_query,
     page_envelope,
     query,
     sync_param,
@@ -492,29 +499,24 @@ class ProjectAnnotationsView(APIView):
     def get(self, request: Request, identifier: str) -> Response:
         project = project_from_identifier(identifier)
         key = self.target.key
-        target_ids = query_list(request, f"{key}s", max_items=MAX_IDS_PER_QUERY)
-        identifiers = query_list(request, "identifier", max_items=MAX_IDS_PER_QUERY)
+        params = list_params(self.target).read(request)
+        target_ids, identifiers = params[f"{key}s"], params["identifier"]
         if not target_ids and not identifiers:
             raise PlainError(422, f"At least one of {key}s or identifier must be supplied")
-        if any(not value for value in identifiers):
-            raise query_error(
-                "identifier", "String should have at least 1 character", "", kind="string_too_short"
-            )
-        limit = query_int(request, "limit", default=10, maximum=MAX_LIST_LIMIT)
         annotations = self._in_project(project.pk)
         if target_ids:
             annotations = annotations.filter(**{f"{self.target.target_field}__{key}__in": target_ids})
         if identifiers:
             annotations = annotations.filter(identifier__in=identifiers)
-        if included := query_list(request, "include_annotation_names"):
+        if included := params["include_annotation_names"]:
             annotations = annotations.filter(name__in=included)
-        if excluded := query_list(request, "exclude_annotation_names"):
+        if excluded := params["exclude_annotation_names"]:
             annotations = annotations.exclude(name__in=excluded)
         rows, next_cursor = paginate_desc(
             annotations.values(*LISTED_FIELDS, target_key=F(f"{self.target.target_field}__{key}")),
             request=request,
             type_name=self.target.type_name,
-            limit=limit,
+            limit=params["limit"],
         )
         if (
             not rows
@@ -572,30 +574,34 @@ class ProjectAnnotationsView(APIView):
         }
 
 
+@cache
+def list_params(target: AnnotationTarget) -> type[QueryParams]:
+    """The query parameters of the target's annotation list: one declaration read by the view and shown
+    in the OpenAPI document."""
+    key = target.key
+    fields = {
+        f"{key}s": QueryList(
+            max_items=MAX_IDS_PER_QUERY,
+            help_text=f"OpenTelemetry {key}s. At least one of {key}s and identifier is required.",
+        ),
+        "identifier": QueryList(
+            child=NonEmptyText(), max_items=MAX_IDS_PER_QUERY, help_text="Annotation identifiers."
+        ),
+        "include_annotation_names": QueryList(help_text="Only these names."),
+        "exclude_annotation_names": QueryList(help_text="Not these names (the client sends `note`)."),
+        "cursor": cursor_field(target.type_name),
+        "limit": LimitField(default=10, maximum=MAX_LIST_LIMIT),
+    }
+    return type(f"{target.type_name}ListParams", (QueryParams,), fields)
+
+
 def read_schema(target: AnnotationTarget, list_id: str, delete_id: str) -> Any:
     key = target.key
     return extend_schema_view(
         get=extend_schema(
             operation_id=list_id,
             summary=f"List annotations of given {target.target_field}s or identifiers, newest first",
-            parameters=[
-                PROJECT_PATH,
-                list_query(
-                    f"{key}s",
-                    f"OpenTelemetry {key}s. At least one of {key}s and identifier is required.",
-                    max_items=MAX_IDS_PER_QUERY,
-                ),
-                list_query(
-                    "identifier",
-                    "Annotation identifiers.",
-                    items={"type": "string", "minLength": 1},
-                    max_items=MAX_IDS_PER_QUERY,
-                ),
-                list_query("include_annotation_names", "Only these names."),
-                list_query("exclude_annotation_names", "Not these names (the client sends `note`)."),
-                cursor_param(target.type_name),
-                limit_param(default=10, maximum=MAX_LIST_LIMIT),
-            ],
+            parameters=[PROJECT_PATH, list_params(target)],
             responses={
                 200: page_envelope(f"{target.type_name}sResponseBody", annotation_out(target)),
                 **errors(
