@@ -5,13 +5,17 @@ node is refused, and nothing the user typed is ever compiled or evaluated. Value
 parameters. Semantics follow Phoenix:
 
 - Missing values match nothing (SQL NULL): `attributes['tier'] != 'premium'` skips spans without a tier.
-- Attribute values are typed by what they are compared with: numbers compare as numbers, strings as text,
-  True/False as booleans; a value of another JSON type reads as missing. float()/int()/str() convert.
-- `'x' in input.value` is case-insensitive containment; `==` and `in [...]` are exact.
+- Attribute values are typed by what they are compared with, as Phoenix's SafeJsonFloat, as_string and
+  SafeJsonBoolean do on each backend (sql.JsonKind): a number also matches a string spelling it; text
+  sees any value as text, lists and mappings as their JSON; True/False also match 'true'/'false' and 1/0.
+  float()/int()/str() convert the same way. The answers come from Phoenix itself
+  (tests/filtering/test_phoenix_parity.py).
+- `'x' in input.value` is case-insensitive containment (any letters, not only ASCII); `==` and `in [...]`
+  are exact.
 - `annotations['q'].label == 'a' and annotations['q'].score > 0.5` must hold for ONE q annotation, and
-  `annotations['q'].label is None` also matches spans without a q annotation (see predicates.py). This
-  holds while conditions on q meet only each other (and / or / not, chained comparisons); once mixed with
-  conditions on the span or on other names, each side is tested on its own, which Phoenix does not do.
+  `annotations['q'].label is None` also matches spans without a q annotation (see predicates.py); a
+  `not` over conditions on the span and on annotations goes down to each (`not (a and b)` is `not a or
+  not b`), as Phoenix evaluates it on each row of its annotation join.
 - `not` over conditions on one name applies per annotation, as in Phoenix: `not annotations['q'].label
   == 'a'` keeps spans with a q annotation labelled otherwise.
 - `cumulative_llm_token_count_*` sum the LLM token counts of the span and its descendants, as Phoenix's

@@ -49,6 +49,9 @@ class Predicate:
     scope: AnnotationScope | None = None
     # What q gives on the all-NULL row that stands for "no annotation in scope".
     when_missing: Truth = None
+    # What an `and` / `or` across scopes was made of, so that `not` can reach each part (see negated).
+    parts: tuple["Predicate", ...] = ()
+    connector: Connector = "and"
 
     def span_q(self) -> Q:
         """This predicate as a condition on spans."""
@@ -59,7 +62,14 @@ class Predicate:
         return found | ~Q(Exists(rows)) if self.when_missing is True else found
 
     def negated(self) -> "Predicate":
-        """`not` this: per annotation row when scoped (Phoenix puts the whole condition inside its EXISTS)."""
+        """`not` this: per annotation row when scoped (Phoenix puts the whole condition inside its EXISTS).
+
+        Across scopes `not` goes down to the parts, `not (a and b)` being `not a or not b`: inside Phoenix's
+        one EXISTS each part is judged on the same annotation rows, so `not` never spans an EXISTS.
+        """
+        if self.parts:
+            flipped: Connector = "or" if self.connector == "and" else "and"
+            return combine([part.negated() for part in self.parts], flipped)
         when_missing = None if self.when_missing is None else not self.when_missing
         return Predicate(~self.q, self.scope, when_missing)
 
@@ -75,7 +85,11 @@ def combine(predicates: Sequence["Predicate"], connector: Connector) -> Predicat
             scopes.pop(),
             _all_true(truths) if connector == "and" else _any_true(truths),
         )
-    return Predicate(reduce(join, (predicate.span_q() for predicate in predicates)))
+    return Predicate(
+        reduce(join, (predicate.span_q() for predicate in predicates)),
+        parts=tuple(predicates),
+        connector=connector,
+    )
 
 
 def _all_true(truths: Sequence[Truth]) -> Truth:
