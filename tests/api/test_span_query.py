@@ -124,7 +124,7 @@ def test_sql_in_a_string_literal_is_only_a_string(api, spans):
 def test_a_select_of_a_python_attribute_name_reads_nothing_from_the_span_object(api, spans):
     response = post_query(api, {"queries": [{"select": {"leak": {"key": "__class__"}}}]})
 
-    assert {row["1_leak"] for row in table(response)["data"]} == {None}
+    assert {row.get("1_leak") for row in table(response)["data"]} == {None}
 
 
 @pytest.mark.parametrize(
@@ -175,7 +175,7 @@ def test_a_path_through_a_list_with_a_superscript_digit_reads_nothing_rather_tha
 
     response = post_query(api, {"queries": [{"select": {"a": {"key": "retrieval.documents.²"}}}]})
 
-    assert {row["1_a"] for row in table(response)["data"]} == {None}
+    assert {row.get("1_a") for row in table(response)["data"]} == {None}
 
 
 def test_a_query_takes_a_fixed_number_of_database_queries(api, spans, django_assert_max_num_queries):
@@ -258,3 +258,14 @@ def test_an_explode_with_a_concat_takes_a_fixed_number_of_database_queries(
         response = post_query(api, {"queries": [query]})
 
     assert len(table(response)["data"]) == 40
+
+
+def test_missing_cells_are_left_out_of_the_table_and_big_integers_stay_exact(api, spans):
+    Span.objects.filter(pk=spans[0].pk).update(attributes={"big": 2**70})
+
+    response = post_query(api, {"queries": [{"select": {"big": {"key": "big"}}}]})
+
+    data = table(response)
+    assert data["schema"]["fields"][1] == {"name": "1_big", "type": "number"}
+    assert [row.get("1_big") for row in data["data"]] == [None, None, 2**70]
+    assert [len(row) for row in data["data"]] == [1, 1, 2]

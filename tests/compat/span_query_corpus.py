@@ -5,6 +5,7 @@ The spans are made by the OpenTelemetry SDK and sent by its OTLP/HTTP exporter, 
 so both servers store the same spans. The queries are the client's own `SpanQuery` objects.
 """
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -318,10 +319,12 @@ def describe_frame(frame: pd.DataFrame) -> dict[str, Any]:
 def describe_table(body: dict[str, Any]) -> dict[str, Any]:
     """The raw table JSON of one POST /v1/spans part: its schema and its sorted rows.
 
-    A field's `extDtype` is left out: it names the pandas dtype of the server's own pandas version.
+    A field's `extDtype` is left out: it names the pandas dtype of the server's own pandas version. So are
+    null cells: pandas reads a null and a missing cell alike, and phoenix-annot leaves them out.
     """
+    rows = ({name: value for name, value in row.items() if value is not None} for row in body["data"])
     return {
         "fields": [{k: v for k, v in field.items() if k != "extDtype"} for field in body["schema"]["fields"]],
         "primaryKey": body["schema"]["primaryKey"],
-        "rows": sorted(body["data"], key=repr),
+        "rows": sorted(rows, key=lambda row: json.dumps(row, sort_keys=True)),
     }

@@ -26,3 +26,14 @@ def test_the_api_renderer_gives_drfs_compact_json():
     )
     assert FastJSONRenderer().render(data) == JSONRenderer().render(data)
     assert FastJSONRenderer().render(None) == b""
+
+
+def test_loads_reads_integers_beyond_64_bits_exactly():
+    assert fastjson.loads('{"n": 1180591620717411303424, "m": [12345678901234567890]}') == {
+        "n": 2**70,
+        "m": [12345678901234567890],
+    }
+
+
+def test_loads_reads_what_orjson_refuses_as_the_standard_library_does():
+    assert fastjson.loads('{"x": 1e400, "s": "é"}') == {"x": float("inf"), "s": "é"}
