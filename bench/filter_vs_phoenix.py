@@ -24,6 +24,11 @@ Run from the project root with the project's virtualenv::
     .venv/bin/python bench/filter_vs_phoenix.py --database both --write \
         --postgres-server postgres://postgres@127.0.0.1:55471
 
+``--phoenix-only`` records Phoenix's answers without starting phoenix-annot; ``--reuse-phoenix`` compares
+phoenix-annot with the answers of the last run (kept in bench/results/) instead of starting Phoenix. Where
+Phoenix on SQLite and on PostgreSQL differ (they do on 62 expressions: SQLite reads true as 1, renders lists
+without spaces, truncates before %), both answers are recorded and each backend is held to its own, but for the recorded exceptions.
+
 The first run installs Phoenix as bench/vs_phoenix.py does. Exit status 0 when phoenix-annot gives
 Phoenix's answer (or the recorded exception) for every expression; 1 otherwise.
 """

@@ -260,6 +260,11 @@ def test_attribute_values_take_the_type_of_what_they_are_compared_with(spans, co
         ("annotations['correctness'].score < 0.5", {"llm-b", "retriever"}),
         ("annotations['correctness'].explanation is None", {"root", "llm-a", "llm-b", "retriever", "orphan"}),
         ("not annotations['correctness']", {"root", "orphan"}),
+        # `not` reaches each part, so llm-b's incorrect annotation keeps it, as in Phoenix.
+        (
+            "not (span_kind == 'LLM' and annotations['correctness'].label == 'correct')",
+            {"root", "llm-b", "retriever", "orphan"},
+        ),
         ("annotations['correctness'] and annotations['tone']", {"llm-a"}),
         ("annotations['tone'] or annotations['hallucination']", {"root", "llm-a"}),
         (
