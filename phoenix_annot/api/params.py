@@ -193,6 +193,66 @@ class NonEmptyText(serializers.CharField):
         super().fail(key, **kwargs)
 
 
+class LiteralField(serializers.ChoiceField):
+    """One of a few strings, refused as pydantic refuses a Literal: "Input should be 'a', 'b' or 'c'"."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            values = [repr(value) for value in self.choices]
+            allowed = " or ".join([", ".join(values[:-1]), values[-1]]) if len(values) > 1 else values[0]
+            raise serializers.ValidationError(f"Input should be {allowed}", code="literal_error") from None
+
+
+class QueryBool(serializers.BooleanField):
+    """A boolean as FastAPI reads one (true/1/yes/on, false/0/no/off, any case). Absent, it is absent:
+    not False, as DRF reads a missing checkbox."""
+
+    default_empty_html = serializers.empty
+
+    def to_internal_value(self, data: Any) -> bool:
+        text = str(data).lower()
+        if text in TRUE_VALUES:
+            return True
+        if text in FALSE_VALUES:
+            return False
+        raise serializers.ValidationError("Input should be a valid boolean", code="bool_parsing")
+
+
+class QueryDateTime(serializers.DateTimeField):
+    """ISO 8601; a naive time is UTC, as in Phoenix (`utc_datetime`)."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed = utc_datetime(str(value))
+        if parsed is None:
+            raise serializers.ValidationError("Input should be a valid datetime", code="datetime_parsing")
+        return parsed
+
+
+class NonNegativeNumber(serializers.FloatField):
+    """A finite number >= 0, refused in pydantic's words."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=0, **kwargs)
+
+    def to_internal_value(self, data: Any) -> float:
+        try:
+            value = float(data)
+        except ValueError:
+            raise serializers.ValidationError(
+                "Input should be a valid number", code="float_parsing"
+            ) from None
+        if not math.isfinite(value) or value < 0:
+            raise serializers.ValidationError(
+                "Input should be a finite number >= 0", code="greater_than_equal"
+            )
+        return value
+
+    def get_validators(self) -> list[Any]:
+        return []
+
+
 class LimitField(serializers.IntegerField):
     """`limit`: rows per page, refused in pydantic's words."""
 

@@ -3,6 +3,7 @@ import math
 
 import pytest
 
+from phoenix_annot.api.views.spans import TraceListParams
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.ingest.otlp import decode_request
@@ -315,3 +316,23 @@ def test_the_span_list_documents_every_span_filter_parameter(client):
     documented = {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"}
 
     assert documented == {*SpanFilter.base_filters, "cursor", "limit"}
+
+
+def test_the_trace_list_reads_and_documents_one_declaration_of_its_parameters(client):
+    document = client.get("/openapi.json").json()
+
+    operation = document["paths"]["/v1/projects/{identifier}/traces"]["get"]
+    documented = {parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"}
+
+    assert documented == set(TraceListParams().fields)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"), [("", ["1", "2"]), ("error=false", ["1"]), ("error=TRUE", ["2"])]
+)
+def test_an_absent_error_parameter_is_no_filter_not_false(api, query, expected):
+    ingest(otlp_span(trace_id=1, span_id=1), otlp_span(trace_id=2, span_id=2, status_code=2))
+
+    response = api.get(f"/v1/projects/p/traces?{query}")
+
+    assert sorted(trace["trace_id"][-1] for trace in response.json()["data"]) == expected

@@ -27,20 +27,20 @@ from phoenix_annot.tracing.services import span_delete
 from ..errors import PlainError
 from ..lookups import project_from_identifier
 from ..params import (
+    LimitField,
+    LiteralField,
+    NonNegativeNumber,
     PhoenixFilterBackend,
     PhoenixPagination,
-    query_bool,
-    query_datetime,
-    query_error,
-    query_float,
-    query_int,
+    QueryBool,
+    QueryDateTime,
+    QueryParams,
 )
 from ..schema import (
     PROJECT_NOT_FOUND,
     PROJECT_PATH,
-    cursor_param,
+    cursor_field,
     errors,
-    limit_param,
     page_envelope,
     path_param,
     query,
@@ -51,10 +51,6 @@ from ..wire import AwareDateTimeField, iso, page, validated
 
 MAX_SPANS_PER_LOG_REQUEST = 10_000
 MAX_PAGE_SIZE = 1000
-TIME_RANGE = [
-    query("start_time", OpenApiTypes.DATETIME, "Starting at or after this time (naive = UTC)."),
-    query("end_time", OpenApiTypes.DATETIME, "Starting before this time (naive = UTC)."),
-]
 
 
 class SpanContextOut(serializers.Serializer):
@@ -327,22 +323,26 @@ def trace_data(trace: Trace, spans: list[Span] | None) -> dict[str, Any]:
     }
 
 
+class TraceListParams(QueryParams):
+    start_time = QueryDateTime(required=False, help_text="Starting at or after this time (naive = UTC).")
+    end_time = QueryDateTime(required=False, help_text="Starting before this time (naive = UTC).")
+    sort = LiteralField(["start_time", "latency_ms"], default="start_time", help_text="Sort key.")
+    order = LiteralField(["asc", "desc"], default="desc", help_text="Sort order.")
+    limit = LimitField(default=100, maximum=MAX_PAGE_SIZE)
+    cursor = cursor_field("Trace")
+    include_spans = QueryBool(default=False, help_text="Include each trace's spans.")
+    error = QueryBool(
+        required=False, help_text="true: only traces with an error span; false: only traces without."
+    )
+    min_latency_ms = NonNegativeNumber(required=False, help_text="Latency at least this.")
+    max_latency_ms = NonNegativeNumber(required=False, help_text="Latency at most this.")
+
+
 class TraceListView(APIView):
     @extend_schema(
         operation_id="listProjectTraces",
         summary="List a project's traces",
-        parameters=[
-            PROJECT_PATH,
-            *TIME_RANGE,
-            query("sort", str, "Sort key.", enum=["start_time", "latency_ms"], default="start_time"),
-            query("order", str, "Sort order.", enum=["asc", "desc"], default="desc"),
-            limit_param(default=100, maximum=MAX_PAGE_SIZE),
-            cursor_param("Trace"),
-            query("include_spans", {"type": "boolean", "default": False}, "Include each trace's spans."),
-            query("error", bool, "true: only traces with an error span; false: only traces without."),
-            query("min_latency_ms", {"type": "number", "minimum": 0}, "Latency at least this."),
-            query("max_latency_ms", {"type": "number", "minimum": 0}, "Latency at most this."),
-        ],
+        parameters=[PROJECT_PATH, TraceListParams],
         responses={
             200: page_envelope("TracesResponseBody", TraceOut(many=True)),
             **errors({404: PROJECT_NOT_FOUND, 422: "`Invalid cursor format: <cursor>` or `Invalid cursor`."}),
@@ -350,35 +350,27 @@ class TraceListView(APIView):
     )
     def get(self, request: Request, identifier: str) -> Response:
         project = project_from_identifier(identifier)
-        traces = Trace.objects.filter(project=project)
-        if start := query_datetime(request, "start_time"):
+        params = TraceListParams.read(request)
+        traces = Trace.objects.for_project(project)
+        if start := params.get("start_time"):
             traces = traces.filter(start_time__gte=start)
-        if end := query_datetime(request, "end_time"):
+        if end := params.get("end_time"):
             traces = traces.filter(start_time__lt=end)
-        if "error" in request.query_params:
-            traces = (
-                traces.filter(error_count__gt=0)
-                if query_bool(request, "error", False)
-                else traces.filter(error_count=0)
-            )
-        if (low := query_float(request, "min_latency_ms")) is not None:
+        if (error := params.get("error")) is not None:
+            traces = traces.filter(error_count__gt=0) if error else traces.filter(error_count=0)
+        if (low := params.get("min_latency_ms")) is not None:
             traces = traces.filter(latency_ms__gte=low)
-        if (high := query_float(request, "max_latency_ms")) is not None:
+        if (high := params.get("max_latency_ms")) is not None:
             traces = traces.filter(latency_ms__lte=high)
-        sort = request.query_params.get("sort", "start_time")
-        order = request.query_params.get("order", "desc")
-        if sort not in ("start_time", "latency_ms"):
-            raise query_error(
-                "sort", "Input should be 'start_time' or 'latency_ms'", sort, kind="literal_error"
-            )
-        if order not in ("asc", "desc"):
-            raise query_error("order", "Input should be 'asc' or 'desc'", order, kind="literal_error")
-        limit = query_int(request, "limit", default=100, maximum=MAX_PAGE_SIZE)
         rows, next_cursor = self._keyset_page(
-            request, traces, sort=sort, descending=order == "desc", limit=limit
+            request,
+            traces,
+            sort=params["sort"],
+            descending=params["order"] == "desc",
+            limit=params["limit"],
         )
         spans_by_trace: dict[int, list[Span]] | None = None
-        if query_bool(request, "include_spans", False):
+        if params["include_spans"]:
             spans_by_trace = {}
             for span in Span.objects.filter(trace__in=rows).order_by("start_time"):
                 spans_by_trace.setdefault(span.trace_id, []).append(span)
