@@ -23,7 +23,6 @@ from phoenix_annot.annotations.models import (
     TraceAnnotation,
 )
 from phoenix_annot.annotations.services import (
-    ANNOTATOR_KIND_MESSAGE,
     EMPTY_RESULT_MESSAGE,
     AnnotationWrite,
     MissingTargets,
@@ -40,6 +39,7 @@ from ..errors import PlainError, RequestValidationError
 from ..lookups import project_from_identifier
 from ..params import (
     LimitField,
+    LiteralField,
     NonEmptyText,
     QueryList,
     QueryParams,
@@ -109,22 +109,9 @@ class ResultInput(serializers.Serializer):
     )
 
 
-class AnnotatorKindField(serializers.ChoiceField):
-    """Refused as pydantic refuses Phoenix's Literal: a `literal_error` that lists the allowed values."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=AnnotatorKind.values, **kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        try:
-            return super().to_internal_value(data)
-        except serializers.ValidationError:
-            raise serializers.ValidationError(ANNOTATOR_KIND_MESSAGE, code="literal_error") from None
-
-
 class AnnotationInput(serializers.Serializer):
     name = serializers.CharField(max_length=NAME_LENGTH, trim_whitespace=False)
-    annotator_kind = AnnotatorKindField()
+    annotator_kind = LiteralField(AnnotatorKind.values)
     result = ResultInput(allow_null=True, required=False)
     metadata = serializers.DictField(allow_null=True, required=False)
     identifier = serializers.CharField(
