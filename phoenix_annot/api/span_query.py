@@ -11,9 +11,8 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import F, Q, QuerySet, TextField
+from django.db.models import F, Q, QuerySet
 from django.db.models.fields.json import KeyTransform, KeyTransformIsNull
-from django.db.models.functions import Cast
 from rest_framework import serializers
 
 from phoenix_annot.core import fastjson
@@ -57,9 +56,9 @@ PATH = re.compile(f"^{PATH_SYNTAX}$")
 # As documented: keys are stripped before they are checked (by `_key`, to answer as Phoenix does).
 KEY_PATTERN = rf"^\s*{PATH_SYNTAX}\s*$"
 MAX_LIMIT = 100_000
-# What a query reads of each span: the columns above, read as their fields, and the attributes.
-JSON_FIELDS = ("attributes", "events")
-ROW_FIELDS = sorted({field for field in COLUMNS.values() if field != "otel_trace_id"} - set(JSON_FIELDS))
+# What a query reads of each span: the fields of the columns above (the trace id comes by a join), and
+# the attributes.
+ROW_FIELDS = sorted({field for field in COLUMNS.values() if field != "otel_trace_id"} | {"attributes"})
 SpanRow = dict[str, Any]
 ALIASES = {"span_id": SPAN_ID, "trace_id": "context.trace_id"}
 # Phoenix numbers retrieved documents `document_position`, the items of any other list `position`.
@@ -303,24 +302,9 @@ class Shape:
 
 
 def _newest(spans: QuerySet[Span], limit: int) -> list[SpanRow]:
-    """The newest spans as the columns a query can read, without building models.
-
-    The JSON columns come as text for orjson: models, and JSONField's json.loads, took two thirds of the
-    time of a 1,200-row query.
-    """
-    rows = spans.order_by("-start_time", "-pk").values(
-        *ROW_FIELDS,
-        otel_trace_id=F("trace__trace_id"),
-        **{f"{name}_json": Cast(name, TextField()) for name in JSON_FIELDS},
-    )[:limit]
-    return [_decoded(row) for row in rows]
-
-
-def _decoded(row: dict[str, Any]) -> SpanRow:
-    for name in JSON_FIELDS:
-        text = row.pop(f"{name}_json")
-        row[name] = fastjson.loads(text) if text is not None else None
-    return row
+    # Values, not models: building 1,200 models took a third of a query's time.
+    rows = spans.order_by("-start_time", "-pk").values(*ROW_FIELDS, otel_trace_id=F("trace__trace_id"))
+    return list(rows[:limit])
 
 
 def _condition_q(condition: str, where: str) -> Q:
