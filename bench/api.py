@@ -219,8 +219,11 @@ def wait_until_up(
 
 
 @contextmanager
-def gunicorn(url: str, workers: int, *, env: dict[str, str] | None = None) -> Iterator[Gunicorn]:
-    """gunicorn with `workers` sync workers on a free loopback port, up once /healthz answers."""
+def gunicorn(
+    url: str, workers: int, *, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
+) -> Iterator[Gunicorn]:
+    """gunicorn with `workers` sync workers (unless `options` say otherwise) on a free loopback port, up
+    once /healthz answers."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -231,6 +234,7 @@ def gunicorn(url: str, workers: int, *, env: dict[str, str] | None = None) -> It
         f"--workers={workers}",
         "--limit-request-line=0",
         "--timeout=120",
+        *options,
     ]
     server = subprocess.Popen(
         command, cwd=ROOT, env={**django_env(url), **(env or {})}, start_new_session=True

@@ -29,6 +29,13 @@ Run from the project root with the project's virtualenv (PostgreSQL on localhost
     .venv/bin/python bench/vs_phoenix.py                       # SQLite, 6,000 spans
     .venv/bin/python bench/vs_phoenix.py --database both
     .venv/bin/python bench/vs_phoenix.py --spans 2000 --annotations 500 --runs 5   # a quick look
+    # the reads of issue 9 only (annotations written in untimed batches), 1,200 rows for the query:
+    .venv/bin/python bench/vs_phoenix.py --only-reads --annotations 2400 --query-limit 2000
+    # phoenix-annot under gthread workers instead of sync ones:
+    .venv/bin/python bench/vs_phoenix.py --gunicorn-option=--worker-class=gthread \\
+        --gunicorn-option=--threads=4
+
+``bench/profile_reads.py`` breaks the two reads down (client, HTTP, gunicorn, view, SQL, plans).
 
 The first run downloads Phoenix (about 400 MB installed). Exit status 0 when every span and annotation
 sent is stored by both servers; 1 otherwise (targets missed do not fail the run).
@@ -99,12 +106,14 @@ class Target:
 
 
 @contextmanager
-def ours(database: str, workers: int) -> Iterator[Target]:
-    db = BenchDatabase(database, f"{POSTGRES_SERVER}/bench_vs_ours")
+def ours(
+    database: str, workers: int, options: tuple[str, ...] = (), postgres_server: str = POSTGRES_SERVER
+) -> Iterator[Target]:
+    db = BenchDatabase(database, f"{postgres_server}/bench_vs_ours")
     db.create()
     try:
         run_manage(["migrate", "--noinput", "-v", "0"], django_env(db.url))
-        with gunicorn(db.url, workers) as server:
+        with gunicorn(db.url, workers, options=options) as server:
             yield Target("phoenix-annot", server.base_url)
     finally:
         db.drop()
@@ -128,7 +137,7 @@ def phoenix_python(venv: Path, version: str) -> Path:
 
 
 @contextmanager
-def phoenix(database: str, python: Path) -> Iterator[Target]:
+def phoenix(database: str, python: Path, postgres_server: str = POSTGRES_SERVER) -> Iterator[Target]:
     workdir = Path(tempfile.mkdtemp(prefix="bench_vs_phoenix_"))
     port = free_port()
     env = {
@@ -141,7 +150,7 @@ def phoenix(database: str, python: Path) -> Iterator[Target]:
         "PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false",
     }
     # On SQLite Phoenix keeps its database in PHOENIX_WORKING_DIR; PostgreSQL needs one made for it.
-    db = BenchDatabase("postgres", f"{POSTGRES_SERVER}/bench_vs_phoenix") if database == "postgres" else None
+    db = BenchDatabase("postgres", f"{postgres_server}/bench_vs_phoenix") if database == "postgres" else None
     if db is not None:
         db.create()
         env["PHOENIX_SQL_DATABASE_URL"] = db.url.replace("postgres://", "postgresql://", 1)
@@ -260,6 +269,17 @@ def post_annotations(http: httpx.Client, rows: list[dict[str, Any]]) -> int:
     return len(response.json()["data"])
 
 
+def seed_annotations(http: httpx.Client, span_ids: list[str], count: int) -> dict[str, Any]:
+    """The annotations measure_writes leaves behind, in batches and untimed (for --only-reads)."""
+    rows = [
+        annotation(span_id, name, n)
+        for name in ("correctness", "helpfulness")
+        for n, span_id in enumerate(span_ids[:count])
+    ]
+    stored = sum(post_annotations(http, rows[i : i + BATCH]) for i in range(0, len(rows), BATCH))
+    return {"annotations_sent": len(rows), "annotations_acknowledged": stored}
+
+
 def measure_writes(http: httpx.Client, span_ids: list[str], count: int) -> dict[str, Any]:
     targets = span_ids[:count]
     batched = [annotation(span_id, "correctness", n) for n, span_id in enumerate(targets)]
@@ -278,14 +298,16 @@ def measure_writes(http: httpx.Client, span_ids: list[str], count: int) -> dict[
     }
 
 
-def measure_reads(http: httpx.Client, span_ids: list[str], annotated: int, runs: int) -> dict[str, Any]:
+def measure_reads(
+    http: httpx.Client, span_ids: list[str], annotated: int, runs: int, limit: int
+) -> dict[str, Any]:
     client = Client(http_client=http)
     query = SpanQuery().where(QUERY)
-    expected_rows = min(1000, (annotated + 1) // 2)
+    expected_rows = min(limit, (annotated + 1) // 2)
     read_ids = span_ids[: min(READ_IDS, annotated)]
 
     def filtered() -> None:
-        frame = client.spans.get_spans_dataframe(query=query, project_identifier=PROJECT_NAME, limit=1000)
+        frame = client.spans.get_spans_dataframe(query=query, project_identifier=PROJECT_NAME, limit=limit)
         assert len(frame) == expected_rows, f"filtered query returned {len(frame)} rows, not {expected_rows}"
 
     def by_ids() -> None:
@@ -309,9 +331,10 @@ def workload(target: Target, args: argparse.Namespace) -> dict[str, Any]:
     with httpx.Client(base_url=target.base_url, timeout=300) as http:
         ingest, span_ids = measure_ingest(target, http, args.spans, args.poll)
         print(f"    {ingest['ingest_spans_per_s']:,} spans/s; writing annotations …", flush=True)
-        writes = measure_writes(http, sorted(span_ids), args.annotations)
+        write = seed_annotations if args.only_reads else measure_writes
+        writes = write(http, sorted(span_ids), args.annotations)
         print("    reading …", flush=True)
-        reads = measure_reads(http, sorted(span_ids), args.annotations, args.runs)
+        reads = measure_reads(http, sorted(span_ids), args.annotations, args.runs, args.query_limit)
     return {"server": target.name, "ingest": ingest, "writes": writes, "reads": reads}
 
 
@@ -319,11 +342,14 @@ def workload(target: Target, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def figures(result: dict[str, Any]) -> dict[str, float]:
-    reads = result["reads"]
+    """The compared figures; write rates only when writes were measured (not with --only-reads)."""
+    reads, writes = result["reads"], result["writes"]
+    rates = {
+        key: writes[key] for key in ("annotations_batched_per_s", "annotations_single_per_s") if key in writes
+    }
     return {
         "ingest_spans_per_s": result["ingest"]["ingest_spans_per_s"],
-        "annotations_batched_per_s": result["writes"]["annotations_batched_per_s"],
-        "annotations_single_per_s": result["writes"]["annotations_single_per_s"],
+        **rates,
         "filtered_query_ms": reads["filtered_query"]["median_ms"],
         "annotations_500_ids_ms": reads["annotations_500_ids"]["median_ms"],
         "spans_page_100_ms": reads["spans_page_100"]["median_ms"],
@@ -362,7 +388,7 @@ def report(database: str, ours_result: dict[str, Any], phoenix_result: dict[str,
         f"\n{database}: {ours_result['server']} vs {phoenix_result['server']}",
         f"  {'':48} {'ours':>10} {'Phoenix':>10} {'ratio':>8} {'target':>8}",
     ]
-    for key, label in LABELS.items():
+    for key, label in ((key, label) for key, label in LABELS.items() if key in mine):
         verdict = "ok" if ratio[key] >= TARGETS[key] else "MISSED"
         lines.append(
             f"  {label:48} {mine[key]:>10,.1f} {theirs[key]:>10,.1f} {ratio[key]:>7.1f}x "
@@ -381,6 +407,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=20, help="timed repetitions of each read")
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between span listings")
     parser.add_argument("--workers", type=int, default=2, help="phoenix-annot's gunicorn sync workers")
+    parser.add_argument(
+        "--gunicorn-option",
+        action="append",
+        default=[],
+        help="one more gunicorn option for phoenix-annot, e.g. --gunicorn-option=--threads=4 (repeatable)",
+    )
+    parser.add_argument(
+        "--only-reads",
+        action="store_true",
+        help="annotations in untimed batches instead of the timed writes: a quick look at the reads",
+    )
+    parser.add_argument(
+        "--postgres-server", default=POSTGRES_SERVER, help="PostgreSQL URL without a database"
+    )
+    parser.add_argument("--query-limit", type=int, default=1000, help="get_spans_dataframe's limit")
     parser.add_argument("--phoenix-version", default="20.26.1")
     parser.add_argument("--phoenix-venv", type=Path, default=RESULTS / "phoenix-venv")
     args = parser.parse_args(argv)
@@ -399,14 +440,16 @@ def main(argv: list[str] | None = None) -> int:
         "spans": args.spans,
         "annotations": args.annotations,
         "workers": args.workers,
+        "gunicorn_options": args.gunicorn_option,
+        "query_limit": args.query_limit,
     }
     texts = []
     ok = True
     for database in databases:
         print(f"{database}:", flush=True)
-        with ours(database, args.workers) as target:
+        with ours(database, args.workers, tuple(args.gunicorn_option), args.postgres_server) as target:
             mine = workload(target, args)
-        with phoenix(database, python) as target:
+        with phoenix(database, python, args.postgres_server) as target:
             theirs = workload(target, args)
         ok = ok and complete(mine) and complete(theirs)
         results[database] = {"ours": mine, "phoenix": theirs, "ratios": ratios(mine, theirs)}
