@@ -1,10 +1,13 @@
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client, override_settings
@@ -15,6 +18,7 @@ from phoenix_annot.demo.management.commands import demo
 from phoenix_annot.demo.traces import PROJECT_NAMES, WEATHER_PROJECT, demo_scenario
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.tracing.models import Project, Span, SpanKind, StatusCode, Trace
+from tests.compat.served import ROOT, server_env
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_loaded")]
 
@@ -32,8 +36,22 @@ def demo_loaded(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]
 
 def run_demo(*args: str) -> str:
     out = StringIO()
-    call_command("demo", "--no-serve", *args, stdout=out)
+    # The suite's database may be PostgreSQL; the refusals are tested in processes of their own below.
+    call_command("demo", "--no-serve", "--allow-any-database", *args, stdout=out)
     return out.getvalue()
+
+
+def demo_process(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py demo --no-serve` as a person runs it, on this database."""
+    env = {**server_env(ROOT / "unused.sqlite3", v1_auth=True), "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "manage.py", "demo", "--no-serve", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def counts() -> dict[str, int]:
@@ -158,10 +176,29 @@ def test_running_the_demo_again_duplicates_nothing() -> None:
     assert "0 new spans" in output
 
 
-def test_the_demo_user_can_log_in_with_the_demo_password() -> None:
+def test_the_demo_user_can_log_in_with_the_demo_password_but_not_open_the_admin() -> None:
     user = User.objects.get(username="demo")
-    assert (user.role, user.is_staff, user.is_superuser) == (User.Role.ANNOTATOR, True, False)
-    assert Client().login(username="demo", password="demo")
+    assert (user.role, user.is_staff, user.is_superuser) == (User.Role.ANNOTATOR, False, False)
+    client = Client()
+
+    logged_in = client.post("/login/", {"username": "demo", "password": "demo"})
+    admin = client.get("/admin/")
+
+    assert logged_in.status_code == 302 and logged_in["Location"] == "/"
+    assert admin.status_code == 302 and admin["Location"].startswith("/admin/login/")
+
+
+def test_the_demo_takes_staff_and_admin_permissions_from_a_demo_user_an_older_demo_made() -> None:
+    user = User.objects.get(username="demo")
+    user.is_staff = True
+    user.save()
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="tracing"))
+
+    run_demo()
+
+    user = User.objects.get(username="demo")
+    assert not user.is_staff
+    assert not user.user_permissions.exists()
 
 
 def test_the_demo_gives_an_existing_demo_user_the_demo_password_back() -> None:
@@ -207,3 +244,36 @@ def test_the_scenario_keeps_ids_and_content_and_moves_only_the_time_base() -> No
     assert [(r.span_id, r.attributes) for r in earlier] == [(r.span_id, r.attributes) for r in later]
     assert {r.start_time + timedelta(days=2) for r in earlier} == {r.start_time for r in later}
     assert max(r.end_time for r in earlier) <= now
+
+
+def test_the_demo_refuses_a_postgresql_database_before_connecting_to_it() -> None:
+    # Nothing listens on port 9: the refusal must come before any connection, let alone a migration.
+    done = demo_process("postgres://postgres@127.0.0.1:9/production")
+
+    assert done.returncode == 1
+    assert "The database is PostgreSQL, not SQLite" in done.stderr
+    assert "--allow-any-database" in done.stderr
+    assert "connection" not in done.stderr
+
+
+def test_the_demo_loads_a_fresh_sqlite_file_twice_but_refuses_one_with_other_users(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    add_alice = "from phoenix_annot.accounts.models import User; User.objects.create_user('alice')"
+
+    first, again = demo_process(url), demo_process(url)
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", add_alice],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
+    refused = demo_process(url)
+    allowed = demo_process(url, "--allow-any-database")
+
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+    assert "0 new spans" in again.stdout
+    assert refused.returncode == 1
+    assert "holds 1 user(s) other than 'demo' (alice)" in refused.stderr
+    assert "Demo data loaded" not in refused.stdout
+    assert allowed.returncode == 0, allowed.stderr

@@ -1,7 +1,8 @@
 """`manage.py demo`: a local phoenix-annot with realistic traces and evaluations, one command away.
 
 Safe to run again: ids are deterministic, so stored spans are skipped, annotations are upserts and the
-account and configs are fetched rather than created twice.
+account and configs are fetched rather than created twice. It refuses any database but a SQLite file holding
+no other user, so that a well-known password never lands on a server others use.
 """
 
 import argparse
@@ -11,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
-from django.db import connections, transaction
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from gunicorn.app.base import BaseApplication
@@ -46,8 +46,6 @@ from phoenix_annot.wsgi import application
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
-# Enough for the Django admin to be useful until the reviewer pages exist; accounts and keys stay out.
-DEMO_ADMIN_APPS = ("tracing", "annotations", "datasets")
 EVALUATION_CONFIGS: dict[str, dict[str, Any]] = {
     CORRECTNESS: {
         "type": AnnotationType.CATEGORICAL,
@@ -91,8 +89,28 @@ class Command(BaseCommand):
             "--port", type=port_number, default=8000, help="Port on 127.0.0.1 (default 8000)."
         )
         parser.add_argument("--no-serve", action="store_true", help="Load the demo data and exit.")
+        parser.add_argument(
+            "--allow-any-database",
+            action="store_true",
+            help=(
+                "Load the demo (and its demo/demo account) even into a database that is not SQLite or that "
+                "holds other users."
+            ),
+        )
 
-    def handle(self, *args: Any, port: int, no_serve: bool, verbosity: int, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        port: int,
+        no_serve: bool,
+        allow_any_database: bool,
+        verbosity: int,
+        **options: Any,
+    ) -> None:
+        if not allow_any_database:
+            refusal = demo_database_refusal()
+            if refusal:
+                raise CommandError(f"{refusal}; pass --allow-any-database to load the demo there anyway.")
         call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0), stdout=self.stdout)
         demo_user_ensure()
         scenario = demo_scenario(now=timezone.now())
@@ -129,7 +147,7 @@ class Command(BaseCommand):
         os.environ["PHOENIX_ANNOT_V1_AUTH_REQUIRED"] = "false"
         base_url = f"http://127.0.0.1:{port}"
         self.stdout.write(
-            f"\nOpen {base_url}/ (Django admin: {base_url}/admin/) and sign in as "
+            f"\nOpen {base_url}/ and sign in as "
             f"{DEMO_USERNAME} / {DEMO_PASSWORD}.\n"
             f"Send your own traces with any OTLP exporter to {base_url}/v1/traces "
             "(no API key needed: /v1 authentication is off while the demo runs).\n"
@@ -171,17 +189,32 @@ def port_number(raw: str) -> int:
     return port
 
 
+def demo_database_refusal() -> str | None:
+    """Why this database is no place for the demo account, if it is not: only a laptop's SQLite file, empty
+    or holding the demo alone, is. Asked before migrating, so a refused database is left untouched."""
+    if connection.vendor != "sqlite":
+        return f"The database is {connection.display_name}, not SQLite: the demo is for a laptop"
+    if User._meta.db_table not in connection.introspection.table_names():
+        return None
+    others = User.objects.exclude(username=DEMO_USERNAME).order_by("username")
+    count = others.count()
+    if count:
+        names = ", ".join(others.values_list("username", flat=True)[:3])
+        return f"The database holds {count} user(s) other than {DEMO_USERNAME!r} ({names})"
+    return None
+
+
 def demo_user_ensure() -> User:
-    """The demo reviewer, created once; an existing one keeps its settings but gets the demo password back."""
+    """The demo reviewer, created once; an existing one keeps its role but gets the demo password back.
+
+    Never staff: the account's password is public, so it must not open the Django admin."""
     user = User.objects.filter(username=DEMO_USERNAME).first()
     if user is None:
-        user = User.objects.create_user(
-            DEMO_USERNAME, password=DEMO_PASSWORD, is_staff=True, role=User.Role.ANNOTATOR
-        )
-    elif not user.check_password(DEMO_PASSWORD):
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
-    user.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=DEMO_ADMIN_APPS))
+        return User.objects.create_user(DEMO_USERNAME, password=DEMO_PASSWORD, role=User.Role.ANNOTATOR)
+    user.set_password(DEMO_PASSWORD)
+    user.is_staff = user.is_superuser = False
+    user.save(update_fields=["password", "is_staff", "is_superuser"])
+    user.user_permissions.clear()
     return user
 
 
