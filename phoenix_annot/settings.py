@@ -35,8 +35,9 @@ def env_int(name: str, default: int) -> int:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# The fallback key only suits a laptop demo; production must set DJANGO_SECRET_KEY (see README).
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-phoenix-annot-development-key-set-DJANGO_SECRET_KEY")
+# The fallback key only suits the demo and the tests: `check --deploy` calls it an error (accounts/checks.py).
+DEVELOPMENT_SECRET_KEY = "insecure-phoenix-annot-development-key-set-DJANGO_SECRET_KEY"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = [h.strip() for h in env_str("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in env_str("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
