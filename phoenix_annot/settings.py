@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "phoenix_annot.core.middleware.DatabaseUnavailableMiddleware",
     "phoenix_annot.api.middleware.QueryNulMiddleware",
+    "phoenix_annot.accounts.middleware.CrossSiteV1Middleware",
 ]
 
 ROOT_URLCONF = "phoenix_annot.urls"
@@ -170,6 +171,11 @@ LOGGING = {
 # --- phoenix-annot ---------------------------------------------------------------------------------
 # Whether every /v1 route (OTLP ingestion included) needs "Authorization: Bearer <api key>".
 V1_AUTH_REQUIRED = env_bool("PHOENIX_ANNOT_V1_AUTH_REQUIRED", True)
+# Other sites whose pages may call /v1 without an API key (browser exporters, e.g. http://localhost:5173);
+# a keyless request from any other site is refused (accounts/middleware.py).
+V1_ALLOWED_ORIGINS = [
+    o.strip().rstrip("/") for o in env_str("PHOENIX_ANNOT_V1_ALLOWED_ORIGINS", "").split(",") if o.strip()
+]
 # Largest OTLP request accepted, counted both on the wire and after decompression (gzip bombs).
 OTLP_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES", 20 * 1024 * 1024)
 
