@@ -27,7 +27,8 @@ Run from the project root with the project's virtualenv::
 ``--phoenix-only`` records Phoenix's answers without starting phoenix-annot; ``--reuse-phoenix`` compares
 phoenix-annot with the answers of the last run (kept in bench/results/) instead of starting Phoenix. Where
 Phoenix on SQLite and on PostgreSQL differ (they do on 62 expressions: SQLite reads true as 1, renders lists
-without spaces, truncates before %), both answers are recorded and each backend is held to its own, but for the recorded exceptions.
+without spaces, truncates before %), both answers are recorded and each backend is held to its own, but
+for the recorded exceptions.
 
 The first run installs Phoenix as bench/vs_phoenix.py does. Exit status 0 when phoenix-annot gives
 Phoenix's answer (or the recorded exception) for every expression; 1 otherwise.
@@ -870,12 +871,14 @@ def run_corpus(
 
 
 def differences(
-    expected: dict[str, Any], actual: dict[str, Any], exceptions: dict[str, Any]
+    expected: dict[str, Any], actual: dict[str, Any], exceptions: dict[str, Any], database: str
 ) -> dict[str, tuple[Any, Any]]:
     """Expression -> (expected, actual) where they differ, expected being the recorded exception if any."""
     out = {}
     for expression, theirs in expected.items():
         want = exceptions[expression]["expected"] if expression in exceptions else theirs
+        if isinstance(want, dict):  # an exception recorded per backend
+            want = want[database]
         if actual[expression] != want:
             out[expression] = (want, actual[expression])
     return out
@@ -910,8 +913,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help=f"store Phoenix's answers in {ANSWERS}")
     parser.add_argument("--show", type=int, default=40, help="differences to print in full")
     args = parser.parse_args(argv)
-    # vs_phoenix creates both servers' databases on this server.
-    vs_phoenix.POSTGRES_SERVER = args.postgres_server
     python = vs_phoenix.phoenix_python(args.phoenix_venv, args.phoenix_version)
     spans = build_spans()
     data = seed(spans)
@@ -928,19 +929,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.reuse_phoenix:
             theirs = json.loads(saved.read_text())
         else:
-            theirs = run_corpus(vs_phoenix.phoenix(database, python), spans, data, expressions)
+            phoenix = vs_phoenix.phoenix(database, python, postgres_server=args.postgres_server)
+            theirs = run_corpus(phoenix, spans, data, expressions)
             saved.write_text(json.dumps(theirs, indent=1, ensure_ascii=False))
         phoenix_answers[database] = theirs
         if args.phoenix_only:
             continue
-        mine = run_corpus(vs_phoenix.ours(database, args.workers), spans, data, expressions)
-        diffs = differences(theirs, mine, exceptions)
+        ours = vs_phoenix.ours(database, args.workers, postgres_server=args.postgres_server)
+        mine = run_corpus(ours, spans, data, expressions)
+        diffs = differences(theirs, mine, exceptions, database)
         ok = ok and not diffs
         report(f"{database}: phoenix-annot vs Phoenix", diffs, args.show)
     if len(phoenix_answers) == 2:
         report(
             "Phoenix on SQLite vs Phoenix on PostgreSQL",
-            differences(phoenix_answers["sqlite"], phoenix_answers["postgres"], {}),
+            differences(phoenix_answers["sqlite"], phoenix_answers["postgres"], {}, "postgres"),
             args.show,
         )
     if args.write:
