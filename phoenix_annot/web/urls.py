@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from .views import annotations, api_keys, configs, datasets, projects, spans, traces
 
@@ -17,6 +17,19 @@ urlpatterns = [
     path("annotations/<str:kind>/<int:pk>/delete/", annotations.annotation_delete, name="annotation-delete"),
     path("settings/api-keys/", api_keys.api_keys, name="api-keys"),
     path("settings/api-keys/<int:pk>/revoke/", api_keys.api_key_revoke_view, name="api-key-revoke"),
+    path(
+        "settings/password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="accounts/password_change.html",
+            success_url=reverse_lazy("web:password-change-done"),
+        ),
+        name="password-change",
+    ),
+    path(
+        "settings/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
+        name="password-change-done",
+    ),
     path("configs/", configs.config_list, name="configs"),
     path("configs/new/", configs.config_edit, name="config-new"),
     path("configs/<int:pk>/", configs.config_edit, name="config-edit"),

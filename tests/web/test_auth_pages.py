@@ -1,7 +1,7 @@
 """Every browser page x every kind of visitor, and every form post without a CSRF token.
 
 Anonymous visitors are sent to the login page; viewers read; annotators also annotate and build datasets;
-only admins reach the annotation config pages; everybody manages their own API keys only.
+only admins reach the annotation config pages; everybody manages their own API keys and password only.
 """
 
 from collections.abc import Callable
@@ -33,6 +33,7 @@ pytestmark = pytest.mark.django_db
 ACTORS = ("anonymous", "viewer", "annotator", "admin")
 ROLES = {"viewer": User.Role.VIEWER, "annotator": User.Role.ANNOTATOR, "admin": User.Role.ADMIN}
 PASSWORD = "pw-for-tests"  # UserFactory's
+NEW_PASSWORD = "a new passphrase, 2026"
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,10 @@ def annotation_count(w: World) -> int:
 
 def usable_key_count(w: World) -> int:
     return ApiKey.objects.usable().count()
+
+
+def password_hashes(w: World) -> list[str]:
+    return list(User.objects.order_by("pk").values_list("password", flat=True))
 
 
 def config_count(w: World) -> int:
@@ -292,6 +297,33 @@ ROWS = [
         effect=usable_key_count,
         case="other's",
     ),
+    Row("GET", "web:password-change", none, READ),
+    Row(
+        "POST",
+        "web:password-change",
+        none,
+        (LOGIN,) + (to(lambda w: reverse("web:password-change-done")),) * 3,
+        data=lambda w: {
+            "old_password": PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+        effect=password_hashes,
+    ),
+    Row(
+        "POST",
+        "web:password-change",
+        none,
+        (LOGIN, OK, OK, OK),
+        data=lambda w: {
+            "old_password": "wrong",
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+        effect=password_hashes,
+        case="wrong old password",
+    ),
+    Row("GET", "web:password-change-done", none, READ),
     Row("GET", "web:configs", none, ADMINS_ONLY),
     Row("GET", "web:config-new", none, ADMINS_ONLY),
     Row(
