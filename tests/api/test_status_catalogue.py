@@ -55,8 +55,8 @@ CASES = [
         "POST",
         lambda w: "/v1/span_annotations?sync=true",
         404,
-        "Spans with IDs 00000000000000aa, 00000000000000bb do not exist.",
-        body=lambda w: {"data": [item("span_id", "00000000000000bb"), item("span_id", "00000000000000aa")]},
+        "Spans with IDs ffffffffffffffaa, ffffffffffffffbb do not exist.",
+        body=lambda w: {"data": [item("span_id", "ffffffffffffffbb"), item("span_id", "ffffffffffffffaa")]},
     ),
     Case(
         "annotation without annotator_kind",
