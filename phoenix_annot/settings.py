@@ -181,9 +181,13 @@ OTLP_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES", 20 * 1024 * 1
 
 # Largest JSON body a /v1 REST route reads (dataset uploads have their own, larger limit).
 API_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_API_MAX_BODY_BYTES", 20 * 1024 * 1024)
-# Largest dataset upload (POST /v1/datasets/upload), JSON or a multipart CSV/JSONL file: the whole body is
-# read into memory (Phoenix reads it whole too), so past this it is refused unread.
-DATASET_UPLOAD_MAX_BODY_BYTES = 32 * 1024 * 1024
+# Largest dataset upload body (POST /v1/datasets/upload) on the wire, JSON or multipart: past this it is
+# refused unread.
+DATASET_UPLOAD_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_BODY_BYTES", 32 * 1024 * 1024)
+# An uploaded CSV/JSONL file is read as a stream, but its examples are held in memory until they are stored:
+# these two bound what one upload costs a worker (bench/upload_memory.py), however well the file compresses.
+DATASET_UPLOAD_MAX_FILE_BYTES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES", 32 * 1024 * 1024)
+DATASET_UPLOAD_MAX_EXAMPLES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_EXAMPLES", 100_000)
 # A body sent chunked, without Content-Length (the OpenTelemetry JS exporters send every export that way), is
 # read up to this size before its route's own limit applies (core/chunked.py): by default the largest of them.
 MAX_REQUEST_BODY_BYTES = env_int(

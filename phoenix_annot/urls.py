@@ -18,3 +18,5 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("", include("phoenix_annot.web.urls")),
 ]
+
+handler400 = "phoenix_annot.core.bad_request.bad_request"

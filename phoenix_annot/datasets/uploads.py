@@ -1,31 +1,60 @@
 """Reading an uploaded table (CSV or JSONL, maybe compressed) into the columns `dataset_upload` takes.
 
-Pure functions over bytes; errors are ValidationErrors whose message names the problem, for a 422.
+The file is read as a stream: spooled off the request, then decompressed a block at a time, decoded and split
+into rows as it goes; each row is kept only as the values its keys pick. So parsing holds one row at a time,
+and what an upload costs in all is bounded by two limits, on the decompressed bytes and on the examples,
+checked while the rows arrive: past either, `UploadTooLarge` (a 413) names it, long before a small
+compressed file can inflate into gigabytes. Other errors are ValidationErrors naming the problem, for a 422.
 """
 
-import codecs
 import csv
 import io
 import json
+import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.http.multipartparser import FILE, ChunkIter, LazyStream, MultiPartParserError, Parser
 from django.utils.http import parse_header_parameters
 
-# A decompressed file this large becomes several times that in Python objects.
-MAX_FILE_BYTES = 64 * 1024 * 1024
 CSV = "text/csv"
 JSONL = "application/jsonl"
 PYARROW = "application/x-pandas-pyarrow"
+READ_BLOCK_BYTES = 64 * 1024
+# A file part up to this size stays in memory; a larger one goes to a temporary file until it is read.
+SPOOL_IN_MEMORY_BYTES = 1024 * 1024
 # zlib's wbits for each Content-Encoding: gzip wrapper, zlib wrapper.
 DECOMPRESSORS: dict[str, Callable[[], Any]] = {
     "gzip": lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
     "deflate": lambda: zlib.decompressobj(zlib.MAX_WBITS),
 }
+IDENTITY = ("", "identity", "none")
+
+
+class UploadTooLarge(ValidationError):
+    """An upload past one of the limits; the message names the limit and its setting."""
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    file_bytes: int
+    examples: int
+
+    def file_too_large(self) -> UploadTooLarge:
+        return UploadTooLarge(
+            f"The uploaded file is larger than {self.file_bytes} bytes once decompressed "
+            "(PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES)"
+        )
+
+    def check_examples(self, count: int) -> None:
+        if count > self.examples:
+            raise UploadTooLarge(
+                f"The upload has more than {self.examples} examples "
+                "(PHOENIX_ANNOT_DATASET_UPLOAD_MAX_EXAMPLES)"
+            )
 
 
 @dataclass(frozen=True)
@@ -33,7 +62,7 @@ class FilePart:
     filename: str
     content_type: str
     content_encoding: str | None
-    content: bytes
+    content: IO[bytes]
 
 
 @dataclass
@@ -56,6 +85,9 @@ class TableKeys:
 
 @dataclass
 class TableColumns:
+    """One item per row in `inputs`; the other columns are empty when no key names them (the service then
+    reads them as absent), so a file of a million tiny rows costs no million empty dicts."""
+
     inputs: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     metadata: list[dict[str, Any]] = field(default_factory=list)
@@ -68,7 +100,8 @@ def multipart_read(stream: BinaryIO, *, content_type: str) -> MultipartForm:
     """Every part of a multipart/form-data body, keeping each file part's own Content-Encoding header.
 
     Django's own parser drops part headers other than Content-Type, and the client gzips its CSV with a
-    part-level `Content-Encoding: gzip`. The caller bounds the body's size before calling this.
+    part-level `Content-Encoding: gzip`. File parts are spooled, not read into memory; the caller bounds the
+    body's size before calling this.
     """
     boundary = parse_header_parameters(content_type)[1].get("boundary", "")
     if not boundary:
@@ -78,97 +111,126 @@ def multipart_read(stream: BinaryIO, *, content_type: str) -> MultipartForm:
         for item_type, headers, part in Parser(LazyStream(ChunkIter(stream)), boundary.encode("latin-1")):
             disposition = headers.get("content-disposition", ("", {}))[1]
             name = disposition.get("name", b"").decode(errors="replace")
-            content = part.read()
             if item_type == FILE:
                 encoding = headers.get("content-encoding")
                 form.files[name] = FilePart(
                     filename=disposition.get("filename", b"").decode(errors="replace"),
                     content_type=headers.get("content-type", ("", {}))[0].strip(),
                     content_encoding=encoding[0].strip() if encoding else None,
-                    content=content,
+                    content=_spooled(part),
                 )
             elif name:
-                form.fields.setdefault(name, []).append(content.decode(errors="replace"))
+                form.fields.setdefault(name, []).append(part.read().decode(errors="replace"))
     except (MultiPartParserError, UnicodeEncodeError) as exc:
         raise ValidationError(f"Malformed multipart/form-data body: {exc}") from None
     return form
 
 
-def table_read(file: FilePart) -> tuple[list[str], list[dict[str, Any]]]:
-    """The column headers and rows of an uploaded CSV or JSONL file."""
+def table_columns(file: FilePart, keys: TableKeys, *, limits: UploadLimits) -> TableColumns:
+    """Each row of an uploaded CSV or JSONL file split into input, output and metadata by `keys`; blank CSV
+    cells are left out."""
     content_type = file.content_type.split(";")[0].strip().lower()
     if content_type == PYARROW:
         raise ValidationError("PyArrow uploads are not supported; upload the table as CSV or JSONL")
     if content_type not in (CSV, JSONL):
         raise ValidationError(f"Invalid file content type: {file.content_type}")
-    text = _decoded(_decompressed(file.content, file.content_encoding))
-    return _csv_table(text) if content_type == CSV else _jsonl_table(text)
-
-
-def table_columns(headers: list[str], rows: list[dict[str, Any]], keys: TableKeys) -> TableColumns:
-    """Each row split into input, output and metadata by `keys`; blank CSV cells are left out."""
-    _check_keys(headers, keys)
-    columns = TableColumns()
-    for row in rows:
-        columns.inputs.append(_pick(row, keys.input))
-        columns.outputs.append(_pick(row, keys.output))
-        columns.metadata.append(_pick(row, keys.metadata))
-        columns.span_ids.append(_cell(row, keys.span_id))
-        columns.example_ids.append(_cell(row, keys.example_id))
-        columns.splits.append([value for key in sorted(keys.split) if (value := _cell(row, key))])
+    _check_overlap(keys)
+    text = _text(file, limits)
+    try:
+        headers: dict[str, None] = {}
+        rows = _csv_rows(text, headers) if content_type == CSV else _jsonl_rows(text, headers)
+        columns = _columns(rows, keys, limits)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"The file is not UTF-8 text: {exc}") from None
+    _check_keys(list(headers), keys)
     return columns
 
 
-def _decompressed(content: bytes, encoding: str | None) -> bytes:
-    if encoding is None or encoding.strip().lower() in ("", "identity", "none"):
-        if len(content) > MAX_FILE_BYTES:
-            raise _too_large()
-        return content
-    factory = DECOMPRESSORS.get(encoding.strip().lower())
+def _spooled(part: Iterable[bytes]) -> IO[bytes]:
+    # The view closes it once the file is read.
+    content = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
+    for chunk in part:
+        content.write(chunk)
+    content.seek(0)
+    return content
+
+
+def _text(file: FilePart, limits: UploadLimits) -> io.TextIOWrapper:
+    """The file as text, decompressed as it is read; newline="" leaves quoted line breaks to the CSV
+    reader and ends rows at \n, \r or \r\n only."""
+    blocks = _counted(_decompressed(file.content, file.content_encoding), limits)
+    # utf-8-sig: spreadsheet exports start with a byte order mark.
+    return io.TextIOWrapper(io.BufferedReader(_BlockReader(blocks)), encoding="utf-8-sig", newline="")
+
+
+def _decompressed(source: IO[bytes], encoding: str | None) -> Iterator[bytes]:
+    """The file's bytes in blocks of at most READ_BLOCK_BYTES, however well they were compressed."""
+    name = (encoding or "").strip().lower()
+    if name in IDENTITY:
+        yield from iter(lambda: source.read(READ_BLOCK_BYTES), b"")
+        return
+    factory = DECOMPRESSORS.get(name)
     if factory is None:
         raise ValidationError(f"Invalid file content encoding: {encoding}")
     decompressor = factory()
+    while not decompressor.eof:
+        data = decompressor.unconsumed_tail or source.read(READ_BLOCK_BYTES)
+        if not data:
+            raise ValidationError(f"The {encoding} data of the file is truncated")
+        try:
+            block = decompressor.decompress(data, READ_BLOCK_BYTES)
+        except zlib.error as exc:
+            raise ValidationError(f"The file is not valid {encoding} data: {exc}") from None
+        if block:
+            yield block
+
+
+def _counted(blocks: Iterator[bytes], limits: UploadLimits) -> Iterator[bytes]:
+    total = 0
+    for block in blocks:
+        total += len(block)
+        if total > limits.file_bytes:
+            raise limits.file_too_large()
+        yield block
+
+
+class _BlockReader(io.RawIOBase):
+    """A readable binary stream over an iterator of non-empty blocks."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self.blocks = blocks
+        self.pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self.pending:
+            self.pending = memoryview(next(self.blocks, b""))
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+
+def _csv_rows(text: io.TextIOWrapper, headers: dict[str, None]) -> Iterator[dict[str, Any]]:
+    reader = csv.DictReader(text)
     try:
-        # max_length stops a small bomb from inflating past the limit in memory.
-        data = decompressor.decompress(content, MAX_FILE_BYTES + 1)
-    except zlib.error as exc:
-        raise ValidationError(f"The file is not valid {encoding} data: {exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise _too_large()
-    if not decompressor.eof:
-        raise ValidationError(f"The {encoding} data of the file is truncated")
-    return data
-
-
-def _too_large() -> ValidationError:
-    return ValidationError(f"The uploaded file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-
-
-def _decoded(data: bytes) -> str:
-    try:
-        # utf-8-sig: spreadsheet exports start with a byte order mark.
-        return codecs.decode(data, "utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationError(f"The file is not UTF-8 text: {exc}") from None
-
-
-def _csv_table(text: str) -> tuple[list[str], list[dict[str, Any]]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        headers = reader.fieldnames
-        if not headers:
+        names = reader.fieldnames
+        if not names:
             raise ValidationError("Missing CSV column header")
-        if duplicated := sorted({header for header in headers if headers.count(header) > 1}):
+        if duplicated := sorted({name for name in names if names.count(name) > 1}):
             raise ValidationError(f"Duplicated column header in CSV file: {', '.join(duplicated)}")
-        return list(headers), list(reader)
+        headers.update(dict.fromkeys(names))
+        yield from reader
     except csv.Error as exc:
         raise ValidationError(f"Invalid CSV on line {reader.line_num}: {exc}") from None
 
 
-def _jsonl_table(text: str) -> tuple[list[str], list[dict[str, Any]]]:
-    headers: dict[str, None] = {}
-    rows = []
-    for number, line in _numbered_lines(text):
+def _jsonl_rows(text: io.TextIOWrapper, headers: dict[str, None]) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(text, start=1):
+        if not line.strip():
+            continue
         try:
             row = json.loads(line, parse_constant=_reject_constant)
         except ValueError as exc:
@@ -176,24 +238,47 @@ def _jsonl_table(text: str) -> tuple[list[str], list[dict[str, Any]]]:
         if not isinstance(row, dict):
             raise ValidationError(f"Line {number} of the JSONL file is not a JSON object")
         headers.update(dict.fromkeys(row))
-        rows.append(row)
-    return list(headers), rows
-
-
-def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
-    return ((number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip())
+        yield row
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_keys(headers: list[str], keys: TableKeys) -> None:
+def _columns(rows: Iterator[dict[str, Any]], keys: TableKeys, limits: UploadLimits) -> TableColumns:
+    columns = TableColumns()
+    sections = [(columns.inputs, sorted(keys.input))]
+    sections += [
+        (column, sorted(wanted))
+        for column, wanted in ((columns.outputs, keys.output), (columns.metadata, keys.metadata))
+        if wanted
+    ]
+    split_keys = sorted(keys.split)
+    for count, row in enumerate(rows, start=1):
+        limits.check_examples(count)
+        for column, wanted in sections:
+            column.append({key: row[key] for key in wanted if key in row and not _blank(row[key])})
+        if keys.span_id:
+            columns.span_ids.append(_cell(row, keys.span_id))
+        if keys.example_id:
+            columns.example_ids.append(_cell(row, keys.example_id))
+        if split_keys:
+            columns.splits.append([value for key in split_keys if (value := _cell(row, key))])
+    return columns
+
+
+def _check_overlap(keys: TableKeys) -> None:
     groups = {"input": keys.input, "output": keys.output, "metadata": keys.metadata}
     for first, second in (("input", "output"), ("input", "metadata"), ("output", "metadata")):
         if overlap := groups[first] & groups[second]:
             raise ValidationError(f"{first}_keys and {second}_keys have overlap: {_braced(overlap)}")
-    groups |= {
+
+
+def _check_keys(headers: list[str], keys: TableKeys) -> None:
+    groups = {
+        "input": keys.input,
+        "output": keys.output,
+        "metadata": keys.metadata,
         "split": keys.split,
         "span_id": frozenset({keys.span_id} - {None}),
         "example_id": frozenset({keys.example_id} - {None}),
@@ -207,12 +292,8 @@ def _braced(names: frozenset[str]) -> str:
     return "{" + ", ".join(repr(name) for name in sorted(names)) + "}"
 
 
-def _pick(row: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
-    return {key: row[key] for key in sorted(keys) if key in row and not _blank(row[key])}
-
-
-def _cell(row: dict[str, Any], key: str | None) -> Any:
-    value = row.get(key) if key else None
+def _cell(row: dict[str, Any], key: str) -> Any:
+    value = row.get(key)
     return None if _blank(value) else value
 
 

@@ -32,7 +32,7 @@ def test_a_body_over_the_limit_is_a_413_and_nothing_is_written(api, settings):
 
     assert (response.status_code, response.content.decode()) == (
         413,
-        "Request body is larger than the 200 byte limit",
+        "Request body is larger than the 200 byte limit (PHOENIX_ANNOT_API_MAX_BODY_BYTES)",
     )
     assert response["Content-Type"].startswith("text/plain")
     assert not SpanAnnotation.objects.exists()
@@ -46,6 +46,33 @@ def test_a_body_at_the_limit_is_read(api, settings):
     response = api.post("/v1/span_annotations?sync=true", body)
 
     assert response.status_code == 200
+
+
+def test_ten_thousand_annotations_in_one_body_past_djangos_form_limit_are_stored(api, settings):
+    span = SpanFactory()
+    result = {"explanation": "x" * 300}
+    items = [
+        {"span_id": span.span_id, "name": f"n{i}", "annotator_kind": "LLM", "result": result}
+        for i in range(10_000)
+    ]
+    body = json.dumps({"data": items})
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = api.post("/v1/span_annotations?sync=true", body)
+
+    assert response.status_code == 200, response.content[:200]
+    assert SpanAnnotation.objects.count() == 10_000
+
+
+def test_a_dataset_upload_past_djangos_form_limit_is_stored(api, settings):
+    inputs = [{"question": f"{i} " + "x" * 250} for i in range(10_000)]
+    body = json.dumps({"name": "big", "inputs": inputs})
+    assert len(body) > 2_700_000 > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = api.post("/v1/datasets/upload?sync=true", body)
+
+    assert response.status_code == 200, response.content[:200]
+    assert response.json()["data"]["num_created_examples"] == 10_000
 
 
 def test_the_limit_holds_while_reading_when_content_length_understates_the_body(settings):

@@ -58,14 +58,15 @@ from phoenix_annot.datasets.uploads import (
     JSONL,
     FilePart,
     TableKeys,
+    UploadLimits,
+    UploadTooLarge,
     multipart_read,
     table_columns,
-    table_read,
 )
 
 from ..errors import PlainError
 from ..params import paginate_desc, query_bool, query_int, query_list
-from ..parsers import SizeLimitedJSONParser, check_declared_length
+from ..parsers import BodyLimit, SizeLimitedJSONParser
 from ..schema import (
     PatternField,
     cursor_param,
@@ -426,8 +427,10 @@ class DatasetUploadView(APIView):
     parser_classes = [SizeLimitedJSONParser, DatasetUploadMultiPartParser]
 
     @property
-    def max_body_bytes(self) -> int:
-        return settings.DATASET_UPLOAD_MAX_BODY_BYTES
+    def body_limit(self) -> BodyLimit:
+        return BodyLimit(
+            settings.DATASET_UPLOAD_MAX_BODY_BYTES, "PHOENIX_ANNOT_DATASET_UPLOAD_MAX_BODY_BYTES"
+        )
 
     @extend_schema(
         operation_id="uploadDataset",
@@ -445,7 +448,9 @@ class DatasetUploadView(APIView):
                 {
                     400: "`Missing content-type header`",
                     409: '`A dataset named "<name>" already exists.`',
-                    413: "Upload of <n> bytes is larger than the limit.",
+                    413: "The body, the file once decompressed or its example count is over its limit "
+                    "(`PHOENIX_ANNOT_DATASET_UPLOAD_MAX_BODY_BYTES`, `…_MAX_FILE_BYTES`, `…_MAX_EXAMPLES`); "
+                    "the message names it.",
                     422: "`Invalid request Content-Type`, `Invalid dateset action: <action>` (sic) or "
                     "another reason the upload cannot be used.",
                 }
@@ -460,11 +465,16 @@ class DatasetUploadView(APIView):
         is_json = media_type == "application/json"
         if not is_json and media_type != "multipart/form-data":
             raise PlainError(422, "Invalid request Content-Type")
-        check_declared_length(request.META, settings.DATASET_UPLOAD_MAX_BODY_BYTES)
+        self.body_limit.check_declared_length(request.META)
         sync = query_bool(request, "sync", False)
+        limits = UploadLimits(
+            file_bytes=settings.DATASET_UPLOAD_MAX_FILE_BYTES, examples=settings.DATASET_UPLOAD_MAX_EXAMPLES
+        )
         try:
-            values = _json_upload(request) if is_json else _form_upload(request)
+            values = _json_upload(request, limits) if is_json else _form_upload(request, limits)
             result = dataset_upload(**values, user=acting_user(request))
+        except UploadTooLarge as exc:
+            raise PlainError(413, exc.messages[0]) from None
         except DuplicateDatasetName as exc:
             raise PlainError(409, exc.messages[0]) from None
         except ValidationError as exc:
@@ -499,14 +509,16 @@ JSON_UPLOAD_FIELDS = (
 )
 
 
-def _json_upload(request: Request) -> dict[str, Any]:
+def _json_upload(request: Request, limits: UploadLimits) -> dict[str, Any]:
     body = request.data
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object")
+    if isinstance(inputs := body.get("inputs"), list):
+        limits.check_examples(len(inputs))
     return {key: body.get(key) for key in JSON_UPLOAD_FIELDS}
 
 
-def _form_upload(request: Request) -> dict[str, Any]:
+def _form_upload(request: Request, limits: UploadLimits) -> dict[str, Any]:
     form = request.data
     file = request.FILES.get("file")
     if not isinstance(file, FilePart):
@@ -524,7 +536,8 @@ def _form_upload(request: Request) -> dict[str, Any]:
         span_id=form.get("span_id_key") or None,
         example_id=form.get("example_id_key") or None,
     )
-    columns = table_columns(*table_read(file), keys)
+    with file.content:
+        columns = table_columns(file, keys, limits=limits)
     return {
         "action": form.get("action"),
         "name": form.get("name"),
