@@ -5,12 +5,17 @@ with `.iterator()`, so memory stays flat however large the dataset. The CSV and 
 them twice (the columns, or the skipped count, must be known before the first line goes out): twice the
 database work, in exchange for never holding the dataset in memory. A version's rows never change, so both
 passes see the same rows.
+
+CSV cells are for spreadsheets, which run a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
+return as a formula: text from an application's end users (span input and output) or a label could then
+run on the reviewer's machine. Such text cells are written with a leading `'`, as OWASP advises; the JSONL
+exports stay exact.
 """
 
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
@@ -21,11 +26,18 @@ from .models import ExampleRevision
 
 SECTIONS = ("input", "output", "metadata")
 CHUNK_SIZE = 500
+# What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class FineTuningReport(NamedTuple):
+class ChatReport(NamedTuple):
+    """How many examples an OpenAI export writes, and how many it leaves out for not being chats."""
+
     chat_rows: int
     skipped_rows: int
+
+
+ChatRow = Callable[[ExampleRevision], dict[str, Any] | None]
 
 
 def example_ids(revision: ExampleRevision) -> tuple[str, str]:
@@ -51,7 +63,9 @@ def csv_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
             for section in SECTIONS
             for key, value in _flattened(getattr(revision, section)).items()
         }
-        yield _csv_line([*example_ids(revision), *(_csv_cell(cells.get(name)) for name in header[2:])])
+        yield _csv_line(
+            [*map(_csv_cell, example_ids(revision)), *(_csv_cell(cells.get(name)) for name in header[2:])]
+        )
 
 
 def jsonl_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
@@ -69,15 +83,8 @@ def jsonl_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
         )
 
 
-def openai_ft_report(revisions: QuerySet[ExampleRevision]) -> FineTuningReport:
-    """How many examples make chat fine-tuning rows, and how many the export leaves out."""
-    chat_rows = skipped_rows = 0
-    for revision in _rows(revisions):
-        if _chat_messages(revision) is None:
-            skipped_rows += 1
-        else:
-            chat_rows += 1
-    return FineTuningReport(chat_rows, skipped_rows)
+def openai_ft_report(revisions: QuerySet[ExampleRevision]) -> ChatReport:
+    return _chat_report(revisions, _ft_row)
 
 
 def openai_ft_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
@@ -86,41 +93,64 @@ def openai_ft_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
     Unlike Phoenix, an example that is not a chat (no messages, or no assistant turn to learn) is left out
     rather than written with empty messages, which OpenAI rejects; `openai_ft_report` counts them.
     """
-    for revision in _rows(revisions):
-        messages = _chat_messages(revision)
-        if messages is None:
-            continue
-        row: dict[str, Any] = {"messages": messages}
-        if tools := revision.input.get("tools"):
-            row["tools"] = tools
-        yield _json_line(row)
+    return _chat_lines(revisions, _ft_row)
+
+
+def openai_evals_report(revisions: QuerySet[ExampleRevision]) -> ChatReport:
+    return _chat_report(revisions, _evals_row)
 
 
 def openai_evals_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
-    """`{"messages": input.messages, "ideal": <content of the last output message>}` as Phoenix writes it."""
-    for revision in _rows(revisions):
-        output_messages = _list(revision.output.get("messages"))
-        last = output_messages[-1] if output_messages and isinstance(output_messages[-1], dict) else {}
-        ideal = last.get("content")
-        yield _json_line(
-            {
-                "messages": _list(revision.input.get("messages")),
-                "ideal": ideal if isinstance(ideal, str) else "",
-            }
-        )
+    """`{"messages": input.messages, "ideal": <content of the last output message>}` as Phoenix writes it.
+
+    Unlike Phoenix, an example without input messages or without a text answer to hold them to is left out
+    rather than written as `{"messages": [], "ideal": ""}`; `openai_evals_report` counts them.
+    """
+    return _chat_lines(revisions, _evals_row)
 
 
 def _rows(revisions: QuerySet[ExampleRevision]) -> Iterator[ExampleRevision]:
     return revisions.iterator(chunk_size=CHUNK_SIZE)
 
 
-def _chat_messages(revision: ExampleRevision) -> list[dict[str, Any]] | None:
+def _chat_report(revisions: QuerySet[ExampleRevision], chat_row: ChatRow) -> ChatReport:
+    chat_rows = skipped_rows = 0
+    for revision in _rows(revisions):
+        if chat_row(revision) is None:
+            skipped_rows += 1
+        else:
+            chat_rows += 1
+    return ChatReport(chat_rows, skipped_rows)
+
+
+def _chat_lines(revisions: QuerySet[ExampleRevision], chat_row: ChatRow) -> Iterator[str]:
+    for revision in _rows(revisions):
+        if (row := chat_row(revision)) is not None:
+            yield _json_line(row)
+
+
+def _ft_row(revision: ExampleRevision) -> dict[str, Any] | None:
     messages = _list(revision.input.get("messages")) + _list(revision.output.get("messages"))
-    if not all(isinstance(message, dict) and isinstance(message.get("role"), str) for message in messages):
+    if not _are_messages(messages) or not any(message["role"] == "assistant" for message in messages):
         return None
-    if not any(message["role"] == "assistant" for message in messages):
+    row: dict[str, Any] = {"messages": messages}
+    if tools := revision.input.get("tools"):
+        row["tools"] = tools
+    return row
+
+
+def _evals_row(revision: ExampleRevision) -> dict[str, Any] | None:
+    messages = _list(revision.input.get("messages"))
+    output_messages = _list(revision.output.get("messages"))
+    last = output_messages[-1] if output_messages and isinstance(output_messages[-1], dict) else {}
+    ideal = last.get("content")
+    if not messages or not _are_messages(messages) or not isinstance(ideal, str):
         return None
-    return messages
+    return {"messages": messages, "ideal": ideal}
+
+
+def _are_messages(messages: list[Any]) -> bool:
+    return all(isinstance(message, dict) and isinstance(message.get("role"), str) for message in messages)
 
 
 def _list(value: Any) -> list[Any]:
@@ -140,13 +170,18 @@ def _flattened(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
     return "" if value is None else value
 
 
 def _csv_line(cells: Iterable[Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
+    # The writer quotes a cell holding a character of its line terminator, and only those: with "\r\n" a
+    # lone carriage return is quoted too, where it would otherwise end the row early in any reader. The
+    # file's rows still end in "\n".
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue().removesuffix("\r\n") + "\n"
 
 
 def _json_line(row: dict[str, Any]) -> str:

@@ -1,5 +1,7 @@
 import base64
+import csv
 import gzip
+import io
 import json
 import tracemalloc
 from datetime import datetime
@@ -691,10 +693,31 @@ def test_the_fine_tuning_export_skips_non_chat_examples_and_says_how_many(api, c
     ]
 
 
-def test_the_evals_export_writes_every_example(api, chat_dataset):
+def test_the_evals_export_skips_non_chat_examples_and_says_how_many(api, chat_dataset):
     response = api.get(f"/v1/datasets/{gid('Dataset', chat_dataset.dataset.pk)}/jsonl/openai_evals")
 
-    assert [json.loads(line)["ideal"] for line in text(response).splitlines()] == ["Hello", ""]
+    assert response["X-Skipped-Examples"] == "1"
+    assert [json.loads(line) for line in text(response).splitlines()] == [
+        {"messages": CHAT_INPUT["messages"], "ideal": "Hello"}
+    ]
+
+
+def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_and_jsonl_stays_exact(api):
+    formulas = ['=HYPERLINK("http://evil")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    uploaded = upload(
+        inputs=[{"q": formula} for formula in formulas],
+        outputs=[{"n": -1}] * len(formulas),
+        example_ids=["=id", *(f"id{n}" for n in range(1, len(formulas)))],
+    )
+    dataset_gid = gid("Dataset", uploaded.dataset.pk)
+
+    rows = list(csv.DictReader(io.StringIO(text(api.get(f"/v1/datasets/{dataset_gid}/csv")), newline="")))
+    exact = [json.loads(line) for line in text(api.get(f"/v1/datasets/{dataset_gid}/jsonl")).splitlines()]
+
+    assert [row["input.q"] for row in rows] == [f"'{formula}" for formula in formulas]
+    assert [row["id"] for row in rows][:2] == ["'=id", "id1"]
+    assert {row["output.n"] for row in rows} == {"-1"}
+    assert [row["input"]["q"] for row in exact] == formulas
 
 
 def test_exports_can_be_pinned_to_a_version_and_ignore_the_accept_header(api, chat_dataset):

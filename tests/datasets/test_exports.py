@@ -7,6 +7,7 @@ from phoenix_annot.datasets.exports import (
     csv_lines,
     jsonl_lines,
     openai_evals_lines,
+    openai_evals_report,
     openai_ft_lines,
     openai_ft_report,
 )
@@ -101,7 +102,7 @@ def test_openai_fine_tuning_leaves_out_examples_that_are_not_chats_and_reports_t
     assert "tools" not in rows[1]
 
 
-def test_openai_evals_take_the_input_messages_and_the_last_output_message_as_ideal(version):
+def test_openai_evals_take_the_input_messages_and_the_last_output_message_and_skip_the_rest(version):
     add(
         version,
         input=CHAT_INPUT,
@@ -109,12 +110,14 @@ def test_openai_evals_take_the_input_messages_and_the_last_output_message_as_ide
     )
     add(version, input={"input": "x"}, output={"messages": [{"role": "assistant", "content": ["parts"]}]})
 
-    rows = [json.loads(line) for line in openai_evals_lines(example_revisions_at_version(version=version))]
+    add(version, input=CHAT_INPUT, output={"output": "no messages"})
+    add(version, input={"messages": ["not a message"]}, output=CHAT_OUTPUT)
+    revisions = example_revisions_at_version(version=version)
 
-    assert rows == [
-        {"messages": [{"role": "user", "content": "Olá?"}], "ideal": "b"},
-        {"messages": [], "ideal": ""},
-    ]
+    rows = [json.loads(line) for line in openai_evals_lines(revisions)]
+
+    assert rows == [{"messages": [{"role": "user", "content": "Olá?"}], "ideal": "b"}]
+    assert openai_evals_report(revisions) == (1, 3)
 
 
 def test_exports_read_the_rows_in_chunks_without_a_query_per_row(version, django_assert_max_num_queries):

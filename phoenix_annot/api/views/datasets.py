@@ -32,10 +32,12 @@ from rest_framework.views import APIView
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.datasets.exports import (
+    ChatReport,
     csv_lines,
     example_ids,
     jsonl_lines,
     openai_evals_lines,
+    openai_evals_report,
     openai_ft_lines,
     openai_ft_report,
 )
@@ -573,6 +575,8 @@ class DatasetExportView(APIView):
     extension = "jsonl"
     content_type = "text/plain; charset=utf-8"
     lines: Callable[[QuerySet[ExampleRevision]], Iterator[str]]
+    # Set for the exports that leave out examples that are not chats.
+    report: Callable[[QuerySet[ExampleRevision]], ChatReport] | None = None
 
     def get(self, request: Request, dataset_id: str) -> StreamingHttpResponse:
         pk = _typed_pk(dataset_id, "Dataset", f"Invalid dataset ID format: {dataset_id}")
@@ -593,12 +597,10 @@ class DatasetExportView(APIView):
         response["Content-Disposition"] = (
             f"attachment; filename*=UTF-8''{quote(dataset.name)}.{self.extension}"
         )
-        for header, value in self.extra_headers(revisions).items():
-            response[header] = value
+        if self.report is not None:
+            # Say how many examples were left out, so that a short file is explained.
+            response["X-Skipped-Examples"] = str(self.report(revisions).skipped_rows)
         return response
-
-    def extra_headers(self, revisions: QuerySet[ExampleRevision]) -> dict[str, str]:
-        return {}
 
 
 def export_schema(operation_id: str, what: str, media_type: str) -> Any:
@@ -637,12 +639,10 @@ class DatasetJsonlView(DatasetExportView):
 @export_schema("getDatasetJSONLOpenAIFineTuning", "OpenAI fine-tuning JSON lines (chats only)", "text/plain")
 class DatasetOpenAIFineTuningView(DatasetExportView):
     lines = staticmethod(openai_ft_lines)
-
-    def extra_headers(self, revisions: QuerySet[ExampleRevision]) -> dict[str, str]:
-        # Examples that are not chats are left out of the file: say how many, so a short file is explained.
-        return {"X-Skipped-Examples": str(openai_ft_report(revisions).skipped_rows)}
+    report = staticmethod(openai_ft_report)
 
 
-@export_schema("getDatasetJSONLOpenAIEvals", "OpenAI evals JSON lines", "text/plain")
+@export_schema("getDatasetJSONLOpenAIEvals", "OpenAI evals JSON lines (chats only)", "text/plain")
 class DatasetOpenAIEvalsView(DatasetExportView):
     lines = staticmethod(openai_evals_lines)
+    report = staticmethod(openai_evals_report)
