@@ -2,6 +2,7 @@
 
 import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -74,6 +75,8 @@ INSTALLED_APPS = [
     # Swagger UI's files, served from our static files: the docs page loads nothing from other hosts.
     "drf_spectacular_sidecar",
     "django_filters",
+    # Failed logins, counted in the database, and lockouts (settings under AXES_ below).
+    "axes",
     "phoenix_annot.core",
     "phoenix_annot.accounts",
     "phoenix_annot.tracing",
@@ -96,6 +99,8 @@ MIDDLEWARE = [
     "phoenix_annot.core.middleware.DatabaseUnavailableMiddleware",
     "phoenix_annot.api.middleware.QueryNulMiddleware",
     "phoenix_annot.accounts.middleware.CrossSiteV1Middleware",
+    # Last, as django-axes asks: it turns a locked-out login attempt into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "phoenix_annot.urls"
@@ -133,6 +138,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes sees every login (pages and /admin/) first and refuses one that is locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: 10 wrong passwords for one username from one address lock that pair out for 15 minutes
+# (an admin can unlock it sooner: admin > Axes > Access attempts, or `manage.py axes_reset`). Per pair, so
+# that reviewers behind one address (or the load bench's 20 on 127.0.0.1) do not lock each other out.
+# Attempts are kept in the database, the default handler: every gunicorn worker and app server then counts
+# the same failures, where Django's per-process default cache would give an attacker a count per worker.
+AXES_FAILURE_LIMIT = env_int("PHOENIX_ANNOT_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PHOENIX_ANNOT_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "phoenix_annot.accounts.auth.client_address"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# No banner on every start (the demo, each manage.py command); failed logins are still logged.
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -173,6 +196,10 @@ LOGGING = {
 V1_AUTH_REQUIRED = env_bool("PHOENIX_ANNOT_V1_AUTH_REQUIRED", True)
 # Other sites whose pages may call /v1 without an API key (browser exporters, e.g. http://localhost:5173);
 # a keyless request from any other site is refused (accounts/middleware.py).
+# Invalid API keys one client address may send within a window before its keyed /v1 requests get a 429
+# (counted in the database, like failed logins, so that all workers share the count).
+V1_INVALID_KEY_LIMIT = env_int("PHOENIX_ANNOT_V1_INVALID_KEY_LIMIT", 20)
+V1_INVALID_KEY_WINDOW_SECONDS = env_int("PHOENIX_ANNOT_V1_INVALID_KEY_WINDOW_SECONDS", 300)
 V1_ALLOWED_ORIGINS = [
     o.strip().rstrip("/") for o in env_str("PHOENIX_ANNOT_V1_ALLOWED_ORIGINS", "").split(",") if o.strip()
 ]

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import ApiKey, User
+from .models import ApiKey, InvalidApiKeyWindow, User
 from .services import api_key_create, api_key_revoke
 
 
@@ -80,3 +80,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for api_key in to_revoke:
             api_key_revoke(api_key=api_key)
         self.message_user(request, f"Revoked {len(to_revoke)} API key(s).", messages.SUCCESS)
+
+
+@admin.register(InvalidApiKeyWindow)
+class InvalidApiKeyWindowAdmin(admin.ModelAdmin):
+    """Addresses that sent invalid API keys; deleting a row lets a throttled address send keys again."""
+
+    list_display = ("address", "failures", "window_start")
+    search_fields = ("address",)
+    ordering = ("-window_start",)
+
+    # Written by /v1 authentication only.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: InvalidApiKeyWindow | None = None) -> bool:
+        return False

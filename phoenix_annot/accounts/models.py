@@ -1,3 +1,6 @@
+import math
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -60,3 +63,37 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class InvalidApiKeyWindowQuerySet(models.QuerySet["InvalidApiKeyWindow"]):
+    def retry_after(self, *, address: str, limit: int, window: timedelta) -> int | None:
+        """Seconds until `address` may send a key again, or None when it has not sent `limit` invalid ones
+        within the current window."""
+        now = timezone.now()
+        window_start = (
+            self.filter(address=address, failures__gte=limit, window_start__gt=now - window)
+            .values_list("window_start", flat=True)
+            .first()
+        )
+        if window_start is None:
+            return None
+        return max(1, math.ceil((window_start + window - now).total_seconds()))
+
+
+class InvalidApiKeyWindow(models.Model):
+    """Invalid API keys sent from one client address since `window_start`: /v1 throttles key guessing.
+
+    In the database rather than a per-process cache, so that every gunicorn worker and app server counts
+    the same failures."""
+
+    address = models.CharField(max_length=64, unique=True, help_text="The client address (REMOTE_ADDR).")
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField(help_text="When the first failure of the current window came.")
+
+    objects = InvalidApiKeyWindowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "invalid API key window"
+
+    def __str__(self) -> str:
+        return f"{self.address}: {self.failures} invalid keys since {self.window_start:%Y-%m-%d %H:%M:%S}"

@@ -8,9 +8,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from .models import ApiKey, User
+from .models import ApiKey, InvalidApiKeyWindow, User
 
 KEY_PREFIX = "pa_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -47,3 +49,16 @@ def user_for_api_key(raw_key: str) -> User | None:
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     return api_key.user
+
+
+def invalid_api_key_record(*, address: str, window: timedelta) -> None:
+    """Count one invalid key sent from `address`; once its window has passed, the count starts again."""
+    now = timezone.now()
+    with transaction.atomic():
+        counted = InvalidApiKeyWindow.objects.filter(address=address, window_start__gt=now - window).update(
+            failures=F("failures") + 1
+        )
+        if not counted:
+            InvalidApiKeyWindow.objects.update_or_create(
+                address=address, defaults={"failures": 1, "window_start": now}
+            )

@@ -32,7 +32,7 @@ DECOMPRESSION_WBITS = {"gzip": (16 + zlib.MAX_WBITS,), "deflate": (zlib.MAX_WBIT
 def otlp_traces(request: HttpRequest) -> HttpResponse:
     _user, failure = authenticate_v1(request, write=True)
     if failure is not None:
-        return plain_text_response(failure.status, failure.message)
+        return failure.response()
     try:
         export_request, content_type = _parse(request)
         records = decode_request(

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -13,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from phoenix_annot.accounts.models import ApiKey, User
+from phoenix_annot.accounts.models import ApiKey, InvalidApiKeyWindow, User
 from phoenix_annot.accounts.services import api_key_create, api_key_digest, user_for_api_key
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
@@ -59,6 +60,14 @@ def pending_annotation_made() -> PendingAnnotation:
     )
 
 
+def login_record_made(model: type[AccessAttempt | AccessLog | AccessFailureLog]) -> Callable[[], Model]:
+    """django-axes's records of logins, which an admin reads and deletes to lift a lockout."""
+    fields = {"username": "alice", "ip_address": "10.0.0.1", "user_agent": "", "path_info": "/login/"}
+    if model is AccessAttempt:
+        fields.update(get_data="", post_data="", failures_since_start=10)
+    return lambda: model.objects.create(**fields)
+
+
 OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     User: UserFactory,
     Group: lambda: Group.objects.create(name="reviewers"),
@@ -74,9 +83,17 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     DatasetVersion: DatasetVersionFactory,
     DatasetExample: DatasetExampleFactory,
     ExampleRevision: ExampleRevisionFactory,
+    InvalidApiKeyWindow: lambda: InvalidApiKeyWindow.objects.create(
+        address="10.0.0.1", failures=20, window_start=timezone.now()
+    ),
+    AccessAttempt: login_record_made(AccessAttempt),
+    AccessLog: login_record_made(AccessLog),
+    AccessFailureLog: login_record_made(AccessFailureLog),
 }
 # Written only by ingestion and the API; dataset history is never edited in place.
-VIEW_AND_DELETE_ONLY = [Trace, Span, PendingAnnotation, DatasetVersion, ExampleRevision]
+VIEW_AND_DELETE_ONLY = [Trace, Span, PendingAnnotation, DatasetVersion, ExampleRevision, InvalidApiKeyWindow]
+# django-axes writes these; its admin shows them read-only.
+LOGIN_RECORDS = {AccessAttempt, AccessLog, AccessFailureLog}
 # Edited through the AnnotationConfig page, as an inline.
 INLINE_ONLY = {ProjectAnnotationConfig}
 
@@ -111,7 +128,7 @@ def test_changelist_and_change_page_render_for_a_superuser(
 def test_add_page_renders_for_every_model_but_those_the_admin_may_not_create(
     admin_client_logged_in: Client, model: type[Model]
 ) -> None:
-    expected_status = 403 if model in VIEW_AND_DELETE_ONLY else 200
+    expected_status = 403 if model in {*VIEW_AND_DELETE_ONLY, *LOGIN_RECORDS} else 200
 
     assert admin_client_logged_in.get(admin_url(model, "add")).status_code == expected_status
 
