@@ -225,7 +225,7 @@ def test_the_demo_serves_with_gunicorn_on_loopback_with_v1_auth_off(
     )
     out = StringIO()
 
-    call_command("demo", "--port", "8123", stdout=out)
+    call_command("demo", "--port", "8123", "--allow-any-database", stdout=out)
 
     [(options, v1_auth_required)] = served
     assert options["bind"] == "127.0.0.1:8123"
