@@ -454,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         ok = ok and complete(mine) and complete(theirs)
         results[database] = {"ours": mine, "phoenix": theirs, "ratios": ratios(mine, theirs)}
         texts.append(report(database, mine, theirs))
+        print(texts[-1], flush=True)  # now, in case the next database's run fails
     print("\n".join(texts))
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"vs-phoenix-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
