@@ -30,6 +30,9 @@ PROJECT_NAME_MAX_LENGTH = 255
 JSON_STRING_ATTRIBUTES = frozenset({"metadata", "llm.prompt_template.variables", "tool.parameters"})
 JSON_STRING_ATTRIBUTE_SUFFIX = "document.metadata"
 TOKEN_COUNT_ATTRIBUTES = ("llm.token_count.prompt", "llm.token_count.completion", "llm.token_count.total")
+# The largest token count stored in the count columns: far beyond any real call, and small enough that a
+# trace's roll-ups and the cumulative filters, sums over its spans, cannot overflow a 64-bit column.
+MAX_TOKEN_COUNT = 2**31 - 1
 # OpenTelemetry GenAI semantic conventions -> OpenInference; attributes the span already has win.
 GEN_AI_ATTRIBUTES = {
     "gen_ai.request.model": "llm.model_name",
@@ -200,9 +203,9 @@ def span_record(
         output_value=output_value,
         output_mime_type=output_mime_type[:MIME_TYPE_MAX_LENGTH],
         llm_model_name=model_name[:MODEL_NAME_MAX_LENGTH] if isinstance(model_name, str) else "",
-        llm_token_count_prompt=flat.get("llm.token_count.prompt"),
-        llm_token_count_completion=flat.get("llm.token_count.completion"),
-        llm_token_count_total=flat.get("llm.token_count.total"),
+        llm_token_count_prompt=_counted(flat.get("llm.token_count.prompt")),
+        llm_token_count_completion=_counted(flat.get("llm.token_count.completion")),
+        llm_token_count_total=_counted(flat.get("llm.token_count.total")),
     )
 
 
@@ -279,11 +282,14 @@ def _normalise_flat_attributes(flat: dict[str, Any]) -> None:
             count = _as_int(flat[key])
             if count is None:
                 del flat[key]
+            elif abs(count) > MAX_TOKEN_COUNT:
+                # Kept as the exporter sent it, as text, so nothing is lost and nothing adds it up.
+                flat[key] = str(flat[key])
             else:
                 flat[key] = count
-    prompt, completion = flat.get("llm.token_count.prompt"), flat.get("llm.token_count.completion")
-    if "llm.token_count.total" not in flat and (prompt is not None or completion is not None):
-        flat["llm.token_count.total"] = (prompt or 0) + (completion or 0)
+    parts = [flat[key] for key in TOKEN_COUNT_ATTRIBUTES[:2] if key in flat]
+    if "llm.token_count.total" not in flat and parts and all(isinstance(part, int) for part in parts):
+        flat["llm.token_count.total"] = sum(parts)
 
 
 def _value_and_mime_type(flat: dict[str, Any], prefix: str) -> tuple[str, str]:
@@ -355,6 +361,11 @@ def _as_int(value: Any) -> int | None:
         number = ascii_int(text.removeprefix("-"))
         return None if number is None else -number if text.startswith("-") else number
     return None
+
+
+def _counted(value: Any) -> int | None:
+    """A normalised token count: an int, or None for one kept as text or never sent."""
+    return value if isinstance(value, int) else None
 
 
 def _parsed_json_or_text(text: str) -> Any:
