@@ -212,9 +212,11 @@ API_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_API_MAX_BODY_BYTES", 20 * 1024 * 102
 # refused unread.
 DATASET_UPLOAD_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_BODY_BYTES", 32 * 1024 * 1024)
 # An uploaded CSV/JSONL file is read as a stream, but its examples are held in memory until they are stored:
-# these two bound what one upload costs a worker (bench/upload_memory.py), however well the file compresses.
-DATASET_UPLOAD_MAX_FILE_BYTES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES", 32 * 1024 * 1024)
-DATASET_UPLOAD_MAX_EXAMPLES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_EXAMPLES", 100_000)
+# these three bound what one upload costs a worker (bench/upload_memory.py), however well the file
+# compresses. Values are JSON values (containers included) or CSV cells; the JSON body is counted too.
+DATASET_UPLOAD_MAX_FILE_BYTES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES", 16 * 1024 * 1024)
+DATASET_UPLOAD_MAX_EXAMPLES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_EXAMPLES", 50_000)
+DATASET_UPLOAD_MAX_VALUES = env_int("PHOENIX_ANNOT_DATASET_UPLOAD_MAX_VALUES", 500_000)
 # A body sent chunked, without Content-Length (the OpenTelemetry JS exporters send every export that way), is
 # read up to this size before its route's own limit applies (core/chunked.py): by default the largest of them.
 MAX_REQUEST_BODY_BYTES = env_int(

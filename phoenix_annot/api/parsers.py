@@ -61,4 +61,7 @@ class SizeLimitedJSONParser(BaseParser):
         body = stream.read(limit.bytes + 1)
         if len(body) > limit.bytes:
             raise limit.exceeded()
+        return self.decode(body, media_type, parser_context)
+
+    def decode(self, body: bytes, media_type: str | None, parser_context: Any) -> Any:
         return JSONParser().parse(io.BytesIO(body), media_type, parser_context)

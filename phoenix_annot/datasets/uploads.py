@@ -2,14 +2,17 @@
 
 The file is read as a stream: spooled off the request, then decompressed a block at a time, decoded and split
 into rows as it goes; each row is kept only as the values its keys pick. So parsing holds one row at a time,
-and what an upload costs in all is bounded by two limits, on the decompressed bytes and on the examples,
-checked while the rows arrive: past either, `UploadTooLarge` (a 413) names it, long before a small
-compressed file can inflate into gigabytes. Other errors are ValidationErrors naming the problem, for a 422.
+and what an upload costs in all is bounded by three limits, on the decompressed bytes, on the examples and
+on the values they hold (each JSON value or CSV cell is a Python object of 50 bytes or more, however few
+bytes it took in the file), checked while the rows arrive: past one, `UploadTooLarge` (a 413) names it, long
+before a small compressed file can inflate into gigabytes. Other errors are ValidationErrors naming the
+problem, for a 422.
 """
 
 import csv
 import io
 import json
+import re
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +35,8 @@ DECOMPRESSORS: dict[str, Callable[[], Any]] = {
     "deflate": lambda: zlib.decompressobj(zlib.MAX_WBITS),
 }
 IDENTITY = ("", "identity", "none")
+# A JSON string, escapes included (the unrolled form, which a regex engine runs without backtracking).
+JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 class UploadTooLarge(ValidationError):
@@ -42,18 +47,28 @@ class UploadTooLarge(ValidationError):
 class UploadLimits:
     file_bytes: int
     examples: int
+    values: int
 
-    def file_too_large(self) -> UploadTooLarge:
-        return UploadTooLarge(
-            f"The uploaded file is larger than {self.file_bytes} bytes once decompressed "
-            "(PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES)"
-        )
+    def check_bytes(self, count: int) -> None:
+        """`count` bytes of a CSV or JSONL file once decompressed, or of a JSON body."""
+        if count > self.file_bytes:
+            raise UploadTooLarge(
+                f"The uploaded data is larger than {self.file_bytes} bytes (a CSV or JSONL file once "
+                "decompressed, or a JSON body; PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES)"
+            )
 
     def check_examples(self, count: int) -> None:
         if count > self.examples:
             raise UploadTooLarge(
                 f"The upload has more than {self.examples} examples "
                 "(PHOENIX_ANNOT_DATASET_UPLOAD_MAX_EXAMPLES)"
+            )
+
+    def check_values(self, count: int) -> None:
+        if count > self.values:
+            raise UploadTooLarge(
+                f"The upload holds more than {self.values} values (JSON values or CSV cells, "
+                "PHOENIX_ANNOT_DATASET_UPLOAD_MAX_VALUES)"
             )
 
 
@@ -146,6 +161,13 @@ def table_columns(file: FilePart, keys: TableKeys, *, limits: UploadLimits) -> T
     return columns
 
 
+def json_values_bound(text: bytes) -> int:
+    """At most how many values (containers included) the JSON `text` holds, counted without decoding it:
+    each value but the first of a container follows a comma."""
+    skeleton = JSON_STRING.sub(b"0", text)
+    return 1 + skeleton.count(b",") + skeleton.count(b"{") + skeleton.count(b"[")
+
+
 def _spooled(part: Iterable[bytes]) -> IO[bytes]:
     # The view closes it once the file is read.
     content = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
@@ -173,10 +195,15 @@ def _decompressed(source: IO[bytes], encoding: str | None) -> Iterator[bytes]:
     if factory is None:
         raise ValidationError(f"Invalid file content encoding: {encoding}")
     decompressor = factory()
-    while not decompressor.eof:
-        data = decompressor.unconsumed_tail or source.read(READ_BLOCK_BYTES)
+    while True:
+        data = decompressor.unconsumed_tail or decompressor.unused_data or source.read(READ_BLOCK_BYTES)
         if not data:
+            if decompressor.eof:
+                return
             raise ValidationError(f"The {encoding} data of the file is truncated")
+        if decompressor.eof:
+            # A gzip file may hold several members back to back; each gets its own decompressor.
+            decompressor = factory()
         try:
             block = decompressor.decompress(data, READ_BLOCK_BYTES)
         except zlib.error as exc:
@@ -189,8 +216,7 @@ def _counted(blocks: Iterator[bytes], limits: UploadLimits) -> Iterator[bytes]:
     total = 0
     for block in blocks:
         total += len(block)
-        if total > limits.file_bytes:
-            raise limits.file_too_large()
+        limits.check_bytes(total)
         yield block
 
 
@@ -254,10 +280,14 @@ def _columns(rows: Iterator[dict[str, Any]], keys: TableKeys, limits: UploadLimi
         if wanted
     ]
     split_keys = sorted(keys.split)
+    values = 0
     for count, row in enumerate(rows, start=1):
         limits.check_examples(count)
         for column, wanted in sections:
-            column.append({key: row[key] for key in wanted if key in row and not _blank(row[key])})
+            picked = {key: row[key] for key in wanted if key in row and not _blank(row[key])}
+            values += 1 + sum(map(_value_count, picked.values()))
+            column.append(picked)
+        limits.check_values(values)
         if keys.span_id:
             columns.span_ids.append(_cell(row, keys.span_id))
         if keys.example_id:
@@ -265,6 +295,14 @@ def _columns(rows: Iterator[dict[str, Any]], keys: TableKeys, limits: UploadLimi
         if split_keys:
             columns.splits.append([value for key in split_keys if (value := _cell(row, key))])
     return columns
+
+
+def _value_count(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(map(_value_count, value.values()))
+    if isinstance(value, list):
+        return 1 + sum(map(_value_count, value))
+    return 1
 
 
 def _check_overlap(keys: TableKeys) -> None:

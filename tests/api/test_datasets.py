@@ -4,7 +4,9 @@ import gzip
 import io
 import json
 import tracemalloc
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -43,6 +45,15 @@ def assert_plain(response, status: int, message: str) -> None:
 
 def post_form(api, *parts, query: str = "?sync=true"):
     return api.post(f"/v1/datasets/upload{query}", multipart(*parts), content_type=CONTENT_TYPE)
+
+
+def traced(call: Callable[[], Any]) -> tuple[Any, int]:
+    """`call()`'s result and the peak of the memory Python allocated while it ran."""
+    tracemalloc.start()
+    try:
+        return call(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def form(name: str = "from-csv", *, keys=(("input_keys[]", "q"), ("output_keys[]", "a")), extra=()):
@@ -604,12 +615,9 @@ def test_the_attacks_gzip_bomb_is_a_413_naming_the_limit_in_bounded_memory(api, 
     body = multipart(*form(keys=(("input_keys[]", "a"),)), file_part(bomb, content_encoding="gzip"))
     assert len(bomb) < 20_000
 
-    tracemalloc.start()
-    try:
-        response = api.post("/v1/datasets/upload?sync=true", body, content_type=CONTENT_TYPE)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    response, peak = traced(
+        lambda: api.post("/v1/datasets/upload?sync=true", body, content_type=CONTENT_TYPE)
+    )
 
     assert_plain(
         response,
@@ -631,10 +639,35 @@ def test_a_file_that_inflates_past_the_limit_is_a_413_naming_it(api, settings):
     assert_plain(
         response,
         413,
-        "The uploaded file is larger than 1000 bytes once decompressed "
-        "(PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES)",
+        "The uploaded data is larger than 1000 bytes (a CSV or JSONL file once decompressed, or a "
+        "JSON body; PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES)",
     )
     assert not Dataset.objects.exists()
+
+
+def test_a_json_body_of_many_small_values_is_a_413_before_it_is_decoded(api, settings):
+    body = b'{"name": "bomb", "inputs": [' + b"{}," * 1_000_000 + b"{}]}"
+    assert len(body) < settings.DATASET_UPLOAD_MAX_FILE_BYTES
+
+    response, peak = traced(lambda: api.post("/v1/datasets/upload?sync=true", body))
+
+    assert_plain(
+        response,
+        413,
+        f"The upload holds more than {settings.DATASET_UPLOAD_MAX_VALUES} values (JSON values or CSV cells, "
+        "PHOENIX_ANNOT_DATASET_UPLOAD_MAX_VALUES)",
+    )
+    assert peak < 5 * len(body)
+    assert not Dataset.objects.exists()
+
+
+def test_a_json_body_larger_than_the_data_limit_is_a_413_naming_it(api, settings):
+    settings.DATASET_UPLOAD_MAX_FILE_BYTES = 100
+
+    response = api.post("/v1/datasets/upload?sync=true", {"name": "big", "inputs": [{"q": "x" * 100}]})
+
+    assert response.status_code == 413
+    assert "PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES" in response.content.decode()
 
 
 def test_a_json_upload_of_more_examples_than_the_limit_is_a_413_naming_it(api, settings):

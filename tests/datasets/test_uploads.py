@@ -10,12 +10,13 @@ from phoenix_annot.datasets.uploads import (
     TableKeys,
     UploadLimits,
     UploadTooLarge,
+    json_values_bound,
     multipart_read,
     table_columns,
 )
 from tests.datasets.multipart import CONTENT_TYPE, field, file_part, multipart
 
-LIMITS = UploadLimits(file_bytes=10_000_000, examples=10_000)
+LIMITS = UploadLimits(file_bytes=10_000_000, examples=10_000, values=100_000)
 
 
 def table_file(
@@ -82,10 +83,16 @@ def test_csv_rows_keep_quoted_line_breaks_and_end_at_any_newline():
 def test_a_file_is_read_across_many_blocks_and_compressed_blocks():
     content = b"q\n" + b"".join(b"%d\n" % number for number in range(100_000))
 
-    limits = UploadLimits(file_bytes=len(content), examples=100_000)
+    limits = UploadLimits(file_bytes=len(content), examples=100_000, values=1_000_000)
 
     for file in (csv_file(content), csv_file(gzip.compress(content), "gzip")):
         assert table_columns(file, keys(input=["q"]), limits=limits).inputs[-1] == {"q": "99999"}
+
+
+def test_a_gzip_file_of_several_members_is_read_whole():
+    file = csv_file(gzip.compress(b"q\n1\n") + gzip.compress(b"2\n"), "gzip")
+
+    assert rows(file, "q") == [{"q": "1"}, {"q": "2"}]
 
 
 def test_jsonl_rows_keep_their_json_types_and_columns_are_their_union():
@@ -125,14 +132,14 @@ def test_unreadable_files_are_refused_with_a_message_naming_the_problem(file, me
 def test_a_file_larger_than_the_limit_once_decompressed_is_refused_naming_the_limit(encoding):
     content = b"q\n" + b"x" * 2000 + b"\n"
     compressed = gzip.compress(content) if encoding else content
-    limits = UploadLimits(file_bytes=1000, examples=10)
+    limits = UploadLimits(file_bytes=1000, examples=10, values=100)
 
     with pytest.raises(UploadTooLarge) as error:
         table_columns(csv_file(compressed, encoding), keys(input=["q"]), limits=limits)
 
     assert error.value.messages == [
-        "The uploaded file is larger than 1000 bytes once decompressed "
-        "(PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES)"
+        "The uploaded data is larger than 1000 bytes (a CSV or JSONL file once decompressed, or a "
+        "JSON body; PHOENIX_ANNOT_DATASET_UPLOAD_MAX_FILE_BYTES)"
     ]
 
 
@@ -141,7 +148,7 @@ def test_a_file_larger_than_the_limit_once_decompressed_is_refused_naming_the_li
     [csv_file(gzip.compress(b"a\n" + b"1\n" * 1_000_000), "gzip"), jsonl_file(b'{"a": 1}\n' * 1001)],
 )
 def test_more_rows_than_the_example_limit_are_refused_naming_the_limit(file):
-    limits = UploadLimits(file_bytes=10_000_000, examples=1000)
+    limits = UploadLimits(file_bytes=10_000_000, examples=1000, values=100_000)
 
     with pytest.raises(UploadTooLarge) as error:
         table_columns(file, keys(input=["a"]), limits=limits)
@@ -149,6 +156,39 @@ def test_more_rows_than_the_example_limit_are_refused_naming_the_limit(file):
     assert error.value.messages == [
         "The upload has more than 1000 examples (PHOENIX_ANNOT_DATASET_UPLOAD_MAX_EXAMPLES)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("file", "table_keys"),
+    [
+        (csv_file(b"a,b,c\n" + b"1,2,3\n" * 30), keys(input=["a"], output=["b", "c"])),
+        (jsonl_file(b'{"a": {"b": [1, 2]}}\n' * 30), keys(input=["a"])),
+        (jsonl_file(b'{"a": "x"}\n{"a": [' + b"0," * 200 + b"0]}\n"), keys(input=["a"])),
+    ],
+)
+def test_more_values_than_the_limit_are_refused_naming_the_limit(file, table_keys):
+    limits = UploadLimits(file_bytes=10_000_000, examples=1000, values=100)
+
+    with pytest.raises(UploadTooLarge) as error:
+        table_columns(file, table_keys, limits=limits)
+
+    assert error.value.messages == [
+        "The upload holds more than 100 values (JSON values or CSV cells, "
+        "PHOENIX_ANNOT_DATASET_UPLOAD_MAX_VALUES)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        (b"{}", 2),
+        (b'"a"', 1),
+        (b"[1, 2, 3]", 4),
+        (b'{"a": "x,y[{\\"", "b": [1, {"c": null}]}', 6),
+    ],
+)
+def test_json_values_are_bounded_from_above_without_decoding(text, values):
+    assert json_values_bound(text) == values
 
 
 def test_columns_are_split_by_keys_and_blank_cells_are_left_out():

@@ -62,13 +62,14 @@ from phoenix_annot.datasets.uploads import (
     TableKeys,
     UploadLimits,
     UploadTooLarge,
+    json_values_bound,
     multipart_read,
     table_columns,
 )
 
 from ..errors import PlainError
 from ..params import paginate_desc, query_bool, query_int, query_list
-from ..parsers import BodyLimit, SizeLimitedJSONParser
+from ..parsers import BodyLimit, BodyTooLarge, SizeLimitedJSONParser
 from ..schema import (
     PatternField,
     cursor_param,
@@ -409,6 +410,29 @@ class DatasetExamplesView(APIView):
         )
 
 
+def upload_limits() -> UploadLimits:
+    return UploadLimits(
+        file_bytes=settings.DATASET_UPLOAD_MAX_FILE_BYTES,
+        examples=settings.DATASET_UPLOAD_MAX_EXAMPLES,
+        values=settings.DATASET_UPLOAD_MAX_VALUES,
+    )
+
+
+class DatasetUploadJSONParser(SizeLimitedJSONParser):
+    """A JSON upload is held to the limits of an uploaded file's bytes and values before it is decoded: a
+    body of `{}`s decodes into 25 times its size in Python objects, so the limits must hold before there
+    are any."""
+
+    def decode(self, body: bytes, media_type: str | None, parser_context: Any) -> Any:
+        limits = upload_limits()
+        try:
+            limits.check_bytes(len(body))
+            limits.check_values(json_values_bound(body))
+        except UploadTooLarge as exc:
+            raise BodyTooLarge(exc.messages[0]) from None
+        return super().decode(body, media_type, parser_context)
+
+
 class DatasetUploadMultiPartParser(BaseParser):
     """multipart/form-data that keeps each file part's Content-Encoding (the client gzips its CSV)."""
 
@@ -426,7 +450,7 @@ class DatasetUploadView(APIView):
     """POST /v1/datasets/upload. `sync=false` does the same work before answering, then answers `null`:
     nothing is queued in memory, so once the response is sent the examples are stored (DESIGN.md §4)."""
 
-    parser_classes = [SizeLimitedJSONParser, DatasetUploadMultiPartParser]
+    parser_classes = [DatasetUploadJSONParser, DatasetUploadMultiPartParser]
 
     @property
     def body_limit(self) -> BodyLimit:
@@ -469,9 +493,7 @@ class DatasetUploadView(APIView):
             raise PlainError(422, "Invalid request Content-Type")
         self.body_limit.check_declared_length(request.META)
         sync = query_bool(request, "sync", False)
-        limits = UploadLimits(
-            file_bytes=settings.DATASET_UPLOAD_MAX_FILE_BYTES, examples=settings.DATASET_UPLOAD_MAX_EXAMPLES
-        )
+        limits = upload_limits()
         try:
             values = _json_upload(request, limits) if is_json else _form_upload(request, limits)
             result = dataset_upload(**values, user=acting_user(request))
