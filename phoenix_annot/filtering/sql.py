@@ -42,12 +42,21 @@ _OUTPUT_FIELDS: dict[JsonKind, type[Field]] = {
     JsonKind.PRESENT: TextField,
 }
 
+
+def _postgres_double(numeric: str) -> str:
+    """A numeric as a double: NULL past a double's range, 0 below its smallest step, where a cast fails."""
+    return (
+        f"CASE WHEN abs({numeric}) > 1.7976931348623157e308 THEN NULL"
+        f" WHEN abs({numeric}) < 1e-320 THEN 0.0 ELSE ({numeric})::double precision END"
+    )
+
+
 # {value} is the JSON value at the path, {text} the same as text; both repeat, as SQL has no let-binding.
 _POSTGRES_TEMPLATES: dict[JsonKind, str] = {
     JsonKind.NUMBER: (
-        "CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::double precision"
+        f"CASE WHEN jsonb_typeof({{value}}) = 'number' THEN {_postgres_double('({value})::numeric')}"
         " WHEN jsonb_typeof({value}) = 'string' AND {text} ~ {pattern}"
-        " THEN ({text})::double precision END"
+        f" THEN {_postgres_double('({text})::numeric')} END"
     ),
     JsonKind.TEXT: "{text}",
     JsonKind.BOOLEAN: (
@@ -60,7 +69,9 @@ _POSTGRES_TEMPLATES: dict[JsonKind, str] = {
 # Nested CASEs, not AND: SQLite may evaluate both sides of an AND, and json_type() fails on invalid JSON.
 _SQLITE_TEMPLATES: dict[JsonKind, str] = {
     JsonKind.NUMBER: (
-        "CASE WHEN {type} IN ('integer', 'real') THEN {value} WHEN {type} = 'true' THEN 1.0"
+        # A number too long for a double reads as infinity in SQLite: missing, as in PostgreSQL.
+        "CASE WHEN {type} IN ('integer', 'real') THEN NULLIF(NULLIF({value}, 9e999), -9e999)"
+        " WHEN {type} = 'true' THEN 1.0"
         " WHEN {type} = 'false' THEN 0.0 WHEN {type} = 'text' THEN CASE WHEN json_valid({value})"
         " THEN CASE WHEN json_type({value}) IN ('integer', 'real')"
         # Text such as '1e999' spells infinity in SQLite; it reads as missing, as in PostgreSQL.

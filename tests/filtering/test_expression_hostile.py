@@ -182,3 +182,33 @@ def test_out_of_range_and_mistyped_values_read_as_missing(condition, matches):
     )
 
     assert Span.objects.filter(span_condition_q(condition)).exists() is matches
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("condition", "matches"),
+    [
+        ("metadata['huge'] > 1", False),
+        ("metadata['huge'] < 1", False),
+        ("metadata['negative'] < 1", False),
+        ("metadata['huge'] is not None", True),
+        ("metadata['huge'] + 1 > 1", False),
+        ("float(metadata['minute_text']) < 1", True),
+        ("metadata['big'] > 1e299", True),
+    ],
+)
+def test_numbers_beyond_a_double_stored_as_json_read_as_missing_or_zero(condition, matches):
+    """PostgreSQL keeps any JSON number exactly and refuses to cast one a double cannot hold (or hold apart
+    from zero); such a number is missing, or 0 when it is that close to it, and the query never fails."""
+    SpanFactory(
+        attributes={
+            "metadata": {
+                "huge": 10**400,
+                "negative": -(10**400),
+                "minute_text": "0." + "0" * 400 + "1",
+                "big": 1e300,
+            }
+        }
+    )
+
+    assert Span.objects.filter(span_condition_q(condition)).exists() is matches
