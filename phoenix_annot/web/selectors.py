@@ -1,20 +1,22 @@
 """One selector per screen: each reads what its page shows in a fixed, small number of queries."""
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Avg, Count, F, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
-from django.utils.dateparse import parse_datetime
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.annotations.models import NOTE_NAME, AnnotationConfig, SpanAnnotation, TraceAnnotation
-from phoenix_annot.core.keyset import keyset_after
+from phoenix_annot.annotations.models import (
+    NOTE_NAME,
+    AnnotationConfig,
+    SpanAnnotation,
+    TraceAnnotation,
+    reviewer_identifier,
+)
+from phoenix_annot.annotations.ownership import Held, may_delete
+from phoenix_annot.core.keyset import decode_cursor, encode_cursor, keyset_after
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.feedback import (
     FeedbackRollup,
@@ -23,7 +25,7 @@ from phoenix_annot.filtering.feedback import (
     feedback_summaries_for_spans,
     feedback_summaries_for_traces,
 )
-from phoenix_annot.filtering.spans import SpanFilter, reviewer_identifier
+from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Project, Span, Trace
 from phoenix_annot.tracing.selectors import TreeRow, projects_with_activity, span_tree, trace_spans_for_tree
 
@@ -131,17 +133,12 @@ def trace_panel(trace: Trace, *, user: User, configs: list[AnnotationConfig]) ->
 def _panel(
     kind: str, key: str, annotations: list[Any], *, user: User, configs: list[AnnotationConfig]
 ) -> AnnotationTargetView:
-    identifier = reviewer_identifier(user)
+    identifier = reviewer_identifier(user.pk)
     mine = {a.name: a for a in annotations if a.identifier == identifier}
-    is_admin = user.role == User.Role.ADMIN or user.is_superuser
-    deletable = {a.pk for a in annotations if is_admin or a.user_id == user.pk or a.identifier == identifier}
+    deletable = {a.pk for a in annotations if may_delete(actor=user, held=Held.of(a))}
     return AnnotationTargetView(
         kind=kind, key=key, annotations=annotations, configs=configs, mine=mine, deletable=deletable
     )
-
-
-def own_annotation_filter(user: User) -> Q:
-    return Q(user=user) | Q(identifier=reviewer_identifier(user))
 
 
 def configs_by_name() -> dict[str, AnnotationConfig]:
@@ -196,6 +193,7 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
     rows, next_cursor = keyset_page(
         matching,
         sort_key=SORTS[tab][sort],
+        by_time=sort == "start_time",
         descending=descending,
         size=page_size,
         cursor=params.get("cursor"),
@@ -228,39 +226,20 @@ class RequestUser:
 
 
 def keyset_page(
-    spans: QuerySet[Span], *, sort_key: Any, descending: bool, size: int, cursor: str | None
+    spans: QuerySet[Span], *, sort_key: Any, by_time: bool, descending: bool, size: int, cursor: str | None
 ) -> tuple[list[Span], str | None]:
-    """Order by (sort key, id) and continue after the cursor's row, so page 1,000 costs what page 1 does."""
+    """Order by (sort key, id) and continue after the cursor's row, so page 1,000 costs what page 1 does;
+    a cursor that was tampered with restarts the list."""
     spans = spans.annotate(sort_key=sort_key).select_related("trace").defer("attributes", "events")
     if cursor:
-        after = _decode_cursor(cursor)
+        after = decode_cursor(cursor, by_time=by_time)
         if after is not None:
             value, pk = after
             spans = spans.filter(keyset_after("sort_key", value, pk, descending=descending))
     prefix = "-" if descending else ""
     rows = list(spans.order_by(f"{prefix}sort_key", f"{prefix}pk")[: size + 1])
-    next_cursor = _encode_cursor(rows[size - 1]) if len(rows) > size else None
+    next_cursor = encode_cursor(rows[size - 1].sort_key, rows[size - 1].pk) if len(rows) > size else None
     return rows[:size], next_cursor
-
-
-def _encode_cursor(span: Span) -> str:
-    value = span.sort_key
-    raw = json.dumps([value.isoformat() if isinstance(value, datetime) else value, span.pk])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[Any, int] | None:
-    """The (sort value, id) a cursor names; a cursor that was tampered with just restarts the list."""
-    try:
-        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, binascii.Error):
-        return None
-    if not isinstance(pk, int):
-        return None
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        return (parsed, pk) if parsed is not None else None
-    return (value, pk) if isinstance(value, int | float) else None
 
 
 def _page_size(raw: str | None) -> int:

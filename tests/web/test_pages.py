@@ -1,3 +1,6 @@
+import base64
+import json
+
 import pytest
 from django.test import Client
 
@@ -374,3 +377,39 @@ def test_a_page_size_that_is_not_a_plain_number_falls_back_to_the_default(review
 
     assert response.status_code == 200
     assert response.context["page"].page_size == 50
+
+
+def _cursor(value: object, pk: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, pk]).encode()).decode()
+
+
+TAMPERED_CURSORS = [
+    ("start_time", _cursor("2026-13-45T00:00:00", 1)),
+    ("start_time", _cursor(12345, 1)),
+    ("start_time", _cursor("2026-01-01T00:00:00+99:00", 1)),
+    ("start_time", _cursor("9999-12-31T23:59:59-23:59", 1)),
+    ("start_time", _cursor("0001-01-01T00:00:00+23:59", 1)),
+    ("start_time", _cursor("2026-01-01T00:00:00", 2**70)),
+    ("start_time", _cursor("2026-01-01T00:00:00", True)),
+    ("latency_ms", _cursor("2026-01-01T00:00:00", 1)),
+    ("latency_ms", _cursor(10**400, 1)),
+    ("latency_ms", "WzFlOTk5LCAxXQ=="),  # [1e999, 1]: infinity once decoded
+    ("latency_ms", _cursor(True, 1)),
+    ("tokens", _cursor(10**30, 1)),
+    ("tokens", _cursor(1.5e300, -(2**70))),
+    ("tokens", "not base64 at all!"),
+    ("tokens", _cursor([1], 1)),
+]
+
+
+@pytest.mark.parametrize(("sort", "cursor"), TAMPERED_CURSORS)
+@pytest.mark.parametrize("tab", ["spans", "traces"])
+def test_a_tampered_cursor_restarts_the_list(reviewer_client: Client, tab: str, sort: str, cursor: str):
+    project = make_project_with_spans(3, annotations_per_span=0)
+    url = f"/projects/{project.pk}/" if tab == "spans" else f"/projects/{project.pk}/traces/"
+
+    first = reviewer_client.get(url, {"sort": sort})
+    response = reviewer_client.get(url, {"sort": sort, "cursor": cursor})
+
+    assert response.status_code == 200
+    assert response.context["page"].rows == first.context["page"].rows
