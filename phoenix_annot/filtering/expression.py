@@ -73,6 +73,9 @@ MAX_DEPTH = 50
 # Each comparison may become a subquery, and SQLite refuses expressions more than 1000 levels deep.
 MAX_COMPARISONS = 100
 MAX_ARITHMETIC = 20
+# Each annotation reference is a subquery over the annotations table per span considered: the cost of a
+# filter grows with their number far more than with that of the comparisons on the span's own columns.
+MAX_ANNOTATION_TERMS = 10
 MAX_ARRAY_INDEX = 2**31 - 1
 
 
@@ -323,6 +326,7 @@ class _Translator:
         self.text = text
         self.comparisons = 0
         self.arithmetic = 0
+        self.annotation_terms = 0
 
     # --- conditions ------------------------------------------------------------------------------
 
@@ -579,6 +583,9 @@ class _Translator:
         slices.reverse()
         target = _annotation_target(node)
         if target is not None:
+            self.annotation_terms += 1
+            if self.annotation_terms > MAX_ANNOTATION_TERMS:
+                _fail(f"The filter names annotations too many times (at most {MAX_ANNOTATION_TERMS}).")
             return _annotation_ref(node, target, slices)
         if not (isinstance(root, ast.Name) and root.id in _JSON_ROOTS):
             _fail(

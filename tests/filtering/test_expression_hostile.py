@@ -3,6 +3,7 @@
 import pytest
 
 from phoenix_annot.filtering.expression import (
+    MAX_ANNOTATION_TERMS,
     MAX_COMPARISONS,
     MAX_EXPRESSION_CHARS,
     MAX_STRING_CHARS,
@@ -212,3 +213,19 @@ def test_numbers_beyond_a_double_stored_as_json_read_as_missing_or_zero(conditio
     )
 
     assert Span.objects.filter(span_condition_q(condition)).exists() is matches
+
+
+def test_a_filter_naming_annotations_too_many_times_is_refused_with_the_limit():
+    names_annotations = " or ".join(
+        f"annotations['q{index}'].label == 'a'" for index in range(MAX_ANNOTATION_TERMS + 1)
+    )
+
+    with pytest.raises(FilterExpressionError, match=f"too many times \\(at most {MAX_ANNOTATION_TERMS}\\)"):
+        span_condition_q(names_annotations)
+
+
+@pytest.mark.django_db
+def test_a_filter_naming_annotations_as_often_as_allowed_runs():
+    allowed = " or ".join(f"annotations['q{index}'].label == 'a'" for index in range(MAX_ANNOTATION_TERMS))
+
+    assert not Span.objects.filter(span_condition_q(allowed)).exists()
