@@ -30,6 +30,11 @@ class User(AbstractUser):
     def can_write(self) -> bool:
         return self.role != self.Role.VIEWER
 
+    @property
+    def is_admin(self) -> bool:
+        """Admins change any annotation, config or dataset; superusers count as admins whatever their role."""
+        return self.role == self.Role.ADMIN or self.is_superuser
+
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
     def usable(self) -> "ApiKeyQuerySet":

@@ -1,10 +1,30 @@
 from django.conf import settings
 from django.db import models
 
+from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.core.models import TimeStampedModel
 from phoenix_annot.tracing.models import Project, Span, Trace
 
 NOTE_NAME = "note"
+REVIEWER_IDENTIFIER_PREFIX = "px-app:"
+
+
+def reviewer_identifier(user_pk: int) -> str:
+    """The identifier of a reviewer's annotations from the Annotate panel (PHOENIX_COMPAT.md §2.2)."""
+    return f"{REVIEWER_IDENTIFIER_PREFIX}{to_global_id('User', user_pk)}"
+
+
+def annotation_owner_pk(*, user_id: int | None, identifier: str) -> int | None:
+    """Whose an annotation is: the user a `px-app:` identifier names, else the user who wrote it.
+
+    A `px-app:` identifier that names no user belongs to nobody, as does a row written without a key.
+    """
+    if not identifier.startswith(REVIEWER_IDENTIFIER_PREFIX):
+        return user_id
+    try:
+        return from_global_id(identifier.removeprefix(REVIEWER_IDENTIFIER_PREFIX), "User")[1]
+    except GlobalIDError:
+        return None
 
 
 class AnnotationType(models.TextChoices):
@@ -91,6 +111,15 @@ class AnnotationSource(models.TextChoices):
     APP = "APP"
 
 
+class AnnotationQuerySet(models.QuerySet):
+    def owned_by(self, user_pk: int) -> "AnnotationQuerySet":
+        """The annotations `annotation_owner_pk` gives to this user."""
+        return self.filter(
+            models.Q(identifier=reviewer_identifier(user_pk))
+            | (models.Q(user_id=user_pk) & ~models.Q(identifier__startswith=REVIEWER_IDENTIFIER_PREFIX))
+        )
+
+
 class AnnotationBase(TimeStampedModel):
     """Fields shared by span and trace annotations; (target, name, identifier) is the upsert key."""
 
@@ -108,8 +137,15 @@ class AnnotationBase(TimeStampedModel):
     )
     source = models.CharField(max_length=8, choices=AnnotationSource.choices)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who wrote it; the row is theirs unless its identifier is another reviewer's px-app: one.",
     )
+
+    objects = AnnotationQuerySet.as_manager()
 
     class Meta:
         abstract = True

@@ -1,4 +1,7 @@
-"""Annotation writes. (target, name, identifier) is the key: writing the same key again replaces the row."""
+"""Annotation writes. (target, name, identifier) is the key: writing the same key again replaces the row.
+
+Every write and delete goes through the ownership rule (`ownership.py`): a refused one changes nothing.
+"""
 
 import math
 import uuid
@@ -10,6 +13,7 @@ from typing import Any, Required, TypedDict, TypeVar, Unpack
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from phoenix_annot.accounts.models import User
@@ -29,6 +33,7 @@ from .models import (
     SpanAnnotation,
     TraceAnnotation,
 )
+from .ownership import Held, Refusal, may_delete, not_yours, unrestricted, write_refusal
 
 A = TypeVar("A", bound=AnnotationBase)
 
@@ -129,18 +134,46 @@ def _annotation_upsert(
     annotation = model(**target, name=name, identifier=identifier, **values)
     # Foreign keys are excluded: they are model instances already, and checking them costs queries.
     annotation.full_clean(exclude=[*target, "user"], validate_unique=False, validate_constraints=False)
+    return _owned_upsert(model, target, name=name, identifier=identifier, values=values)
+
+
+def _owned_upsert(
+    model: type[A], target: dict[str, Any], *, name: str, identifier: str, values: dict[str, Any]
+) -> A:
+    """Create the row of this key, or replace it when the ownership rule lets `values["user"]` do so."""
     try:
-        with transaction.atomic():
-            stored, _created = model.objects.update_or_create(
-                **target, name=name, identifier=identifier, defaults=values
-            )
+        return _owned_upsert_once(model, target, name=name, identifier=identifier, values=values)
     except IntegrityError:
         # Another writer created the same key between our read and our insert: theirs is there now.
-        with transaction.atomic():
-            stored, _created = model.objects.update_or_create(
-                **target, name=name, identifier=identifier, defaults=values
-            )
-    return stored
+        return _owned_upsert_once(model, target, name=name, identifier=identifier, values=values)
+
+
+def _owned_upsert_once(
+    model: type[A], target: dict[str, Any], *, name: str, identifier: str, values: dict[str, Any]
+) -> A:
+    with transaction.atomic():
+        key = {**target, "name": name, "identifier": identifier}
+        stored = model.objects.select_for_update().filter(**key).first()
+        ((kind, target_obj),) = target.items()
+        refusal = write_refusal(
+            actor=values["user"],
+            where=f"{kind} {getattr(target_obj, f'{kind}_id')} ({_names(name, identifier)})",
+            identifier=identifier,
+            annotator_kind=values["annotator_kind"],
+            held=None if stored is None else Held.of(stored),
+        )
+        if refusal is not None:
+            raise not_yours([refusal])
+        if stored is None:
+            return model.objects.create(**key, **values)
+        for field_name, value in values.items():
+            setattr(stored, field_name, value)
+        stored.save()
+        return stored
+
+
+def _names(name: str, identifier: str) -> str:
+    return f"name '{name}', identifier '{identifier}'"
 
 
 @dataclass(frozen=True)
@@ -265,7 +298,9 @@ def _bulk_upsert(
     """Upsert the writes whose targets exist, in one transaction; their ids in input order, None for the rest.
 
     Invalid writes raise ValidationError (all problems named, nothing written), or with `drop_invalid` are
-    left out; then missing targets raise MissingTargets unless `keep_missing` stores them as pending.
+    left out; then missing targets raise MissingTargets unless `keep_missing` stores them as pending. Writes
+    the ownership rule refuses `user` (over a stored or a pending row) raise NotYours, nothing written, or
+    with `drop_invalid` are left out.
     """
     model, target_model = MODELS[target]
     key_field = f"{target}_id"
@@ -284,15 +319,19 @@ def _bulk_upsert(
     if missing and not keep_missing:
         raise MissingTargets(missing)
     valid = [(index, w) for index, w in enumerate(writes) if index not in problems]
-    # Last write of a key wins, as when the requests arrive one after another.
-    rows = {
-        (targets[w.target_id], w.name, w.identifier): model(
-            **{key_field: targets[w.target_id]}, **_row_values(w), source=source, user=user
-        )
-        for _index, w in valid
-        if w.target_id in targets
-    }
     with transaction.atomic():
+        refusals = _refusals(valid, target=target, targets=targets, user=user)
+        if refusals and not drop_invalid:
+            raise not_yours(refusals.values())
+        valid = [(index, w) for index, w in valid if index not in refusals]
+        # Last write of a key wins, as when the requests arrive one after another.
+        rows = {
+            (targets[w.target_id], w.name, w.identifier): model(
+                **{key_field: targets[w.target_id]}, **_row_values(w), source=source, user=user
+            )
+            for _index, w in valid
+            if w.target_id in targets
+        }
         stored = model.objects.bulk_create(
             list(rows.values()),
             update_conflicts=True,
@@ -301,13 +340,59 @@ def _bulk_upsert(
             batch_size=BATCH_SIZE,
         )
         if missing:
-            _store_pending([w for w in writes if w.target_id not in targets], target=target, user=user)
+            _store_pending([w for _index, w in valid if w.target_id not in targets], target=target, user=user)
     ids = {(getattr(row, key_field), row.name, row.identifier): row.pk for row in stored}
     result: list[int | None] = [None] * len(writes)
     for index, w in valid:
         if w.target_id in targets:
             result[index] = ids[(targets[w.target_id], w.name, w.identifier)]
     return result
+
+
+def _refusals(
+    valid: list[tuple[int, AnnotationWrite]],
+    *,
+    target: PendingTarget,
+    targets: dict[str, int],
+    user: User | None,
+) -> dict[int, Refusal]:
+    """What the ownership rule refuses `user`, by index: each write is checked against the stored row of its
+    key or, for a target not stored yet, the pending one. Locks those rows until the transaction ends."""
+    if unrestricted(user):
+        return {}
+    model, _target_model = MODELS[target]
+    key_field = f"{target}_id"
+    # The OpenTelemetry id of each target key: a stored target's pk, or a pending annotation's target_id.
+    stored_ids = {targets[w.target_id]: w.target_id for _index, w in valid if w.target_id in targets}
+    waiting_ids = {w.target_id: w.target_id for _index, w in valid if w.target_id not in targets}
+    sources: list[tuple[QuerySet[Any], str, dict[Any, str]]] = [
+        (model.objects.all(), key_field, stored_ids),
+        (
+            PendingAnnotation.objects.filter(target=target, expires_at__gt=timezone.now()),
+            "target_id",
+            waiting_ids,
+        ),
+    ]
+    held: dict[tuple[str, str, str], Held] = {}
+    for rows, field_name, otel_ids in sources:
+        for chunk in chunks(list(otel_ids)):
+            found = rows.select_for_update().filter(**{f"{field_name}__in": chunk})
+            for key, name, identifier, user_id, kind in found.values_list(
+                field_name, "name", "identifier", "user_id", "annotator_kind"
+            ):
+                held[(otel_ids[key], name, identifier)] = Held(user_id, identifier, kind)
+    refusals = {}
+    for index, w in valid:
+        refusal = write_refusal(
+            actor=user,
+            where=f"data[{index}] ({target} {w.target_id}, {_names(w.name, w.identifier)})",
+            identifier=w.identifier,
+            annotator_kind=w.annotator_kind,
+            held=held.get((w.target_id, w.name, w.identifier)),
+        )
+        if refusal is not None:
+            refusals[index] = refusal
+    return refusals
 
 
 def _row_values(write: AnnotationWrite) -> dict[str, Any]:
@@ -404,11 +489,12 @@ def trace_annotation_note_add(
 def _note_upsert(
     model: type[A], target: dict[str, Any], prefix: str, *, text: str, identifier: str, user: User | None
 ) -> A:
-    annotation, _created = model.objects.update_or_create(
-        **target,
+    return _owned_upsert(
+        model,
+        target,
         name=NOTE_NAME,
         identifier=identifier or f"{prefix}:{uuid.uuid4()}",
-        defaults={
+        values={
             "explanation": text,
             "annotator_kind": AnnotatorKind.HUMAN,
             "source": AnnotationSource.API,
@@ -418,4 +504,28 @@ def _note_upsert(
             "metadata": {},
         },
     )
-    return annotation
+
+
+def annotation_delete(*, annotation: AnnotationBase, user: User | None) -> None:
+    """Delete one annotation, when the ownership rule lets `user` do so."""
+    held = Held.of(annotation)
+    if not may_delete(actor=user, held=held):
+        kind = "span" if isinstance(annotation, SpanAnnotation) else "trace"
+        where = (
+            f"{kind} {getattr(getattr(annotation, kind), f'{kind}_id')} "
+            f"({_names(annotation.name, annotation.identifier)})"
+        )
+        raise not_yours([Refusal(where, held.owner_pk, held=True)], done="deleted")
+    annotation.delete()
+
+
+def annotations_delete(*, annotations: QuerySet[A], user: User | None) -> int:
+    """Delete these annotations, or of them only `user`'s own unless the rule lets them delete any.
+
+    A bulk delete is a filter (Phoenix's `DELETE .../span_annotations`): narrowing it to the user's rows,
+    rather than refusing it, is what the same request does for each user.
+    """
+    if user is not None and not user.is_admin:
+        annotations = annotations.owned_by(user.pk)
+    deleted, _by_model = annotations.delete()
+    return deleted

@@ -1,7 +1,12 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation, TraceAnnotation
+from phoenix_annot.annotations.models import (
+    AnnotationConfig,
+    SpanAnnotation,
+    TraceAnnotation,
+    reviewer_identifier,
+)
 from phoenix_annot.annotations.services import (
     AnnotationWrite,
     span_annotation_upsert,
@@ -56,7 +61,7 @@ def test_each_identifier_holds_its_own_annotation_of_a_name():
         annotator_kind="HUMAN",
         source="APP",
         label="rude",
-        identifier="px-app:a",
+        identifier=reviewer_identifier(alice.pk),
         user=alice,
     )
     span_annotation_upsert(
@@ -65,14 +70,11 @@ def test_each_identifier_holds_its_own_annotation_of_a_name():
         annotator_kind="HUMAN",
         source="APP",
         label="fine",
-        identifier="px-app:b",
+        identifier=reviewer_identifier(bob.pk),
         user=bob,
     )
 
-    assert dict(SpanAnnotation.objects.values_list("identifier", "label")) == {
-        "px-app:a": "rude",
-        "px-app:b": "fine",
-    }
+    assert dict(SpanAnnotation.objects.values_list("user", "label")) == {alice.pk: "rude", bob.pk: "fine"}
 
 
 def test_a_label_outside_a_categorical_config_is_refused_naming_the_labels():

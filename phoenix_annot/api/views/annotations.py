@@ -26,6 +26,7 @@ from phoenix_annot.annotations.services import (
     EMPTY_RESULT_MESSAGE,
     AnnotationWrite,
     MissingTargets,
+    annotations_delete,
     result_is_empty,
     span_annotation_note_add,
     span_annotations_upsert,
@@ -407,6 +408,9 @@ def write_schema(target: AnnotationTarget, operation_id: str, *, missing: str) -
                     {
                         400: f"The name '{NOTE_NAME}' is reserved (use POST /v1/{target.notes_route}), or "
                         "a value does not fit the annotation's config.",
+                        403: "An annotation of the request is another user's (or its px-app: identifier "
+                        "is), and only an LLM or CODE one may replace an LLM or CODE one; the text names "
+                        "each owner. Nothing was written.",
                         404: f"`{target.plural} with IDs <id>, <id> do not exist.`",
                     }
                 ),
@@ -530,10 +534,7 @@ class ProjectAnnotationsView(APIView):
         for field in ("name", "identifier", "annotator_kind"):
             if value := request.query_params.get(field):
                 annotations = annotations.filter(**{field: value})
-        user = acting_user(request)
-        if user is not None and user.role != User.Role.ADMIN and not user.is_superuser:
-            annotations = annotations.filter(user=user)
-        annotations.delete()
+        annotations_delete(annotations=annotations, user=acting_user(request))
         return Response(status=204)
 
     def _in_project(self, project_pk: int) -> QuerySet[AnnotationBase]:
@@ -603,7 +604,8 @@ def read_schema(target: AnnotationTarget, list_id: str, delete_id: str) -> Any:
         delete=extend_schema(
             operation_id=delete_id,
             summary=f"Delete a project's {target.target_field} annotations in a time range, or all",
-            description="Created in [start_time, end_time). Non-admins delete only their own annotations.",
+            description="Created in [start_time, end_time). Non-admins delete only their own annotations "
+            "(written with their key or the Annotate panel, or carrying their px-app: identifier).",
             parameters=[
                 PROJECT_PATH,
                 query("name", str, "Only annotations of this name."),

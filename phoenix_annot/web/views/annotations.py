@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations import services
 from phoenix_annot.annotations.configs import config_for_project
 from phoenix_annot.annotations.models import (
     AnnotationSource,
@@ -20,17 +21,15 @@ from phoenix_annot.annotations.models import (
     AnnotatorKind,
     SpanAnnotation,
     TraceAnnotation,
+    reviewer_identifier,
 )
-from phoenix_annot.annotations.services import span_annotation_upsert, trace_annotation_upsert
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.filtering.feedback import feedback_summaries_for_spans
-from phoenix_annot.filtering.spans import reviewer_identifier
 from phoenix_annot.tracing.models import Span, Trace
 
 from ..selectors import (
     AnnotationTargetView,
     configs_by_name,
-    own_annotation_filter,
     project_configs,
     span_panel,
     trace_panel,
@@ -107,13 +106,9 @@ def annotation_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     model = {"span": SpanAnnotation, "trace": TraceAnnotation}.get(kind)
     if model is None:
         raise Http404(f"Unknown annotation target {kind}")
-    annotation = get_object_or_404(model, pk=pk)
-    user = request.user
-    is_admin = user.role == User.Role.ADMIN or user.is_superuser
-    if not is_admin and not model.objects.filter(own_annotation_filter(user), pk=pk).exists():
-        raise PermissionDenied("You can only delete your own annotations.")
-    target = Target(kind, annotation.span if kind == "span" else annotation.trace)
-    annotation.delete()
+    annotation = get_object_or_404(model.objects.select_related(kind), pk=pk)
+    target = Target(kind, getattr(annotation, kind))
+    services.annotation_delete(annotation=annotation, user=request.user)
     return _panel_response(request, target, errors={}, name="")
 
 
@@ -135,13 +130,13 @@ def _upsert(target: Target, values: dict[str, Any], *, user: User) -> None:
         "explanation": values["explanation"] or None,
         "annotator_kind": AnnotatorKind.HUMAN,
         "source": AnnotationSource.APP,
-        "identifier": reviewer_identifier(user),
+        "identifier": reviewer_identifier(user.pk),
         "user": user,
     }
     if isinstance(target.obj, Span):
-        span_annotation_upsert(span=target.obj, **fields)
+        services.span_annotation_upsert(span=target.obj, **fields)
     else:
-        trace_annotation_upsert(trace=target.obj, **fields)
+        services.trace_annotation_upsert(trace=target.obj, **fields)
 
 
 def _panel_response(
