@@ -119,7 +119,7 @@ LISTINGS = [
         queries=2,
     ),
     Listing("spans", "Span", 1000, spans, queries=2),
-    Listing("traces", "Trace", 1000, traces, queries=3, other_type_cursor=422),
+    Listing("traces", "Trace", 1000, traces, queries=4, other_type_cursor=422),
     Listing(
         "annotation configs",
         "CategoricalAnnotationConfig",

@@ -1,15 +1,17 @@
 import json
 import math
+from datetime import timedelta
 
 import pytest
 
+from phoenix_annot.api.views import spans as spans_views
 from phoenix_annot.api.views.spans import TraceListParams
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.models import Span, Trace
-from tests.factories import ProjectFactory, SpanAnnotationFactory
+from tests.factories import BASE_TIME, ProjectFactory, SpanAnnotationFactory, SpanFactory, TraceFactory
 from tests.ingest.builders import export_request, otlp_span
 
 pytestmark = pytest.mark.django_db
@@ -336,3 +338,43 @@ def test_an_absent_error_parameter_is_no_filter_not_false(api, query, expected):
     response = api.get(f"/v1/projects/p/traces?{query}")
 
     assert sorted(trace["trace_id"][-1] for trace in response.json()["data"]) == expected
+
+
+def _trace_of(spans: int, *, project, second: int) -> Trace:
+    trace = TraceFactory(project=project, start_time=BASE_TIME + timedelta(seconds=second))
+    SpanFactory.create_batch(spans, trace=trace)
+    return trace
+
+
+def test_a_page_of_traces_with_spans_ends_before_the_trace_that_would_pass_the_span_cap(api, monkeypatch):
+    monkeypatch.setattr(spans_views, "MAX_SPANS_PER_TRACE_PAGE", 5)
+    project = ProjectFactory(name="p")
+    newest, middle, oldest = (_trace_of(n, project=project, second=s) for n, s in ((3, 3), (3, 2), (1, 1)))
+    url = "/v1/projects/p/traces?limit=3&include_spans=true"
+
+    first = api.get(url).json()
+    rest = api.get(f"{url}&cursor={first['next_cursor']}").json()
+
+    assert [(t["trace_id"], len(t["spans"])) for t in first["data"]] == [(newest.trace_id, 3)]
+    assert first["next_cursor"] == to_global_id("Trace", middle.pk)
+    assert [(t["trace_id"], len(t["spans"])) for t in rest["data"]] == [
+        (middle.trace_id, 3),
+        (oldest.trace_id, 1),
+    ]
+    assert rest["next_cursor"] is None
+
+
+def test_a_first_trace_with_more_spans_than_the_cap_lists_its_earliest(api, monkeypatch):
+    monkeypatch.setattr(spans_views, "MAX_SPANS_PER_TRACE_PAGE", 5)
+    project = ProjectFactory(name="p")
+    big = TraceFactory(project=project)
+    spans = [
+        SpanFactory(trace=big, start_time=big.start_time + timedelta(milliseconds=n), span_id=f"{n + 1:016x}")
+        for n in range(8)
+    ]
+    older = _trace_of(1, project=project, second=-10)
+
+    page = api.get("/v1/projects/p/traces?include_spans=true").json()
+
+    assert [span["span_id"] for span in page["data"][0]["spans"]] == [s.span_id for s in spans[:5]]
+    assert page["next_cursor"] == to_global_id("Trace", older.pk)
