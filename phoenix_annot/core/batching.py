@@ -1,4 +1,4 @@
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import TypeVar
 
@@ -8,7 +8,7 @@ T = TypeVar("T")
 BATCH_SIZE = 500
 
 
-def chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
+def chunks(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk

@@ -56,3 +56,6 @@ def bulk_insert(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
                 f"ON CONFLICT ({quote(skip_conflicts_on)}) DO NOTHING"
             )
+            # Emptied now, not only at commit: a transaction that inserts in batches must not insert a
+            # batch again with the next.
+            cursor.execute(f"TRUNCATE {staging}")

@@ -7,7 +7,7 @@ segments, JSON-string attributes parsed, OpenInference span kind upper-cased, OT
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,29 +95,42 @@ class SpanRecord:
         return (self.end_time - self.start_time) / timedelta(milliseconds=1)
 
 
-def parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
+def parse_protobuf(body: bytes, *, max_spans: int) -> ExportTraceServiceRequest:
+    """The request, refused with a 413 when it holds more than `max_spans` spans."""
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
     except (DecodeError, RecursionError, ValueError) as exc:
         raise OtlpError(422, f"Request body is invalid ExportTraceServiceRequest: {exc}") from exc
+    _check_span_count(
+        sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans),
+        max_spans,
+    )
     return request
 
 
-def parse_json(body: bytes) -> ExportTraceServiceRequest:
-    """OTLP/JSON: the protobuf JSON mapping, except that trace and span ids are hex, not base64."""
+def parse_json(body: bytes, *, max_spans: int) -> ExportTraceServiceRequest:
+    """OTLP/JSON: the protobuf JSON mapping, except that trace and span ids are hex, not base64.
+
+    Spans are counted before the (slow) mapping runs, so too many are refused at the cost of json.loads.
+    """
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise OtlpError(400, f"Request body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise OtlpError(422, "Request body is invalid ExportTraceServiceRequest: expected a JSON object")
-    for resource_spans in _json_list(document, "resourceSpans", "resource_spans"):
-        for scope_spans in _json_list(resource_spans, "scopeSpans", "scope_spans"):
-            for span in _json_list(scope_spans, "spans"):
-                _hex_ids_to_base64(span)
-                for link in _json_list(span, "links"):
-                    _hex_ids_to_base64(link, span_name=_json_span_name(span))
+    spans = [
+        span
+        for resource_spans in _json_list(document, "resourceSpans", "resource_spans")
+        for scope_spans in _json_list(resource_spans, "scopeSpans", "scope_spans")
+        for span in _json_list(scope_spans, "spans")
+    ]
+    _check_span_count(len(spans), max_spans)
+    for span in spans:
+        _hex_ids_to_base64(span)
+        for link in _json_list(span, "links"):
+            _hex_ids_to_base64(link, span_name=_json_span_name(span))
     request = ExportTraceServiceRequest()
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
@@ -130,14 +143,28 @@ def decode_request(
     request: ExportTraceServiceRequest, *, project_name: str | None = None
 ) -> list[SpanRecord]:
     """Every span of the request; `project_name` (the x-project-name header) beats resource attributes."""
-    records: list[SpanRecord] = []
+    return list(iter_span_records(request, project_name=project_name))
+
+
+def iter_span_records(
+    request: ExportTraceServiceRequest, *, project_name: str | None = None
+) -> Iterator[SpanRecord]:
+    """decode_request one span at a time, for a caller that stores them in batches as they come."""
     for resource_spans in request.resource_spans:
         resource_project = _resource_project_name(resource_spans.resource.attributes)
         target_project = _checked_project_name(project_name or resource_project or DEFAULT_PROJECT_NAME)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                records.append(decode_span(span, project_name=target_project))
-    return records
+                yield decode_span(span, project_name=target_project)
+
+
+def _check_span_count(count: int, limit: int) -> None:
+    if count > limit:
+        raise OtlpError(
+            413,
+            f"Request holds {count} spans, more than the {limit} span limit "
+            "(PHOENIX_ANNOT_OTLP_MAX_SPANS_PER_REQUEST); nothing was stored: send smaller batches",
+        )
 
 
 def decode_span(span: OtlpSpan, *, project_name: str) -> SpanRecord:

@@ -1,7 +1,7 @@
-"""Store decoded spans: one transaction, bulk statements, a constant number of queries per request."""
+"""Store decoded spans: one transaction, bulk statements, a constant number of queries per batch of spans."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -16,26 +16,90 @@ from .otlp import SpanRecord
 
 
 @dataclass(frozen=True)
+class RejectedSpan:
+    """A span not stored because its span_id, which names a span on its own, belongs to another trace."""
+
+    span_id: str
+    trace_id: str
+    holding_trace_id: str
+
+
+@dataclass(frozen=True)
 class IngestResult:
     received: int
     stored: int
+    rejected: tuple[RejectedSpan, ...] = ()
 
 
-def spans_ingest(*, records: Sequence[SpanRecord]) -> IngestResult:
+@dataclass
+class _Batches:
+    """What one ingest has seen so far, carried from batch to batch."""
+
+    projects: dict[str, Project] = field(default_factory=dict)
+    traces: dict[str, Trace] = field(default_factory=dict)
+    # span_id -> trace_id of every span of the request kept so far (stored now or before).
+    span_traces: dict[str, str] = field(default_factory=dict)
+    stored_span_ids: list[str] = field(default_factory=list)
+    rejected: list[RejectedSpan] = field(default_factory=list)
+    received: int = 0
+
+
+def spans_ingest(*, records: Iterable[SpanRecord]) -> IngestResult:
     """Store spans, ignoring ones already stored (exporter retries), and refresh their traces' roll-ups.
+
+    Records are read and stored a batch at a time, so a large request never holds all its decoded spans in
+    memory; it is still one transaction: an error in any batch (a record that fails to decode included)
+    stores nothing. A span whose span_id is already stored, or earlier in the request, in another trace is
+    rejected and returned, not stored: span ids name spans on their own across the API.
 
     A trace keeps the project of its first span; later spans of the trace join it there. API annotations
     that were waiting for these spans are applied in the same transaction.
     """
-    if not records:
-        return IngestResult(received=0, stored=0)
+    state = _Batches()
     with transaction.atomic():
-        projects = _projects_by_name({record.project_name for record in records})
-        traces = _traces_by_trace_id(records, projects)
-        stored_span_ids = _insert_spans(records, traces)
-        trace_rollups_refresh(trace_pks=sorted(trace.pk for trace in traces.values()))
-        pending_annotations_apply(span_ids=stored_span_ids, trace_ids=traces.keys())
-    return IngestResult(received=len(records), stored=len(stored_span_ids))
+        for batch in chunks(records):
+            state.received += len(batch)
+            _ingest_batch(batch, state)
+        if state.traces:
+            trace_rollups_refresh(trace_pks=sorted(trace.pk for trace in state.traces.values()))
+            pending_annotations_apply(span_ids=state.stored_span_ids, trace_ids=state.traces.keys())
+    return IngestResult(
+        received=state.received, stored=len(state.stored_span_ids), rejected=tuple(state.rejected)
+    )
+
+
+def _ingest_batch(batch: list[SpanRecord], state: _Batches) -> None:
+    new = _new_records(batch, state)
+    if not new:
+        return
+    names = {record.project_name for record in new} - state.projects.keys()
+    if names:
+        state.projects.update(_projects_by_name(names))
+    trace_ids = {record.trace_id for record in new} - state.traces.keys()
+    if trace_ids:
+        state.traces.update(_traces_by_trace_id([r for r in new if r.trace_id in trace_ids], state.projects))
+    rows = [_span_row(record, state.traces[record.trace_id]) for record in new]
+    # Conflicts are still skipped: a concurrent request may store the same span meanwhile.
+    bulk_insert(Span, rows, skip_conflicts_on="span_id")
+    state.stored_span_ids.extend(record.span_id for record in new)
+
+
+def _new_records(batch: list[SpanRecord], state: _Batches) -> list[SpanRecord]:
+    """The batch's spans not yet stored, in span_id order (so concurrent requests lock rows in one order);
+    those whose span_id another trace holds go to `state.rejected`."""
+    unseen = sorted({record.span_id for record in batch} - state.span_traces.keys())
+    stored = dict(
+        Span.objects.filter(span_id__in=unseen).values_list("span_id", "trace__trace_id").order_by()
+    )
+    new: list[SpanRecord] = []
+    for record in batch:
+        holder = state.span_traces.get(record.span_id) or stored.get(record.span_id)
+        if holder is None:
+            new.append(record)
+            state.span_traces[record.span_id] = record.trace_id
+        elif holder != record.trace_id:
+            state.rejected.append(RejectedSpan(record.span_id, record.trace_id, holder))
+    return sorted(new, key=lambda record: record.span_id)
 
 
 def _projects_by_name(names: set[str]) -> dict[str, Project]:
@@ -47,7 +111,7 @@ def _projects_by_name(names: set[str]) -> dict[str, Project]:
     return projects
 
 
-def _traces_by_trace_id(records: Sequence[SpanRecord], projects: dict[str, Project]) -> dict[str, Trace]:
+def _traces_by_trace_id(records: list[SpanRecord], projects: dict[str, Project]) -> dict[str, Trace]:
     new_traces: dict[str, Trace] = {}
     for record in records:
         trace = new_traces.get(record.trace_id)
@@ -76,21 +140,6 @@ def _existing_traces(trace_ids: list[str]) -> dict[str, Trace]:
             for trace in Trace.objects.filter(trace_id__in=chunk).only("id", "trace_id", "project_id")
         )
     return found
-
-
-def _insert_spans(records: Sequence[SpanRecord], traces: dict[str, Trace]) -> list[str]:
-    unique = {record.span_id: record for record in records}
-    already_stored: set[str] = set()
-    for chunk in chunks(sorted(unique)):
-        already_stored.update(Span.objects.filter(span_id__in=chunk).values_list("span_id", flat=True))
-    rows = [
-        _span_row(unique[span_id], traces[unique[span_id].trace_id])
-        for span_id in sorted(unique)
-        if span_id not in already_stored
-    ]
-    # Conflicts are still skipped: a concurrent request may store the same span meanwhile.
-    bulk_insert(Span, rows, skip_conflicts_on="span_id")
-    return [row["span_id"] for row in rows]
 
 
 def _span_row(record: SpanRecord, trace: Trace) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""POST /v1/traces: OTLP/HTTP, protobuf or JSON, synchronous: a 200 means every span is stored."""
+"""POST /v1/traces: OTLP/HTTP, protobuf or JSON, synchronous: a 200 means every span is stored but those its
+`partial_success` counts as rejected."""
 
 import logging
 import zlib
@@ -8,6 +9,7 @@ from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -16,8 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from phoenix_annot.accounts.auth import authenticate_v1
 from phoenix_annot.core.responses import plain_text_response
 
-from .otlp import OtlpError, decode_request, parse_json, parse_protobuf
-from .services import spans_ingest
+from .otlp import OtlpError, iter_span_records, parse_json, parse_protobuf
+from .services import RejectedSpan, spans_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,8 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 # wbits for zlib: gzip framing, zlib framing (what HTTP calls deflate), raw deflate (what some clients send).
 DECOMPRESSION_WBITS = {"gzip": (16 + zlib.MAX_WBITS,), "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
+# Rejected spans named in a partial_success message; the count covers the rest.
+MAX_REJECTED_EXAMPLES = 10
 
 
 @csrf_exempt
@@ -35,10 +39,10 @@ def otlp_traces(request: HttpRequest) -> HttpResponse:
         return failure.response()
     try:
         export_request, content_type = _parse(request)
-        records = decode_request(
+        records = iter_span_records(
             export_request, project_name=request.headers.get("x-project-name", "").strip() or None
         )
-        spans_ingest(records=records)
+        result = spans_ingest(records=records)
     except OtlpError as exc:
         return plain_text_response(exc.status, exc.message)
     except (OperationalError, InterfaceError):
@@ -51,9 +55,32 @@ def otlp_traces(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         logger.exception("database error during OTLP ingest")
         return plain_text_response(503, "Database error; nothing was stored. Retry later.")
+    response = _export_response(result.rejected)
     if content_type == JSON:
-        return HttpResponse("{}", content_type=JSON)
-    return HttpResponse(ExportTraceServiceResponse().SerializeToString(), content_type=PROTOBUF)
+        return HttpResponse(json_format.MessageToJson(response, indent=None), content_type=JSON)
+    return HttpResponse(response.SerializeToString(), content_type=PROTOBUF)
+
+
+def _export_response(rejected: tuple[RejectedSpan, ...]) -> ExportTraceServiceResponse:
+    """Empty when every span is stored; else `partial_success` counts and names the spans that were not, as
+    the OTLP specification asks, so that the exporter logs them and does not retry them."""
+    response = ExportTraceServiceResponse()
+    if rejected:
+        examples = "; ".join(
+            f"span_id {span.span_id} of trace {span.trace_id} (stored in trace {span.holding_trace_id})"
+            for span in rejected[:MAX_REJECTED_EXAMPLES]
+        )
+        more = (
+            f"; and {len(rejected) - MAX_REJECTED_EXAMPLES} more"
+            if len(rejected) > MAX_REJECTED_EXAMPLES
+            else ""
+        )
+        response.partial_success.rejected_spans = len(rejected)
+        response.partial_success.error_message = (
+            f"{len(rejected)} spans not stored: their span_id belongs to a span of another trace "
+            f"(span ids must be unique across traces): {examples}{more}"
+        )
+    return response
 
 
 def _parse(request: HttpRequest) -> tuple[ExportTraceServiceRequest, str]:
@@ -74,7 +101,8 @@ def _parse(request: HttpRequest) -> tuple[ExportTraceServiceRequest, str]:
         raise OtlpError(400, "Request body is empty; send an ExportTraceServiceRequest")
     if encoding in DECOMPRESSION_WBITS:
         body = _decompress(body, encoding, limit)
-    parsed = parse_protobuf(body) if content_type == PROTOBUF else parse_json(body)
+    parse = parse_protobuf if content_type == PROTOBUF else parse_json
+    parsed = parse(body, max_spans=settings.OTLP_MAX_SPANS_PER_REQUEST)
     return parsed, content_type
 
 

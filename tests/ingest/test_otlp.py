@@ -289,7 +289,7 @@ def test_a_project_name_over_255_characters_is_refused():
 
 def test_undecodable_protobuf_is_a_422():
     with pytest.raises(OtlpError) as error:
-        parse_protobuf(b"\xff\xff\xff\xff")
+        parse_protobuf(b"\xff\xff\xff\xff", max_spans=10)
 
     assert error.value.status == 422
     assert "Request body is invalid ExportTraceServiceRequest" in error.value.message
@@ -329,7 +329,7 @@ def test_otlp_json_with_hex_ids_decodes_like_protobuf():
         ]
     }
 
-    (record,) = decode_request(parse_json(json.dumps(body).encode()))
+    (record,) = decode_request(parse_json(json.dumps(body).encode(), max_spans=10))
 
     assert record.project_name == "json-app"
     assert record.trace_id == "5b8efff798038103d269b633813fc60c"
@@ -361,7 +361,7 @@ def test_otlp_json_with_hex_ids_decodes_like_protobuf():
 )
 def test_bad_otlp_json_is_refused_with_a_message(body, status, message):
     with pytest.raises(OtlpError) as error:
-        parse_json(body)
+        parse_json(body, max_spans=10)
 
     assert error.value.status == status
     assert message in error.value.message
@@ -372,7 +372,7 @@ def test_otlp_json_with_a_wrong_length_hex_id_is_a_400_naming_the_span():
     body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
 
     with pytest.raises(OtlpError) as error:
-        decode_request(parse_json(body))
+        decode_request(parse_json(body, max_spans=10))
 
     assert error.value.status == 400
     assert "Span 's' (span_id eee19b7ec3c1b174) has an invalid trace_id" in error.value.message
