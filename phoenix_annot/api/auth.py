@@ -1,4 +1,9 @@
-"""DRF authentication and permission for /v1, on the same keys and roles as OTLP ingestion."""
+"""DRF authentication and permission for /v1, on the same keys and roles as OTLP ingestion.
+
+Each permission asks the question the pages ask (`User.can_write`, `User.is_admin`, `Dataset.deletable_by`),
+so a role may do the same through either; who may change an annotation is the services' rule
+(annotations/ownership.py).
+"""
 
 from typing import TYPE_CHECKING
 
@@ -10,6 +15,7 @@ from rest_framework.request import Request
 
 from phoenix_annot.accounts.auth import TooManyInvalidKeys, api_key_owner, bearer_token
 from phoenix_annot.accounts.models import User
+from phoenix_annot.datasets.models import Dataset
 
 if TYPE_CHECKING:
     # rest_framework.views imports the authentication classes from settings: a runtime import would cycle.
@@ -17,6 +23,7 @@ if TYPE_CHECKING:
 
 VIEWER_WRITE_DENIED = "Viewers cannot perform this action."
 ADMIN_ONLY = "Only admin or system users can perform this action."
+DATASET_DELETE_DENIED = "Only admins and the dataset's creator can delete a dataset."
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -44,7 +51,14 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'Bearer realm="phoenix-annot"'
 
 
-class V1Access(BasePermission):
+class V1Read(BasePermission):
+    """Auth on: a key is required. Auth off: everyone may read. For a POST that only reads (a span query)."""
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        return request.user.is_authenticated or not settings.V1_AUTH_REQUIRED
+
+
+class V1Access(V1Read):
     """Auth on: a key is required and viewers may only read. Auth off: everyone may do everything."""
 
     message = VIEWER_WRITE_DENIED
@@ -52,7 +66,7 @@ class V1Access(BasePermission):
     def has_permission(self, request: Request, view: "APIView") -> bool:
         user = request.user
         if not user.is_authenticated:
-            return not settings.V1_AUTH_REQUIRED
+            return super().has_permission(request, view)
         return request.method in SAFE_METHODS or user.can_write
 
 
@@ -65,4 +79,14 @@ class AdminOnlyWrites(BasePermission):
         user = request.user
         if request.method in SAFE_METHODS or not user.is_authenticated:
             return True
-        return user.role == User.Role.ADMIN or user.is_superuser
+        return user.is_admin
+
+
+class DatasetDeletion(BasePermission):
+    """After V1Access: a dataset is deleted by an admin or by whoever created it."""
+
+    message = DATASET_DELETE_DENIED
+
+    def has_object_permission(self, request: Request, view: "APIView", obj: Dataset) -> bool:
+        user = request.user
+        return not user.is_authenticated or obj.deletable_by(user)

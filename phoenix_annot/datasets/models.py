@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from phoenix_annot.accounts.models import User
 from phoenix_annot.core.models import TimeStampedModel
 from phoenix_annot.tracing.models import Span
 
@@ -10,7 +11,13 @@ class Dataset(TimeStampedModel):
     description = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who created it (page, API or upload); they and admins may delete it. Empty for datasets "
+        "created without a user.",
     )
 
     class Meta:
@@ -18,6 +25,9 @@ class Dataset(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def deletable_by(self, user: User) -> bool:
+        return user.is_admin or (self.user_id is not None and self.user_id == user.pk)
 
 
 class DatasetVersion(models.Model):

@@ -1,7 +1,9 @@
 """Every /v1 route x every kind of caller, with auth on (PHOENIX_COMPAT.md §0.4, §0.6).
 
-No key and a bad key are 401s; viewers read but every other method is a 403; annotators do everything but
-change or delete projects; admins do everything.
+No key and a bad key are 401s; viewers read (the span query behind get_spans_dataframe is a POST that
+reads) but every other method is a 403; annotators do everything but change or delete projects, change
+annotation configs or delete a dataset somebody else created; admins do everything. The same roles as the
+pages (tests/web/test_auth_pages.py); whose annotations: tests/annotations/test_ownership_matrix.py.
 """
 
 import json
@@ -11,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from phoenix_annot.api.auth import ADMIN_ONLY, VIEWER_WRITE_DENIED
+from phoenix_annot.api.auth import ADMIN_ONLY, DATASET_DELETE_DENIED, VIEWER_WRITE_DENIED
 from phoenix_annot.api.errors import MISSING_KEY
 from tests.api.conftest import V1Client, World, client_for_role
 from tests.api.routes import v1_routes
@@ -19,7 +21,17 @@ from tests.ingest.builders import export_request, otlp_span
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_ROUTES = {("PUT", "/v1/projects/{identifier}"), ("DELETE", "/v1/projects/{identifier}")}
+ADMIN_ROUTES = {
+    ("PUT", "/v1/projects/{identifier}"),
+    ("DELETE", "/v1/projects/{identifier}"),
+    ("POST", "/v1/annotation_configs"),
+    ("PUT", "/v1/annotation_configs/{identifier}"),
+    ("DELETE", "/v1/annotation_configs/{identifier}"),
+    ("PUT", "/v1/projects/{identifier}/annotation_configs"),
+    ("PUT", "/v1/projects/{identifier}/annotation_configs/{config_identifier}"),
+    ("DELETE", "/v1/projects/{identifier}/annotation_configs/{config_identifier}"),
+}
+READ_ONLY_POSTS = {("POST", "/v1/spans")}
 
 
 @dataclass(frozen=True)
@@ -165,10 +177,13 @@ def expected(call: Call, caller: str) -> tuple[int, str | None]:
         return 401, MISSING_KEY
     if caller == "bad key":
         return 401, "Invalid token"
-    if caller == "VIEWER" and call.method != "GET":
+    if caller == "VIEWER" and call.method != "GET" and (call.method, call.route) not in READ_ONLY_POSTS:
         return 403, VIEWER_WRITE_DENIED
     if caller == "ANNOTATOR" and (call.method, call.route) in ADMIN_ROUTES:
         return 403, ADMIN_ONLY
+    if caller == "ANNOTATOR" and (call.method, call.route) == ("DELETE", DS):
+        # The world's dataset was created by nobody in particular: only admins delete it.
+        return 403, DATASET_DELETE_DENIED
     return 2, None
 
 

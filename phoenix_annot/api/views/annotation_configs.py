@@ -1,4 +1,5 @@
-"""Annotation configs and their assignment to projects (PHOENIX_COMPAT.md §3.8)."""
+"""Annotation configs and their assignment to projects (PHOENIX_COMPAT.md §3.8). Admins change them, as on the
+pages."""
 
 from typing import Any
 
@@ -21,6 +22,7 @@ from phoenix_annot.annotations.configs import (
 from phoenix_annot.annotations.models import AnnotationConfig, AnnotationType, OptimizationDirection
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 
+from ..auth import AdminOnlyWrites, V1Access
 from ..errors import PlainError
 from ..lookups import project_from_identifier
 from ..params import query_int
@@ -252,6 +254,8 @@ def paginated_configs(request: Request, configs: Any) -> Response:
 
 
 class AnnotationConfigListView(APIView):
+    permission_classes = [V1Access, AdminOnlyWrites]
+
     @extend_schema(
         operation_id="listAnnotationConfigs",
         summary="List annotation configs, newest first",
@@ -272,6 +276,8 @@ class AnnotationConfigListView(APIView):
 
 
 class AnnotationConfigDetailView(APIView):
+    permission_classes = [V1Access, AdminOnlyWrites]
+
     @extend_schema(
         operation_id="getAnnotationConfig",
         summary="Read an annotation config",
@@ -325,6 +331,8 @@ class AnnotationConfigDetailView(APIView):
 
 
 class ProjectAnnotationConfigListView(APIView):
+    permission_classes = [V1Access, AdminOnlyWrites]
+
     @extend_schema(
         operation_id="getProjectAnnotationConfigs",
         summary="List the annotation configs assigned to a project",
@@ -366,6 +374,8 @@ PROJECT_CONFIG_ERRORS = errors({404: f"{PROJECT_NOT_FOUND} Or `{NOT_FOUND}`."}, 
 
 
 class ProjectAnnotationConfigView(APIView):
+    permission_classes = [V1Access, AdminOnlyWrites]
+
     @extend_schema(
         operation_id="assignAnnotationConfigToProject",
         summary="Assign an annotation config to a project (idempotent)",

@@ -67,6 +67,7 @@ from phoenix_annot.datasets.uploads import (
     table_columns,
 )
 
+from ..auth import DATASET_DELETE_DENIED, DatasetDeletion, V1Access
 from ..errors import PlainError
 from ..params import paginate_desc, query_bool, query_int, query_list
 from ..parsers import BodyLimit, BodyTooLarge, SizeLimitedJSONParser
@@ -291,6 +292,8 @@ class DatasetListView(APIView):
 
 
 class DatasetDetailView(APIView):
+    permission_classes = [V1Access, DatasetDeletion]
+
     @extend_schema(
         operation_id="getDataset",
         summary="Read a dataset with its example count",
@@ -322,7 +325,14 @@ class DatasetDetailView(APIView):
         parameters=[DATASET_ID],
         responses={
             204: None,
-            **errors({404: "`Dataset does not exist`", 422: "`Invalid Dataset ID: <id>`"}, validation=False),
+            **errors(
+                {
+                    403: f"`{DATASET_DELETE_DENIED}`",
+                    404: "`Dataset does not exist`",
+                    422: "`Invalid Dataset ID: <id>`",
+                },
+                validation=False,
+            ),
         },
     )
     def delete(self, request: Request, dataset_id: str) -> Response:
@@ -330,6 +340,7 @@ class DatasetDetailView(APIView):
         dataset = Dataset.objects.filter(pk=pk).first()
         if dataset is None:
             raise PlainError(404, "Dataset does not exist")
+        self.check_object_permissions(request, dataset)
         dataset_delete(dataset=dataset)
         return Response(status=204)
 

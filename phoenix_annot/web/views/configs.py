@@ -26,7 +26,7 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @login_required
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user: User = request.user
-        if user.role != User.Role.ADMIN and not user.is_superuser:
+        if not user.is_admin:
             raise PermissionDenied("Only admins manage annotation configs.")
         return view(request, *args, **kwargs)
 
