@@ -13,7 +13,9 @@ defaults unless given):
   then leaves it (text cells: the realistic shape);
 - the same number of rows cut into as many short cells as the values limit allows (the costliest shape
   for Python objects per byte);
-- a JSON body (``{"name", "inputs", "outputs"}``) as large as the body limit allows, of the most examples;
+- the largest CSV again, with ``action=update`` over the dataset it made and every example changed: the
+  previous version's examples are read to be matched (the peak counts from after the first upload);
+- a JSON body (``{"name", "inputs", "outputs"}``) as large as the data limit allows, of the most examples;
 - a JSON body packed with the smallest values (``{}``) past the values limit: refused before it is parsed;
 - the attack: a gzipped CSV part ``a\\n`` then ``1\\n`` x 8,000,000 (16 KB on the wire): a 413.
 
@@ -74,6 +76,8 @@ class Upload:
     content_type: str
     body: bytes
     expected_status: int
+    # Sent first, unmeasured: the dataset an `update` upload is compared with.
+    before: Upload | None = None
 
 
 @dataclass(frozen=True)
@@ -119,16 +123,28 @@ def table(columns: list[str], rows: int, row_bytes: int, jsonl: bool) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-def file_upload(name: str, columns: list[str], limits: Limits, *, jsonl: bool, gzipped: bool) -> Upload:
+def file_upload(
+    name: str, columns: list[str], limits: Limits, *, jsonl: bool, gzipped: bool, action: str = "create"
+) -> Upload:
     rows = limits.examples
     content = table(columns, rows, int(limits.file_bytes * 0.98) // rows, jsonl)
     inputs, outputs = columns[: len(columns) // 2 or 1], columns[len(columns) // 2 :]
-    fields = [("name", name), ("action", "create")]
+    fields = [("name", "table"), ("action", action)]
     fields += [("input_keys[]", column) for column in inputs]
     fields += [("output_keys[]", column) for column in outputs if column not in inputs]
     content_type = "application/jsonl" if jsonl else "text/csv"
     body = multipart(fields, content, content_type, gzipped)
     return Upload(name, f"multipart/form-data; boundary={BOUNDARY}", body, 200)
+
+
+def update_upload(limits: Limits, columns: list[str]) -> Upload:
+    """The largest CSV again over the dataset it made, with every example changed: the previous version's
+    examples are read too, to be matched."""
+    first = file_upload("csv-text", columns, limits, jsonl=False, gzipped=True)
+    changed = file_upload(
+        "csv-text-update", columns[::-1], limits, jsonl=False, gzipped=True, action="update"
+    )
+    return Upload(changed.name, changed.content_type, changed.body, 200, before=first)
 
 
 def json_upload(name: str, limits: Limits, body_bytes: int) -> Upload:
@@ -166,6 +182,7 @@ def cases(limits: Limits, body_bytes: int) -> list[Callable[[], Upload]]:
         lambda: file_upload("jsonl-text", text_columns, limits, jsonl=True, gzipped=False),
         lambda: file_upload("jsonl-text-gzip", text_columns, limits, jsonl=True, gzipped=True),
         lambda: file_upload("jsonl-short-cells-gzip", short_columns, limits, jsonl=True, gzipped=True),
+        lambda: update_upload(limits, text_columns),
         lambda: json_upload("json-text", limits, int(min(body_bytes, limits.file_bytes) * 0.95)),
         lambda: json_bomb(limits, min(body_bytes, limits.file_bytes)),
         attack,
@@ -173,6 +190,12 @@ def cases(limits: Limits, body_bytes: int) -> list[Callable[[], Upload]]:
 
 
 # --- running ----------------------------------------------------------------------------------------------
+
+
+def send(client: httpx.Client, upload: Upload) -> httpx.Response:
+    return client.post(
+        "/v1/datasets/upload?sync=true", content=upload.body, headers={"Content-Type": upload.content_type}
+    )
 
 
 def run_case(upload: Upload, database: BenchDatabase, limits: Limits) -> Result:
@@ -185,13 +208,13 @@ def run_case(upload: Upload, database: BenchDatabase, limits: Limits) -> Result:
             with httpx.Client(base_url=server.base_url, timeout=600) as client:
                 warm = {"name": "warm-up", "inputs": [{"q": "hello"}], "outputs": [{"a": "hi"}]}
                 client.post("/v1/datasets/upload?sync=true", json=warm).raise_for_status()
+                if upload.before is not None:
+                    send(client, upload.before).raise_for_status()
+                    # Writing 5 to clear_refs resets the peak (VmHWM) to the current resident size.
+                    Path(f"/proc/{worker}/clear_refs").write_text("5")
                 before = proc_status(worker)["VmRSS"]
                 started = time.perf_counter()
-                response = client.post(
-                    "/v1/datasets/upload?sync=true",
-                    content=upload.body,
-                    headers={"Content-Type": upload.content_type},
-                )
+                response = send(client, upload)
                 seconds = time.perf_counter() - started
                 peak = proc_status(worker)["VmHWM"]
                 survived = server.worker_pids() == [worker]

@@ -33,6 +33,8 @@ MAX_EXAMPLE_ID_LENGTH = DatasetExample._meta.get_field("external_id").max_length
 SPLITS_UNSUPPORTED = "Dataset splits are not supported yet"
 # Past 2**53 a double no longer holds every integer: larger numbers are compared as the double they round to.
 MAX_EXACT_INTEGER = 2**53
+# Rows read at a time when a whole version is read.
+CHUNK_SIZE = 500
 
 
 class DuplicateDatasetName(ValidationError):
@@ -206,7 +208,7 @@ def dataset_upload(
             name=name, description=description or "", user=user, create=upload_action == UploadAction.CREATE
         )
         latest = dataset_latest_version(dataset=dataset)
-        previous = list(example_revisions_at_version(version=latest)) if latest else []
+        previous = _previous(latest) if latest else []
         plan = _plan(incoming, previous, keep_unmatched=upload_action == UploadAction.APPEND)
         if latest is not None and plan.is_empty:
             return UploadResult(dataset, latest, 0, 0, 0)
@@ -226,9 +228,27 @@ class _Plan:
         return not (self.creates or self.patches or self.deletes)
 
 
-def _plan(incoming: list[Incoming], previous: list[ExampleRevision], *, keep_unmatched: bool) -> _Plan:
+@dataclass(frozen=True)
+class _PreviousExample:
+    """What matching needs of an example of the latest version, without its content."""
+
+    example_id: int
+    external_id: str | None
+    content_hash: bytes
+
+
+def _previous(version: DatasetVersion) -> list[_PreviousExample]:
+    """The examples of `version`, each read, hashed and let go: an update never holds the previous
+    version's content in memory beside the upload's (bench/upload_memory.py)."""
+    return [
+        _PreviousExample(revision.example_id, revision.external_id, _revision_hash(revision))
+        for revision in example_revisions_at_version(version=version).iterator(chunk_size=CHUNK_SIZE)
+    ]
+
+
+def _plan(incoming: list[Incoming], previous: list[_PreviousExample], *, keep_unmatched: bool) -> _Plan:
     """Pair incoming examples with previous ones: ids first, then content for the examples without one."""
-    hashes = {revision.example_id: _revision_hash(revision) for revision in previous}
+    hashes = {example.example_id: example.content_hash for example in previous}
     matches = _match_by_id(incoming, previous)
     matched_by_id = set(matches.values())
     unmatched_by_hash: dict[bytes, list[int]] = defaultdict(list)
@@ -251,12 +271,10 @@ def _plan(incoming: list[Incoming], previous: list[ExampleRevision], *, keep_unm
     return _Plan(creates, patches, deletes)
 
 
-def _match_by_id(incoming: list[Incoming], previous: list[ExampleRevision]) -> dict[int, int]:
+def _match_by_id(incoming: list[Incoming], previous: list[_PreviousExample]) -> dict[int, int]:
     """Incoming index -> previous example pk, for incoming examples whose id names a previous example."""
-    live = {revision.example_id for revision in previous}
-    by_external_id = {
-        revision.external_id: revision.example_id for revision in previous if revision.external_id
-    }
+    live = {example.example_id for example in previous}
+    by_external_id = {example.external_id: example.example_id for example in previous if example.external_id}
     matches: dict[int, int] = {}
     matched: set[int] = set()
     unknown: list[str] = []
@@ -293,14 +311,14 @@ def _revision_hash(revision: ExampleRevision) -> bytes:
 
 
 def _revisions_write(
-    *, dataset: Dataset, version: DatasetVersion, plan: _Plan, previous: list[ExampleRevision]
+    *, dataset: Dataset, version: DatasetVersion, plan: _Plan, previous: list[_PreviousExample]
 ) -> None:
     revisions = [
         ExampleRevision(example_id=pk, version=version, revision_kind=RevisionKind.DELETE)
         for pk in plan.deletes
     ]
     revisions += [_revision(pk, version, item, RevisionKind.PATCH) for pk, item in plan.patches]
-    staying = {revision.example_id for revision in previous} - set(plan.deletes)
+    staying = {example.example_id for example in previous} - set(plan.deletes)
     created_pks = _examples_for_creates(dataset=dataset, creates=plan.creates, staying=staying)
     revisions += [
         _revision(pk, version, item, RevisionKind.CREATE)

@@ -1,3 +1,5 @@
+import tracemalloc
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -448,3 +450,19 @@ def test_uploading_takes_the_same_number_of_queries_however_many_examples(
         result = upload(inputs=inputs, example_ids=[str(n) for n in range(1, count + 1)], span_ids=span_ids)
 
     assert (result.created, result.updated, result.deleted) == (1, count - 1, 1)
+
+
+def test_an_update_reads_the_previous_versions_content_a_chunk_at_a_time():
+    previous = [{"text": f"{n} " + "x" * 5000} for n in range(2000)]
+    upload(name="big", inputs=previous)
+
+    tracemalloc.start()
+    try:
+        upload(name="big", inputs=[{"text": "new"}])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert len(live(Dataset.objects.get(name="big"))) == 1
+    # All of it held at once was 2.3 times its 10 MB of text; a chunk at a time, about half of it.
+    assert peak < 5_000 * 2000
