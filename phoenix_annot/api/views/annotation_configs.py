@@ -22,7 +22,7 @@ from phoenix_annot.annotations.configs import (
 from phoenix_annot.annotations.models import AnnotationConfig, AnnotationType, OptimizationDirection
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 
-from ..auth import AdminOnlyWrites, V1Access
+from ..auth import ADMIN_ONLY, VIEWER_WRITE_DENIED, AdminOnlyWrites, V1Access
 from ..errors import PlainError
 from ..lookups import project_from_identifier
 from ..params import query_int
@@ -186,7 +186,10 @@ CONFIG_ID_OR_NAME = path_param("identifier", "An annotation config GlobalID or n
 PROJECT_CONFIG = path_param("config_identifier", "An annotation config GlobalID or name.")
 CONFIG_LIST_PARAMETERS = [cursor_param(*CONFIG_TYPES), limit_param(default=100, maximum=MAX_PAGE_SIZE)]
 INVALID_ID = "`Invalid annotation configuration ID: <id>`"
+# Every config write: viewers are refused first, then annotators (the config pages are admins' too).
+ADMINS_WRITE = {403: f"`{VIEWER_WRITE_DENIED}` (viewers) or `{ADMIN_ONLY}` (annotators)"}
 SAVE_ERRORS = {
+    **ADMINS_WRITE,
     400: "The values do not make a valid config, e.g. `Values must be non-empty`.",
     409: "`The name of the annotation configuration is already taken`, or the name `note`, which is "
     "reserved.",
@@ -296,6 +299,7 @@ class AnnotationConfigDetailView(APIView):
             200: ConfigEnvelope,
             **errors(
                 {
+                    **ADMINS_WRITE,
                     400: f"{INVALID_ID} (a GlobalID of another type), or {SAVE_ERRORS[400]}",
                     404: f"`{NOT_FOUND}`",
                     409: SAVE_ERRORS[409],
@@ -315,6 +319,7 @@ class AnnotationConfigDetailView(APIView):
             200: ConfigEnvelope,
             **errors(
                 {
+                    **ADMINS_WRITE,
                     400: f"{INVALID_ID} (a GlobalID of another type)",
                     404: f"`{NOT_FOUND}`",
                     422: f"{INVALID_ID} (not a GlobalID)",
@@ -352,6 +357,7 @@ class ProjectAnnotationConfigListView(APIView):
             200: ConfigPage,
             **errors(
                 {
+                    **ADMINS_WRITE,
                     404: PROJECT_NOT_FOUND,
                     422: f"{INVALID_ID} or `Unknown annotation configuration IDs`",
                 }
@@ -370,7 +376,9 @@ class ProjectAnnotationConfigListView(APIView):
         return Response(page([config_data(c) for c in ordered], None))
 
 
-PROJECT_CONFIG_ERRORS = errors({404: f"{PROJECT_NOT_FOUND} Or `{NOT_FOUND}`."}, validation=False)
+PROJECT_CONFIG_ERRORS = errors(
+    {**ADMINS_WRITE, 404: f"{PROJECT_NOT_FOUND} Or `{NOT_FOUND}`."}, validation=False
+)
 
 
 class ProjectAnnotationConfigView(APIView):

@@ -408,9 +408,10 @@ def write_schema(target: AnnotationTarget, operation_id: str, *, missing: str) -
                     {
                         400: f"The name '{NOTE_NAME}' is reserved (use POST /v1/{target.notes_route}), or "
                         "a value does not fit the annotation's config.",
-                        403: "An annotation of the request is another user's (or its px-app: identifier "
-                        "is), and only an LLM or CODE one may replace an LLM or CODE one; the text names "
-                        "each owner. Nothing was written.",
+                        403: "Viewers cannot perform this action; or an annotation of the request is "
+                        "another user's (or its px-app: identifier is), and only an LLM or CODE one may "
+                        "replace another user's LLM or CODE one: the text names each owner. Nothing was "
+                        "written.",
                         404: f"`{target.plural} with IDs <id>, <id> do not exist.`",
                     }
                 ),
