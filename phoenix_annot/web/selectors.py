@@ -27,7 +27,7 @@ from phoenix_annot.filtering.feedback import (
 )
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Project, Span, Trace
-from phoenix_annot.tracing.selectors import TreeRow, projects_with_activity, span_tree, trace_spans_for_tree
+from phoenix_annot.tracing.selectors import TreeRow, projects_with_activity, span_tree, spans_for_tree
 
 
 @dataclass(frozen=True)
@@ -77,11 +77,36 @@ class AnnotationTargetView:
         return bool(self.errors and self.error_name) and all(c.name != self.error_name for c in self.configs)
 
 
+# The trace page lists this many spans of the tree at a time and loads the pages around on demand: a
+# trace of 100,000 spans rendered whole was 45 MB of HTML and 21 s.
+TREE_PAGE_SIZE = 300
+
+
+@dataclass(frozen=True)
+class TreeWindow:
+    """One page of a trace's span tree in depth-first order, and the first span of the pages around it."""
+
+    rows: list[TreeRow]
+    summaries: dict[int, list[FeedbackSummary]]
+    page: int
+    total: int
+    earlier_span_id: str | None
+    later_span_id: str | None
+
+    @property
+    def start(self) -> int:
+        return self.page * TREE_PAGE_SIZE
+
+    @property
+    def after(self) -> int:
+        """How many spans follow this page."""
+        return max(self.total - self.start - len(self.rows), 0)
+
+
 @dataclass(frozen=True)
 class TraceReview:
     trace: Trace
-    tree: list[TreeRow]
-    summaries: dict[int, list[FeedbackSummary]]
+    tree: TreeWindow
     selected: Span
     span_panel: AnnotationTargetView
     trace_panel: AnnotationTargetView
@@ -89,24 +114,55 @@ class TraceReview:
 
 
 def trace_for_review(*, trace_id: str, span_id: str | None, user: User) -> TraceReview:
-    trace = Trace.objects.select_related("project").filter(trace_id=trace_id).first()
-    if trace is None:
-        raise Http404(f"No trace {trace_id}")
-    spans = trace_spans_for_tree(trace)
-    if not spans:
-        raise Http404(f"Trace {trace_id} has no spans")
-    tree = span_tree(spans)
-    chosen = next((s for s in spans if s.span_id == span_id), tree[0].span)
-    selected = Span.objects.get(pk=chosen.pk)
+    """The trace page: the page of the span tree holding the selected span (the first span by default)."""
+    trace = _trace(trace_id)
+    order = _tree_order(trace)
+    index = next((i for i, row in enumerate(order) if row.span.span_id == span_id), 0)
+    selected = Span.objects.get(pk=order[index].span.pk)
     configs = project_configs(trace.project)
     return TraceReview(
         configs_by_name=configs_by_name(),
         trace=trace,
-        tree=tree,
-        summaries=feedback_summaries_for_spans(span.pk for span in spans),
+        tree=_tree_window(order, page=index // TREE_PAGE_SIZE),
         selected=selected,
         span_panel=span_panel(selected, user=user, configs=configs),
         trace_panel=trace_panel(trace, user=user, configs=configs),
+    )
+
+
+def trace_tree_page(*, trace_id: str, page: int) -> TreeWindow:
+    """Another page of the trace's span tree, for the "more spans" links (an empty one past the end)."""
+    return _tree_window(_tree_order(_trace(trace_id)), page=page)
+
+
+def _trace(trace_id: str) -> Trace:
+    trace = Trace.objects.select_related("project").filter(trace_id=trace_id).first()
+    if trace is None:
+        raise Http404(f"No trace {trace_id}")
+    return trace
+
+
+def _tree_order(trace: Trace) -> list[TreeRow]:
+    """Every span of the trace in tree order, each read with only what places it in the tree."""
+    skeleton = list(Span.objects.filter(trace=trace).only("span_id", "parent_id", "start_time"))
+    if not skeleton:
+        raise Http404(f"Trace {trace.trace_id} has no spans")
+    return span_tree(skeleton)
+
+
+def _tree_window(order: list[TreeRow], *, page: int) -> TreeWindow:
+    """The page's spans read whole (but their heavy JSON) with their feedback, for one page only."""
+    start = page * TREE_PAGE_SIZE
+    window = order[start : start + TREE_PAGE_SIZE]
+    spans = spans_for_tree([row.span.pk for row in window])
+    end = start + TREE_PAGE_SIZE
+    return TreeWindow(
+        rows=[TreeRow(span=spans[row.span.pk], depth=row.depth) for row in window],
+        summaries=feedback_summaries_for_spans(spans),
+        page=page,
+        total=len(order),
+        earlier_span_id=order[start - TREE_PAGE_SIZE].span.span_id if 0 < start <= len(order) else None,
+        later_span_id=order[end].span.span_id if end < len(order) else None,
     )
 
 

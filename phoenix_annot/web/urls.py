@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/<int:pk>/", spans.span_list, name="spans"),
     path("projects/<int:pk>/traces/", spans.span_list, {"tab": "traces"}, name="traces"),
     path("traces/<str:trace_id>/", traces.trace_detail, name="trace"),
+    path("traces/<str:trace_id>/tree/", traces.trace_tree, name="trace-tree"),
     path("spans/<str:span_id>/", traces.span_redirect, name="span-redirect"),
     path("annotate/<str:kind>/<str:key>/", annotations.annotate, name="annotate"),
     path("annotations/<str:kind>/<int:pk>/delete/", annotations.annotation_delete, name="annotation-delete"),

@@ -218,6 +218,8 @@ ROWS = [
     Row("GET", "web:traces", lambda w: [w.span.project.pk], READ),
     Row("GET", "web:trace", lambda w: [w.span.trace.trace_id], READ),
     Row("GET", "web:trace", lambda w: ["f" * 32], MISSING, case="unknown trace"),
+    Row("GET", "web:trace-tree", lambda w: [w.span.trace.trace_id], READ),
+    Row("GET", "web:trace-tree", lambda w: ["f" * 32], MISSING, case="unknown trace"),
     Row(
         "GET", "web:span-redirect", lambda w: [w.span.span_id], (LOGIN,) + (to(trace_page, writes=False),) * 3
     ),

@@ -6,6 +6,7 @@ from django.test import Client
 
 from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation
 from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.web import selectors as web_selectors
 from tests.factories import (
     AnnotationConfigFactory,
     ProjectFactory,
@@ -145,6 +146,18 @@ def test_user_content_is_escaped_everywhere(reviewer_client: Client):
         assert "&lt;script&gt;window.__xss" in html
 
 
+def _chain_of_spans(n: int) -> list:
+    """A trace of n spans named s0, s1, ..., each the parent of the next."""
+    spans = [SpanFactory(name="s0")]
+    for index in range(1, n):
+        spans.append(SpanFactory(trace=spans[0].trace, parent_id=spans[-1].span_id, name=f"s{index}"))
+    return spans
+
+
+def _tree_names(response) -> list[str]:
+    return [row.span.name for row in (response.context.get("tree") or response.context["review"].tree).rows]
+
+
 class TestTracePage:
     def test_it_shows_the_span_tree_and_the_annotate_button(self, reviewer_client: Client):
         root = SpanFactory(name="root-span", span_kind="CHAIN")
@@ -177,6 +190,46 @@ class TestTracePage:
         assert "What is 2+2?" in html
         assert "doc-7" in html and "0.875" in html
         assert "RateLimitError" in html and "slow down" in html
+
+    def test_a_big_trace_shows_one_page_of_its_tree_and_loads_the_next_on_demand(
+        self, reviewer_client: Client, monkeypatch
+    ):
+        monkeypatch.setattr(web_selectors, "TREE_PAGE_SIZE", 3)
+        spans = _chain_of_spans(8)
+        url = f"/traces/{spans[0].trace.trace_id}/"
+
+        first = reviewer_client.get(url)
+        second = reviewer_client.get(f"{url}tree/?page=1&direction=down", **HTMX)
+        last = reviewer_client.get(f"{url}tree/?page=2&direction=down", **HTMX)
+
+        assert _tree_names(first) == ["s0", "s1", "s2"]
+        assert 'hx-get="tree/?page=1&amp;direction=down"' in first.content.decode()
+        assert "(5 after these)" in first.content.decode()
+        assert _tree_names(second) == ["s3", "s4", "s5"]
+        assert 'hx-get="tree/?page=2&amp;direction=down"' in second.content.decode()
+        assert _tree_names(last) == ["s6", "s7"]
+        assert "data-tree-more" not in last.content.decode()
+
+    def test_selecting_a_span_deep_in_a_big_trace_shows_its_page_of_the_tree(
+        self, reviewer_client: Client, monkeypatch
+    ):
+        monkeypatch.setattr(web_selectors, "TREE_PAGE_SIZE", 3)
+        spans = _chain_of_spans(8)
+
+        response = reviewer_client.get(f"/traces/{spans[0].trace.trace_id}/?span={spans[7].span_id}")
+        html = response.content.decode()
+
+        assert _tree_names(response) == ["s6", "s7"]
+        assert f'class="selected" style="padding-left: 7em" data-span-id="{spans[7].span_id}"' in html
+        assert 'hx-get="tree/?page=1&amp;direction=up"' in html
+        assert response.context["review"].selected == spans[7]
+
+    def test_a_tree_page_past_the_end_or_not_a_number_is_empty_or_the_first(self, reviewer_client: Client):
+        spans = _chain_of_spans(2)
+        url = f"/traces/{spans[0].trace.trace_id}/tree/"
+
+        assert _tree_names(reviewer_client.get(f"{url}?page={'9' * 40}", **HTMX)) == []
+        assert _tree_names(reviewer_client.get(f"{url}?page=-1", **HTMX)) == ["s0", "s1"]
 
     def test_an_unknown_trace_is_a_404(self, reviewer_client: Client):
         assert reviewer_client.get("/traces/nope/").status_code == 404

@@ -4,9 +4,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from phoenix_annot.core.htmx import wants_partial
+from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.tracing.models import Span
 
-from ..selectors import trace_for_review, trace_neighbours
+from ..selectors import configs_by_name, trace_for_review, trace_neighbours, trace_tree_page
 from ..span_display import span_display
 
 
@@ -27,6 +28,19 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
         trace=review.trace, anchor=review.selected, list_query=list_query, user=request.user
     )
     return render(request, "traces/detail.html", context)
+
+
+@login_required
+def trace_tree(request: HttpRequest, trace_id: str) -> HttpResponse:
+    """Another page of the span tree, to append below the one shown (or put above it, `direction=up`)."""
+    page = ascii_int(request.GET.get("page", "")) or 0
+    context = {
+        "tree": trace_tree_page(trace_id=trace_id, page=page),
+        "configs_by_name": configs_by_name(),
+        "list_query": request.GET.get("list", ""),
+        "direction": request.GET.get("direction"),
+    }
+    return render(request, "traces/_tree_rows.html", context)
 
 
 @login_required
