@@ -357,13 +357,21 @@ def _refusals(
     user: User | None,
 ) -> dict[int, Refusal]:
     """What the ownership rule refuses `user`, by index: each write is checked against the stored row of its
-    key or, for a target not stored yet, the pending one. Locks those rows until the transaction ends."""
+    key or, for a target not stored yet, the pending one.
+
+    The spans (or traces) written to stay locked until the transaction ends: a row another writer creates
+    between this check and the upsert would otherwise be overwritten unchecked (the upsert's ON CONFLICT
+    cannot be told whose row it may update).
+    """
     if unrestricted(user):
         return {}
-    model, _target_model = MODELS[target]
+    model, target_model = MODELS[target]
     key_field = f"{target}_id"
     # The OpenTelemetry id of each target key: a stored target's pk, or a pending annotation's target_id.
     stored_ids = {targets[w.target_id]: w.target_id for _index, w in valid if w.target_id in targets}
+    for chunk in chunks(sorted(stored_ids)):
+        # In pk order, so that two writers locking overlapping sets cannot deadlock.
+        list(target_model.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
     waiting_ids = {w.target_id: w.target_id for _index, w in valid if w.target_id not in targets}
     sources: list[tuple[QuerySet[Any], str, dict[Any, str]]] = [
         (model.objects.all(), key_field, stored_ids),

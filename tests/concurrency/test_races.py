@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from phoenix_annot.annotations.models import AnnotationSource, SpanAnnotation
+from phoenix_annot.annotations.models import AnnotationSource, SpanAnnotation, reviewer_identifier
+from phoenix_annot.annotations.ownership import NotYours
 from phoenix_annot.annotations.services import (
     AnnotationWrite,
     span_annotation_upsert,
@@ -61,7 +62,7 @@ def test_one_reviewer_saving_the_same_annotation_from_several_tabs_keeps_one_row
             label=f"v{i}",
             annotator_kind="HUMAN",
             source="APP",
-            identifier="px-app:x",
+            identifier=reviewer_identifier(user.pk),
             user=user,
         )
     )
@@ -155,3 +156,16 @@ def test_retried_exports_racing_each_other_store_every_span_once():
     assert errors == []
     assert Span.objects.count() == 15
     assert sorted(Trace.objects.values_list("span_count", flat=True)) == [3] * 5
+
+
+def test_annotators_racing_to_write_the_same_new_key_leave_it_to_one_and_refuse_the_others():
+    span = SpanFactory()
+    annotators = [UserFactory() for _ in range(THREADS)]
+    write = AnnotationWrite(target_id=span.span_id, name="tone", annotator_kind="HUMAN", label="mine")
+
+    errors = race(
+        lambda i: span_annotations_upsert(writes=[write], source=AnnotationSource.API, user=annotators[i])
+    )
+
+    assert [type(error) for error in errors] == [NotYours] * (THREADS - 1)
+    assert SpanAnnotation.objects.filter(span=span).count() == 1
