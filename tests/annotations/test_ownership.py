@@ -176,27 +176,17 @@ def test_a_pending_annotation_that_would_replace_another_users_row_is_dropped_wh
     alice, bob
 ):
     # Stored before the owner check existed, or over a row that appeared meanwhile: checked again on ingest.
-    span_id = f"{42:016x}"
-    PendingAnnotation.objects.create(
-        target="span",
-        target_id=span_id,
-        name="tone",
-        label="his",
-        annotator_kind="HUMAN",
-        identifier=reviewer_identifier(alice.pk),
-        user=bob,
-        expires_at="2999-01-01T00:00:00Z",
-    )
-    PendingAnnotation.objects.create(
-        target="span",
-        target_id=span_id,
-        name="tone",
-        label="his own",
-        annotator_kind="HUMAN",
-        identifier="bob",
-        user=bob,
-        expires_at="2999-01-01T00:00:00Z",
-    )
+    for label, identifier in (("his", reviewer_identifier(alice.pk)), ("his own", "bob")):
+        PendingAnnotation.objects.create(
+            target="span",
+            target_id=f"{42:016x}",
+            name="tone",
+            label=label,
+            annotator_kind="HUMAN",
+            identifier=identifier,
+            user=bob,
+            expires_at="2999-01-01T00:00:00Z",
+        )
 
     spans_ingest(records=decode_request(export_request(otlp_span(span_id=42))))
 
