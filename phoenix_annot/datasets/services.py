@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -313,18 +314,23 @@ def _revision_hash(revision: ExampleRevision) -> bytes:
 def _revisions_write(
     *, dataset: Dataset, version: DatasetVersion, plan: _Plan, previous: list[_PreviousExample]
 ) -> None:
-    revisions = [
-        ExampleRevision(example_id=pk, version=version, revision_kind=RevisionKind.DELETE)
-        for pk in plan.deletes
-    ]
-    revisions += [_revision(pk, version, item, RevisionKind.PATCH) for pk, item in plan.patches]
     staying = {example.example_id for example in previous} - set(plan.deletes)
     created_pks = _examples_for_creates(dataset=dataset, creates=plan.creates, staying=staying)
-    revisions += [
-        _revision(pk, version, item, RevisionKind.CREATE)
-        for pk, item in zip(created_pks, plan.creates, strict=True)
-    ]
-    ExampleRevision.objects.bulk_create(revisions)
+    revisions = chain(
+        (
+            ExampleRevision(example_id=pk, version=version, revision_kind=RevisionKind.DELETE)
+            for pk in plan.deletes
+        ),
+        (_revision(pk, version, item, RevisionKind.PATCH) for pk, item in plan.patches),
+        (
+            _revision(pk, version, item, RevisionKind.CREATE)
+            for pk, item in zip(created_pks, plan.creates, strict=True)
+        ),
+    )
+    # Built and written a batch at a time: tens of thousands of model instances at once would cost more
+    # memory than the upload's own values.
+    for batch in chunks(revisions):
+        ExampleRevision.objects.bulk_create(batch)
 
 
 def _revision(pk: int, version: DatasetVersion, item: Incoming, kind: RevisionKind) -> ExampleRevision:
