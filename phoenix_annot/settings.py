@@ -274,3 +274,6 @@ SPECTACULAR_SETTINGS = {
 PHOENIX_COMPATIBLE_VERSION = "20.8.0"
 # How long an API annotation for a span that has not arrived yet waits for it (Phoenix: 10 minutes).
 PENDING_ANNOTATION_TTL_SECONDS = env_int("PHOENIX_ANNOT_PENDING_ANNOTATION_TTL_SECONDS", 24 * 3600)
+# On PostgreSQL, a query of the span list (page or /v1) that runs longer than this is cancelled and the
+# request answers 422 saying so (phoenix_annot/filtering/timeout.py); 0 turns the limit off.
+FILTER_TIMEOUT_MS = env_int("PHOENIX_ANNOT_FILTER_TIMEOUT_MS", 5_000)

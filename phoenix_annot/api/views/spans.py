@@ -2,6 +2,8 @@
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.models import Count, F, QuerySet
@@ -18,6 +20,7 @@ from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global
 from phoenix_annot.core.jsonsafe import storable_json
 from phoenix_annot.core.keyset import keyset_after
 from phoenix_annot.filtering.spans import SpanFilter
+from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
 from phoenix_annot.ingest.otlp import SPAN_KIND_ATTRIBUTE, OtlpError, SpanRecord, span_record
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.attributes import flatten_attributes
@@ -163,7 +166,8 @@ class SpanListView(ListAPIView):
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.list(request, *args, **kwargs)
+        with time_limited_filter():
+            return self.list(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="createSpans",
@@ -440,6 +444,16 @@ def _traces_with_spans(
     return rows, next_cursor, spans_by_trace
 
 
+@contextmanager
+def time_limited_filter() -> Iterator[None]:
+    """filter_time_limit, its FilterTimeout answered as a 422 with its message."""
+    try:
+        with filter_time_limit():
+            yield
+    except FilterTimeout as exc:
+        raise PlainError(422, str(exc)) from None
+
+
 class SpanQueryBody(serializers.Serializer):
     queries = SpanQueryInput(many=True, max_length=20)
     start_time = serializers.DateTimeField(allow_null=True, required=False, default=None)
@@ -494,7 +508,8 @@ class SpanQueryView(APIView):
             roots=bool(body["root_spans_only"]),
         )
         try:
-            tables = [run_query(spans, each, limit=body["limit"]) for each in body["queries"]]
+            with time_limited_filter():
+                tables = [run_query(spans, each, limit=body["limit"]) for each in body["queries"]]
         except SpanQueryError as exc:
             raise PlainError(422, f"Invalid query: {exc}") from None
         boundary = secrets.token_hex(16)

@@ -3,7 +3,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 
 from phoenix_annot.core.htmx import wants_partial
+from phoenix_annot.core.responses import plain_text_response
 from phoenix_annot.datasets.models import Dataset
+from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
 from phoenix_annot.tracing.models import Project
 
 from ..selectors import PAGE_SIZES, span_list_for_review
@@ -13,7 +15,11 @@ from ..selectors import PAGE_SIZES, span_list_for_review
 def span_list(request: HttpRequest, pk: int, tab: str = "spans") -> HttpResponse:
     """The review table: filters, feedback roll-ups, one page of spans (or of traces) and the selection."""
     project = get_object_or_404(Project, pk=pk)
-    page = span_list_for_review(project=project, params=request.GET, user=request.user, tab=tab)
+    try:
+        with filter_time_limit():
+            page = span_list_for_review(project=project, params=request.GET, user=request.user, tab=tab)
+    except FilterTimeout as exc:
+        return plain_text_response(422, str(exc))
     query = request.GET.copy()
     query.pop("cursor", None)
     sorted_by = query.copy()
