@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max, QuerySet, Sum
 
-from .models import Project, Span
+from .models import Project, Span, Trace
 
 
 def projects_with_activity() -> QuerySet[Project]:
@@ -20,24 +20,38 @@ class TreeRow:
     depth: int
 
 
-def span_tree(spans: list[Span]) -> list[TreeRow]:
-    """Spans in depth-first order with their depth; spans whose parent is missing are shown as roots."""
-    known = {span.span_id for span in spans}
-    children: dict[str | None, list[Span]] = {}
-    for span in sorted(spans, key=lambda s: (s.start_time, s.pk)):
-        parent = span.parent_id if span.parent_id in known else None
-        children.setdefault(parent, []).append(span)
-    rows: list[TreeRow] = []
+@dataclass(frozen=True)
+class TreePlace:
+    """Where a span sits in its trace's tree: enough to order and indent it, nothing to show."""
+
+    pk: int
+    span_id: str
+    depth: int
+
+
+def trace_tree_order(trace: Trace) -> list[TreePlace]:
+    """The trace's spans in depth-first order, children by start time; spans whose parent is missing are
+    shown as roots. Read as three plain columns a span (model instances made it 10x slower at 100k spans)."""
+    rows = list(
+        Span.objects.filter(trace=trace)
+        .order_by("start_time", "pk")
+        .values_list("pk", "span_id", "parent_id")
+    )
+    known = {span_id for _pk, span_id, _parent in rows}
+    children: dict[str | None, list[tuple[int, str]]] = {}
+    for pk, span_id, parent_id in rows:
+        children.setdefault(parent_id if parent_id in known else None, []).append((pk, span_id))
+    order: list[TreePlace] = []
     # An explicit stack: traces can be deeper than Python's recursion limit.
-    stack = [(span, 0) for span in reversed(children.get(None, []))]
+    stack = [(pk, span_id, 0) for pk, span_id in reversed(children.get(None, []))]
     while stack:
-        span, depth = stack.pop()
-        rows.append(TreeRow(span=span, depth=depth))
-        stack.extend((child, depth + 1) for child in reversed(children.get(span.span_id, [])))
+        pk, span_id, depth = stack.pop()
+        order.append(TreePlace(pk=pk, span_id=span_id, depth=depth))
+        stack.extend((child, child_id, depth + 1) for child, child_id in reversed(children.pop(span_id, [])))
     # Spans whose parent links form a loop are unreachable from any root; list them rather than lose them.
-    placed = {row.span.pk for row in rows}
-    rows += [TreeRow(span=span, depth=0) for span in spans if span.pk not in placed]
-    return rows
+    placed = {place.pk for place in order}
+    order += [TreePlace(pk=pk, span_id=span_id, depth=0) for pk, span_id, _parent in rows if pk not in placed]
+    return order
 
 
 def spans_for_tree(span_pks: list[int]) -> dict[int, Span]:

@@ -27,7 +27,13 @@ from phoenix_annot.filtering.feedback import (
 )
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Project, Span, Trace
-from phoenix_annot.tracing.selectors import TreeRow, projects_with_activity, span_tree, spans_for_tree
+from phoenix_annot.tracing.selectors import (
+    TreePlace,
+    TreeRow,
+    projects_with_activity,
+    spans_for_tree,
+    trace_tree_order,
+)
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,8 @@ def trace_for_review(*, trace_id: str, span_id: str | None, user: User) -> Trace
     """The trace page: the page of the span tree holding the selected span (the first span by default)."""
     trace = _trace(trace_id)
     order = _tree_order(trace)
-    index = next((i for i, row in enumerate(order) if row.span.span_id == span_id), 0)
-    selected = Span.objects.get(pk=order[index].span.pk)
+    index = next((i for i, place in enumerate(order) if place.span_id == span_id), 0)
+    selected = Span.objects.get(pk=order[index].pk)
     configs = project_configs(trace.project)
     return TraceReview(
         configs_by_name=configs_by_name(),
@@ -142,27 +148,26 @@ def _trace(trace_id: str) -> Trace:
     return trace
 
 
-def _tree_order(trace: Trace) -> list[TreeRow]:
-    """Every span of the trace in tree order, each read with only what places it in the tree."""
-    skeleton = list(Span.objects.filter(trace=trace).only("span_id", "parent_id", "start_time"))
-    if not skeleton:
+def _tree_order(trace: Trace) -> list[TreePlace]:
+    order = trace_tree_order(trace)
+    if not order:
         raise Http404(f"Trace {trace.trace_id} has no spans")
-    return span_tree(skeleton)
+    return order
 
 
-def _tree_window(order: list[TreeRow], *, page: int) -> TreeWindow:
+def _tree_window(order: list[TreePlace], *, page: int) -> TreeWindow:
     """The page's spans read whole (but their heavy JSON) with their feedback, for one page only."""
     start = page * TREE_PAGE_SIZE
     window = order[start : start + TREE_PAGE_SIZE]
-    spans = spans_for_tree([row.span.pk for row in window])
+    spans = spans_for_tree([place.pk for place in window])
     end = start + TREE_PAGE_SIZE
     return TreeWindow(
-        rows=[TreeRow(span=spans[row.span.pk], depth=row.depth) for row in window],
+        rows=[TreeRow(span=spans[place.pk], depth=place.depth) for place in window],
         summaries=feedback_summaries_for_spans(spans),
         page=page,
         total=len(order),
-        earlier_span_id=order[start - TREE_PAGE_SIZE].span.span_id if 0 < start <= len(order) else None,
-        later_span_id=order[end].span.span_id if end < len(order) else None,
+        earlier_span_id=order[start - TREE_PAGE_SIZE].span_id if 0 < start <= len(order) else None,
+        later_span_id=order[end].span_id if end < len(order) else None,
     )
 
 
