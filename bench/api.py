@@ -251,6 +251,42 @@ def gunicorn(
 # --- measurements ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WorkerPeak:
+    """One request to a one-worker gunicorn: its answer and time, the worker's memory before it and at its
+    peak (VmRSS, VmHWM), and whether the worker lived through it."""
+
+    response: httpx.Response
+    seconds: float
+    rss_before_mib: float
+    peak_mib: float
+    worker_survived: bool
+
+
+def worker_peak(
+    url: str,
+    env: dict[str, str],
+    warm: Callable[[httpx.Client], object],
+    send: Callable[[httpx.Client], httpx.Response],
+) -> WorkerPeak:
+    """Migrates the (fresh) database at `url`, starts gunicorn with one sync worker and `env`, runs `warm`
+    (unmeasured: the code paths' first imports and queries), then measures `send`."""
+    from ingest import proc_status, run_manage
+
+    run_manage(["migrate", "--noinput", "-v", "0"], django_env(url))
+    with gunicorn(url, 1, env=env) as server:
+        [worker] = server.worker_pids()
+        with httpx.Client(base_url=server.base_url, timeout=600) as client:
+            warm(client)
+            before = proc_status(worker)["VmRSS"]
+            started = time.perf_counter()
+            response = send(client)
+            seconds = time.perf_counter() - started
+            peak = proc_status(worker)["VmHWM"]
+            survived = server.worker_pids() == [worker]
+    return WorkerPeak(response, round(seconds, 2), round(before / 1024, 1), round(peak / 1024, 1), survived)
+
+
 def summary(seconds: list[float]) -> dict[str, float]:
     ms = sorted(s * 1000 for s in seconds)
     return {

@@ -205,9 +205,11 @@ V1_ALLOWED_ORIGINS = [
 ]
 # Largest OTLP request accepted, counted both on the wire and after decompression (gzip bombs).
 OTLP_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES", 20 * 1024 * 1024)
-# Most spans one OTLP request may carry (exporters send 512 by default): past it a 413, before any is decoded,
-# so that one request's time stays well inside a worker's timeout (bench/otlp_memory.py).
+# Most spans, and most attributes (of spans and their events), one OTLP request may carry (exporters send 512
+# spans by default): past either a 413, before any span is decoded, so that one request's time stays well
+# inside a worker's timeout however its bytes are spent (bench/otlp_memory.py).
 OTLP_MAX_SPANS_PER_REQUEST = env_int("PHOENIX_ANNOT_OTLP_MAX_SPANS_PER_REQUEST", 10_000)
+OTLP_MAX_ATTRIBUTES_PER_REQUEST = env_int("PHOENIX_ANNOT_OTLP_MAX_ATTRIBUTES_PER_REQUEST", 200_000)
 
 # Largest JSON body a /v1 REST route reads (dataset uploads have their own, larger limit).
 API_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_API_MAX_BODY_BYTES", 20 * 1024 * 1024)

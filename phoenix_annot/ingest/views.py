@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from phoenix_annot.accounts.auth import authenticate_v1
 from phoenix_annot.core.responses import plain_text_response
 
-from .otlp import OtlpError, iter_span_records, parse_json, parse_protobuf
+from .otlp import OtlpError, RequestLimits, iter_span_records, parse_json, parse_protobuf
 from .services import RejectedSpan, spans_ingest
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,10 @@ def _parse(request: HttpRequest) -> tuple[ExportTraceServiceRequest, str]:
     if encoding in DECOMPRESSION_WBITS:
         body = _decompress(body, encoding, limit)
     parse = parse_protobuf if content_type == PROTOBUF else parse_json
-    parsed = parse(body, max_spans=settings.OTLP_MAX_SPANS_PER_REQUEST)
+    limits = RequestLimits(
+        spans=settings.OTLP_MAX_SPANS_PER_REQUEST, attributes=settings.OTLP_MAX_ATTRIBUTES_PER_REQUEST
+    )
+    parsed = parse(body, limits=limits)
     return parsed, content_type
 
 

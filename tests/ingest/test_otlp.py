@@ -1,11 +1,22 @@
+import base64
 import json
 from datetime import UTC, datetime
 
 import pytest
+from google.protobuf import json_format
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from phoenix_annot.ingest.otlp import OtlpError, decode_request, parse_json, parse_protobuf, unflatten
+from phoenix_annot.ingest.otlp import (
+    OtlpError,
+    RequestLimits,
+    decode_request,
+    parse_json,
+    parse_protobuf,
+    unflatten,
+)
 from tests.ingest.builders import START_NS, export_request, key_values, otlp_span
+
+LIMITS = RequestLimits(spans=10, attributes=100)
 
 
 def decode_one(span: Span, **resource: str):
@@ -289,7 +300,7 @@ def test_a_project_name_over_255_characters_is_refused():
 
 def test_undecodable_protobuf_is_a_422():
     with pytest.raises(OtlpError) as error:
-        parse_protobuf(b"\xff\xff\xff\xff", max_spans=10)
+        parse_protobuf(b"\xff\xff\xff\xff", limits=LIMITS)
 
     assert error.value.status == 422
     assert "Request body is invalid ExportTraceServiceRequest" in error.value.message
@@ -329,7 +340,7 @@ def test_otlp_json_with_hex_ids_decodes_like_protobuf():
         ]
     }
 
-    (record,) = decode_request(parse_json(json.dumps(body).encode(), max_spans=10))
+    (record,) = decode_request(parse_json(json.dumps(body).encode(), limits=LIMITS))
 
     assert record.project_name == "json-app"
     assert record.trace_id == "5b8efff798038103d269b633813fc60c"
@@ -361,7 +372,7 @@ def test_otlp_json_with_hex_ids_decodes_like_protobuf():
 )
 def test_bad_otlp_json_is_refused_with_a_message(body, status, message):
     with pytest.raises(OtlpError) as error:
-        parse_json(body, max_spans=10)
+        parse_json(body, limits=LIMITS)
 
     assert error.value.status == status
     assert message in error.value.message
@@ -372,7 +383,94 @@ def test_otlp_json_with_a_wrong_length_hex_id_is_a_400_naming_the_span():
     body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
 
     with pytest.raises(OtlpError) as error:
-        decode_request(parse_json(body, max_spans=10))
+        decode_request(parse_json(body, limits=LIMITS))
 
     assert error.value.status == 400
     assert "Span 's' (span_id eee19b7ec3c1b174) has an invalid trace_id" in error.value.message
+
+
+EVERY_KIND_OF_VALUE = {
+    "text": "hello",
+    "flag": True,
+    "count": 7,
+    "ratio": 0.5,
+    "nan": float("nan"),
+    "infinite": float("-inf"),
+    "blob": b"\x00\x01",
+    "list": [1, "two", [3.0, False]],
+    "mapping": {"inner": {"deep": "x"}, "n": 1},
+    "metadata": '{"topic": "weather"}',
+}
+
+
+def as_otlp_json(request) -> bytes:
+    """The request in OTLP/JSON, as exporters write it: the protobuf JSON mapping with hex ids."""
+    document = json_format.MessageToDict(request)
+    for resource in document["resourceSpans"]:
+        for scope in resource["scopeSpans"]:
+            for span in scope["spans"]:
+                for field in ("traceId", "spanId", "parentSpanId"):
+                    if field in span:
+                        span[field] = base64.b64decode(span[field]).hex()
+    return json.dumps(document).encode()
+
+
+def test_otlp_json_attributes_of_every_kind_decode_as_their_protobuf_does():
+    event = Span.Event(name="e", time_unix_nano=START_NS, attributes=key_values(EVERY_KIND_OF_VALUE))
+    request = export_request(
+        otlp_span(attributes=EVERY_KIND_OF_VALUE, events=[event]),
+        resource={"openinference.project.name": "p"},
+    )
+
+    from_json = decode_request(parse_json(as_otlp_json(request), limits=LIMITS))
+
+    assert from_json == decode_request(request)
+
+
+def test_otlp_json_attribute_values_by_field_name_and_numbers_as_numbers_are_read():
+    span = {
+        "name": "s",
+        "traceId": "1" * 32,
+        "spanId": "2" * 16,
+        "attributes": [
+            {"key": "a", "value": {"int_value": 5}},
+            {"key": "b", "value": {"doubleValue": 2}},
+            {"key": "c", "value": {"intValue": 3.0}},
+            {"key": "d", "value": {"stringValue": None}},
+        ],
+    }
+    body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
+
+    (record,) = decode_request(parse_json(body, limits=LIMITS))
+
+    assert record.attributes == {"a": 5, "b": 2.0, "c": 3, "d": None}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"intValue": "many"}, "attribute 'k': invalid literal for int()"),
+        ({"intValue": str(2**64)}, "attribute 'k': "),
+        ({"doubleValue": 10**400}, "attribute 'k': "),
+        ({"stringValue": 5}, "attribute 'k': string_value must be a str, not 5"),
+        ({"boolValue": "yes"}, "attribute 'k': bool_value must be a bool"),
+        ({"bytesValue": "not base64!"}, "attribute 'k': "),
+        ({"stringValue": "a", "intValue": "1"}, "attribute 'k': a value holds one of"),
+        ({"arrayValue": [1]}, "attribute 'k': arrayValue must be an object with a values list"),
+        ("plain", "attribute 'k': a value must be a JSON object"),
+    ],
+)
+def test_a_bad_otlp_json_attribute_value_is_a_422_naming_the_attribute(value, message):
+    span = {
+        "name": "s",
+        "traceId": "1" * 32,
+        "spanId": "2" * 16,
+        "attributes": [{"key": "k", "value": value}],
+    }
+    body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
+
+    with pytest.raises(OtlpError) as error:
+        parse_json(body, limits=LIMITS)
+
+    assert error.value.status == 422
+    assert message in error.value.message

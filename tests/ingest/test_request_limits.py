@@ -5,22 +5,28 @@ import json
 
 import pytest
 from django.test import Client
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 
 from phoenix_annot.core.batching import BATCH_SIZE
 from phoenix_annot.tracing.models import Span, Trace
-from tests.ingest.builders import export_request, otlp_span
+from tests.ingest.builders import START_NS, export_request, key_values, otlp_span
 
 pytestmark = pytest.mark.django_db
 PROTOBUF = "application/x-protobuf"
 LIMIT_MESSAGE = (
-    "Request holds 6 spans, more than the 5 span limit (PHOENIX_ANNOT_OTLP_MAX_SPANS_PER_REQUEST); "
+    "Request holds 6 spans, more than the limit of 5 (PHOENIX_ANNOT_OTLP_MAX_SPANS_PER_REQUEST); "
+    "nothing was stored: send smaller batches"
+)
+ATTRIBUTE_LIMIT_MESSAGE = (
+    "Request holds 21 attributes, more than the limit of 20 (PHOENIX_ANNOT_OTLP_MAX_ATTRIBUTES_PER_REQUEST); "
     "nothing was stored: send smaller batches"
 )
 
 
 @pytest.fixture(autouse=True)
-def _five_spans_allowed(v1_auth_off, settings):
+def _five_spans_and_twenty_attributes_allowed(v1_auth_off, settings):
     settings.OTLP_MAX_SPANS_PER_REQUEST = 5
+    settings.OTLP_MAX_ATTRIBUTES_PER_REQUEST = 20
 
 
 def spans(count: int) -> list:
@@ -78,6 +84,35 @@ def test_a_request_at_the_limit_is_stored_whole():
 
     assert response.status_code == 200
     assert Span.objects.count() == 5
+
+
+def test_a_protobuf_request_with_more_attributes_than_the_limit_is_a_413_naming_it_and_stores_nothing():
+    event = OtlpSpan.Event(name="e", time_unix_nano=START_NS, attributes=key_values({"a": 1}))
+    crowded = otlp_span(attributes={f"k{i}": i for i in range(20)}, events=[event])
+
+    response = post_protobuf(crowded)
+
+    assert (response.status_code, response.content.decode()) == (413, ATTRIBUTE_LIMIT_MESSAGE)
+    assert not Span.objects.exists()
+
+
+def test_a_json_request_with_more_attributes_than_the_limit_is_a_413_naming_it_and_stores_nothing():
+    body = json.loads(json_body(2))
+    first, second = body["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    first["attributes"] = [{"key": f"k{i}", "value": {"intValue": str(i)}} for i in range(20)]
+    second["events"] = [{"name": "e", "timeUnixNano": "1", "attributes": [{"key": "a", "value": {}}]}]
+
+    response = Client().post("/v1/traces", data=json.dumps(body), content_type="application/json")
+
+    assert (response.status_code, response.content.decode()) == (413, ATTRIBUTE_LIMIT_MESSAGE)
+    assert not Span.objects.exists()
+
+
+def test_a_request_at_the_attribute_limit_is_stored():
+    response = post_protobuf(otlp_span(attributes={f"k{i}": i for i in range(20)}))
+
+    assert response.status_code == 200
+    assert len(Span.objects.get().attributes) == 20
 
 
 def test_a_request_of_several_batches_is_stored_whole_with_its_traces_rolled_up(settings):
