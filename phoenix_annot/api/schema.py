@@ -219,16 +219,23 @@ def sync_param(what: str) -> OpenApiParameter:
     )
 
 
+# The read-only span query behind get_spans_dataframe: viewers may run it.
+VIEWER_POSTS = {("/v1/spans", "post")}
+
+
 def add_common_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Errors every /v1 operation shares, unless the operation documents that status itself."""
-    for operations in result["paths"].values():
+    for path, operations in result["paths"].items():
         for method, operation in operations.items():
             common = {
                 401: f"Auth on and no usable key: `{MISSING_KEY}` or `Invalid token`.",
+                403: "No API key, from another site's page: `Cross-site request refused: …`.",
+                429: "Too many invalid API keys from this address: `try again in <n> seconds`.",
                 503: "Database unavailable; nothing was written. Retry later.",
             }
-            if method != "get":
-                common[403] = "Viewers cannot perform this action."
+            if method != "get" and (path, method) not in VIEWER_POSTS:
+                common[403] = "Viewers cannot perform this action; nor can a request without an API key from "
+                "another site's page."
             if "requestBody" in operation:
                 common[400] = "The body is not valid JSON: `JSON parse error - <reason>`."
                 common[413] = "Request body is larger than the <n> byte limit."
