@@ -61,4 +61,12 @@
   });
 
   document.addEventListener("htmx:afterSwap", updateSelection);
+
+  // A span chosen by its address may sit far down its page of the trace tree: bring it into view.
+  function revealSelectedSpan() {
+    var selected = document.querySelector("#span-tree a.selected");
+    if (selected) selected.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("DOMContentLoaded", revealSelectedSpan);
 })();
