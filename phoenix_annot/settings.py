@@ -276,6 +276,9 @@ SPECTACULAR_SETTINGS = {
 PHOENIX_COMPATIBLE_VERSION = "20.8.0"
 # How long an API annotation for a span that has not arrived yet waits for it (Phoenix: 10 minutes).
 PENDING_ANNOTATION_TTL_SECONDS = env_int("PHOENIX_ANNOT_PENDING_ANNOTATION_TTL_SECONDS", 24 * 3600)
+# Most sync=false annotations one writer (a user; every writer without one counts as one) may have waiting for
+# spans or traces not stored yet; past it a write is a 429.
+PENDING_ANNOTATIONS_MAX_PER_WRITER = env_int("PHOENIX_ANNOT_PENDING_ANNOTATIONS_MAX_PER_WRITER", 20_000)
 # On PostgreSQL, a query of the span list (page or /v1) that runs longer than this is cancelled and the
 # request answers 422 saying so (phoenix_annot/filtering/timeout.py); 0 turns the limit off.
 FILTER_TIMEOUT_MS = env_int("PHOENIX_ANNOT_FILTER_TIMEOUT_MS", 5_000)

@@ -196,6 +196,17 @@ class MissingTargets(Exception):
         self.ids = ids
 
 
+class WaitingRoomFull(Exception):
+    """sync=false annotations for targets not stored yet, past what one writer may have waiting."""
+
+    def __init__(self, *, added: int, limit: int) -> None:
+        super().__init__(
+            f"{added} more annotations would wait for spans or traces not stored yet, past the {limit} one "
+            "writer may have waiting (PHOENIX_ANNOT_PENDING_ANNOTATIONS_MAX_PER_WRITER); nothing of this "
+            "request was stored"
+        )
+
+
 UPSERT_FIELDS = [
     "label",
     "score",
@@ -452,6 +463,7 @@ def _store_pending(writes: Sequence[AnnotationWrite], *, target: PendingTarget, 
         )
         for w in writes
     }
+    _check_waiting_room(rows.keys(), target=target, user=user)
     PendingAnnotation.objects.bulk_create(
         list(rows.values()),
         update_conflicts=True,
@@ -468,6 +480,26 @@ def _store_pending(writes: Sequence[AnnotationWrite], *, target: PendingTarget, 
         ],
         batch_size=BATCH_SIZE,
     )
+
+
+def _check_waiting_room(
+    keys: Iterable[tuple[str, str, str]], *, target: PendingTarget, user: User | None
+) -> None:
+    """Refuse the writes when they would leave `user` (all writers without a user are one) more annotations
+    waiting than PENDING_ANNOTATIONS_MAX_PER_WRITER. A waiting annotation's project is unknown until its span
+    arrives, so the cap is per writer; re-sent keys take no more room."""
+    keys = set(keys)
+    stored: set[tuple[str, str, str]] = set()
+    for chunk in chunks(sorted({target_id for target_id, _name, _identifier in keys})):
+        stored.update(
+            PendingAnnotation.objects.filter(target=target, target_id__in=chunk).values_list(
+                "target_id", "name", "identifier"
+            )
+        )
+    added = len(keys - stored)
+    limit = settings.PENDING_ANNOTATIONS_MAX_PER_WRITER
+    if added and PendingAnnotation.objects.filter(user=user).count() + added > limit:
+        raise WaitingRoomFull(added=added, limit=limit)
 
 
 def span_annotation_note_add(

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, ErrorDetail, Throttled
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from phoenix_annot.accounts.auth import TooManyInvalidKeys, api_key_owner, bearer_token
 from phoenix_annot.accounts.models import User
+from phoenix_annot.api.throttled import throttled
 from phoenix_annot.datasets.models import Dataset
 
 if TYPE_CHECKING:
@@ -36,10 +37,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         try:
             user = api_key_owner(request._request, token)
         except TooManyInvalidKeys as exc:
-            throttled = Throttled(wait=exc.retry_after)
-            # OTLP ingestion's words; `wait` still gives the response its Retry-After header.
-            throttled.detail = ErrorDetail(exc.message, code=throttled.default_code)
-            raise throttled from exc
+            # OTLP ingestion's words.
+            raise throttled(exc.message, wait=exc.retry_after) from exc
         if user is None:
             if not settings.V1_AUTH_REQUIRED:
                 # With auth off, a stale key in a client's environment must not lock it out.

@@ -461,6 +461,46 @@ def test_an_expired_pending_annotation_is_not_applied(api, settings):
     assert not SpanAnnotation.objects.exists()
 
 
+def pending_span_ids(*numbers: int) -> list[str]:
+    return [f"{700 + n:016x}" for n in numbers]
+
+
+def test_waiting_annotations_past_the_writers_cap_are_a_429_naming_it_and_nothing_of_the_request_waits(
+    keyed_client, settings
+):
+    settings.PENDING_ANNOTATIONS_MAX_PER_WRITER = 3
+    writer, other = keyed_client("ANNOTATOR"), keyed_client("ANNOTATOR")
+    first = writer.post("/v1/span_annotations", {"data": [annotation(i) for i in pending_span_ids(1, 2)]})
+
+    over = writer.post("/v1/span_annotations", {"data": [annotation(i) for i in pending_span_ids(3, 4)]})
+    resent = writer.post("/v1/span_annotations", {"data": [annotation(i) for i in pending_span_ids(1, 2, 3)]})
+    elsewhere = other.post("/v1/span_annotations", {"data": [annotation(i) for i in pending_span_ids(5, 6)]})
+
+    assert first.status_code == 200
+    assert over.status_code == 429
+    assert over["Retry-After"]
+    assert over.content.decode() == (
+        "2 more annotations would wait for spans or traces not stored yet, past the 3 one writer may have "
+        "waiting (PHOENIX_ANNOT_PENDING_ANNOTATIONS_MAX_PER_WRITER); nothing of this request was stored"
+    )
+    assert (resent.status_code, elsewhere.status_code) == (200, 200)
+    assert sorted(PendingAnnotation.objects.values_list("target_id", flat=True)) == pending_span_ids(
+        1, 2, 3, 5, 6
+    )
+
+
+def test_an_arrived_span_frees_its_writers_waiting_room(api, settings):
+    settings.PENDING_ANNOTATIONS_MAX_PER_WRITER = 1
+    api.post("/v1/span_annotations", {"data": [annotation(pending_span_ids(1)[0])]})
+    refused = api.post("/v1/span_annotations", {"data": [annotation(pending_span_ids(2)[0])]})
+
+    spans_ingest(records=decode_request(export_request(otlp_span(span_id=701))))
+    accepted = api.post("/v1/span_annotations", {"data": [annotation(pending_span_ids(2)[0])]})
+
+    assert (refused.status_code, accepted.status_code) == (429, 200)
+    assert list(PendingAnnotation.objects.values_list("target_id", flat=True)) == pending_span_ids(2)
+
+
 @pytest.mark.parametrize(
     "metadata", [{"k": "v\x00"}, {"k\x00": 1}, {"k": ["\ud800"]}], ids=["nul", "key", "surrogate"]
 )

@@ -26,6 +26,7 @@ from phoenix_annot.annotations.services import (
     EMPTY_RESULT_MESSAGE,
     AnnotationWrite,
     MissingTargets,
+    WaitingRoomFull,
     annotations_delete,
     result_is_empty,
     span_annotation_note_add,
@@ -57,9 +58,12 @@ from ..schema import (
     query,
     sync_param,
 )
+from ..throttled import throttled
 from ..wire import envelope, iso, page, validated
 
 MAX_ANNOTATIONS_PER_REQUEST = 10_000
+# A writer whose waiting room is full tries again after this; the room frees as spans arrive.
+PENDING_RETRY_AFTER_SECONDS = 60
 NAME_LENGTH = 255
 MAX_IDS_PER_QUERY = 1000
 MAX_LIST_LIMIT = 10_000
@@ -311,6 +315,9 @@ class AnnotationWriteView(APIView):
             raise PlainError(
                 404, f"{self.target.plural} with IDs {', '.join(missing.ids)} do not exist."
             ) from None
+        except WaitingRoomFull as full:
+            # The room frees as the targets arrive or the waiting rows expire.
+            raise throttled(str(full), wait=PENDING_RETRY_AFTER_SECONDS) from None
         if not sync:
             return Response(envelope([]))
         return Response(envelope([{"id": to_global_id(self.target.type_name, pk)} for pk in ids]))
