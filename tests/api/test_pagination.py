@@ -21,6 +21,7 @@ from tests.factories import (
     SpanFactory,
     TraceAnnotationFactory,
 )
+from tests.filtering.time_limit import TIME_LIMIT_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +119,7 @@ LISTINGS = [
         trace_annotations,
         queries=2,
     ),
-    Listing("spans", "Span", 1000, spans, queries=2),
+    Listing("spans", "Span", 1000, spans, queries=2 + TIME_LIMIT_QUERIES),
     Listing("traces", "Trace", 1000, traces, queries=4, other_type_cursor=422),
     Listing(
         "annotation configs",

@@ -9,6 +9,7 @@ import pytest
 
 from phoenix_annot.tracing.models import Span
 from tests.factories import SpanAnnotationFactory, SpanFactory
+from tests.filtering.time_limit import TIME_LIMIT_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -182,7 +183,7 @@ def test_a_query_takes_a_fixed_number_of_database_queries(api, spans, django_ass
     for _ in range(20):
         SpanFactory(trace__project__name="p")
 
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(2 + TIME_LIMIT_QUERIES):
         response = post_query(api, {"queries": [{"filter": {"condition": "annotations['correctness']"}}]})
 
     assert len(table(response)["data"]) == 2
@@ -254,7 +255,7 @@ def test_an_explode_with_a_concat_takes_a_fixed_number_of_database_queries(
         "concat": {"key": "retrieval.documents", "kwargs": {"all": "document.content"}},
     }
 
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(2 + TIME_LIMIT_QUERIES):
         response = post_query(api, {"queries": [query]})
 
     assert len(table(response)["data"]) == 40

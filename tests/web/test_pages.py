@@ -2,7 +2,6 @@ import base64
 import json
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation
@@ -17,6 +16,7 @@ from tests.factories import (
     TraceFactory,
     UserFactory,
 )
+from tests.filtering.time_limit import TIME_LIMIT_QUERIES
 from tests.web.conftest import HTMX
 
 pytestmark = pytest.mark.django_db
@@ -79,9 +79,7 @@ def test_the_spans_table_takes_the_same_number_of_queries_whatever_the_rows(
     project = make_project_with_spans(rows, annotations_per_span=3)
     AnnotationConfigFactory(name="correctness")
 
-    # On PostgreSQL the filter time limit adds its set_config and, inside the test's transaction, a savepoint.
-    time_limit = 3 if connection.vendor == "postgresql" else 0
-    with django_assert_max_num_queries(10 + time_limit):
+    with django_assert_max_num_queries(10 + TIME_LIMIT_QUERIES):
         response = reviewer_client.get(f"/projects/{project.pk}/?annotation_name=correctness&label=correct")
 
     assert response.status_code == 200
