@@ -213,12 +213,13 @@ def inside(url: str, span_ids: list[str], args: argparse.Namespace) -> dict[str,
     for name, call in (("query", view_query), ("annotations", view_annotations)):
         with CaptureQueriesContext(connection) as captured:
             call()
-        statements = [entry["sql"] for entry in captured.captured_queries]
+        # Only what reads rows: on PostgreSQL the span list also sets its statement timeout in a transaction.
+        statements = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
         figures[f"{name} sql statements"] = len(statements)
         figures[f"{name} sql"] = summary(
             timed(lambda sqls=statements: [_fetch(connection, s) for s in sqls], runs)
         )
-        figures[f"{name} plans"] = [_plan(connection, sql) for sql in statements if sql.startswith("SELECT")]
+        figures[f"{name} plans"] = [_plan(connection, sql) for sql in statements]
         figures[f"{name} profile"] = _profile(call)
     return figures
 
