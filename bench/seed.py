@@ -370,8 +370,8 @@ def seed(
         AnnotationType,
         OptimizationDirection,
         ProjectAnnotationConfig,
+        reviewer_identifier,
     )
-    from phoenix_annot.filtering.spans import reviewer_identifier
     from phoenix_annot.tracing.models import Project
 
     timings: dict[str, float] = {}
@@ -435,7 +435,7 @@ def seed(
         "traces": traces,
         "bot": bot.pk,
         "alice": alice.pk,
-        "alice_identifier": reviewer_identifier(alice),
+        "alice_identifier": reviewer_identifier(alice.pk),
     }
     started = step("orm rows", started)
 
@@ -477,7 +477,7 @@ def seed(
         ):
             cursor.execute(
                 _human_correctness(share, draw, flip),
-                {"identifier": reviewer_identifier(user), "user": user.pk},
+                {"identifier": reviewer_identifier(user.pk), "user": user.pk},
             )
         cursor.execute(_INSERT_SPAN_ANNOTATIONS)
         span_annotation_count = cursor.rowcount

@@ -35,15 +35,13 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.annotations.models import AnnotatorKind
-from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.annotations.models import AnnotatorKind, reviewer_identifier
 from phoenix_annot.core.jsonsafe import finite_or_text
 from phoenix_annot.tracing.models import Span, SpanKind, StatusCode
 
 from .expression import FilterExpressionError, span_condition_q
 from .predicates import AnnotationScope, Predicate, combine
 
-REVIEWER_IDENTIFIER_PREFIX = "px-app:"
 # The error code of a refusal that Phoenix answers as a text/plain 422 with exactly its message.
 PHOENIX_TEXT = "phoenix_text"
 # What an `attribute` value looks like: a key with a non-blank part before the first colon, then a value
@@ -60,11 +58,6 @@ FEEDBACK_FILTERS = (
     "labelled_by",
 )
 _NEEDS_ANNOTATION_NAME = ("label", "label_not", "score_min", "score_max")
-
-
-def reviewer_identifier(user: User) -> str:
-    """The identifier a reviewer's annotations from the Annotate panel carry (PHOENIX_COMPAT.md §2.2)."""
-    return f"{REVIEWER_IDENTIFIER_PREFIX}{to_global_id('User', user.pk)}"
 
 
 def chip_filter_params(name: str, *, label: str | None = None, score: float | None = None) -> dict[str, str]:
@@ -373,7 +366,7 @@ def _feedback_predicate(values: dict[str, Any], author: User | None) -> Predicat
     if values["annotator_kind"]:
         parts.append(Predicate(Q(annotator_kind=values["annotator_kind"]), scope))
     if author is not None:
-        parts.append(Predicate(Q(user=author) | Q(identifier=reviewer_identifier(author)), scope))
+        parts.append(Predicate(Q(user=author) | Q(identifier=reviewer_identifier(author.pk)), scope))
     if not parts and scope.name is not None:
         parts.append(Predicate(Q(), scope, when_missing=False))
     return combine(parts, "and") if parts else None

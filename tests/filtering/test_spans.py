@@ -2,7 +2,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
-from phoenix_annot.filtering.spans import SpanFilter, chip_filter_params, reviewer_identifier
+from phoenix_annot.annotations.models import reviewer_identifier
+from phoenix_annot.filtering.spans import SpanFilter, chip_filter_params
 from phoenix_annot.tracing.models import Span
 from tests.factories import SpanAnnotationFactory, UserFactory
 from tests.filtering.conftest import ALL_SPANS, TRACE_A, TRACE_B
@@ -136,7 +137,7 @@ def alice(spans):
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     SpanAnnotationFactory(span=spans["llm-a"], name="helpful", label="yes", user=alice, identifier="script")
     SpanAnnotationFactory(
-        span=spans["retriever"], name="helpful", label="no", identifier=reviewer_identifier(alice)
+        span=spans["retriever"], name="helpful", label="no", identifier=reviewer_identifier(alice.pk)
     )
     SpanAnnotationFactory(span=spans["llm-b"], name="helpful", label="yes", user=bob, identifier="px-app:bob")
     return alice
