@@ -36,7 +36,6 @@ import gzip
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -47,9 +46,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phoenix_annot.settings")
 
-from api import RESULTS, django_env, gunicorn
+from api import RESULTS, worker_peak
 from django.conf import settings
-from ingest import BenchDatabase, proc_status, run_manage
+from ingest import BenchDatabase
 
 TARGET_MIB = 200
 BOUNDARY = "benchUploadMemoryBoundary"
@@ -198,36 +197,33 @@ def send(client: httpx.Client, upload: Upload) -> httpx.Response:
     )
 
 
+def warm_up(client: httpx.Client, upload: Upload) -> None:
+    warm = {"name": "warm-up", "inputs": [{"q": "hello"}], "outputs": [{"a": "hi"}]}
+    client.post("/v1/datasets/upload?sync=true", json=warm).raise_for_status()
+    if upload.before is not None:
+        send(client, upload.before).raise_for_status()
+
+
 def run_case(upload: Upload, database: BenchDatabase, limits: Limits) -> Result:
     database.create()
     try:
-        env = django_env(database.url)
-        run_manage(["migrate", "--noinput", "-v", "0"], env)
-        with gunicorn(database.url, 1, env=limits.env()) as server:
-            [worker] = server.worker_pids()
-            with httpx.Client(base_url=server.base_url, timeout=600) as client:
-                warm = {"name": "warm-up", "inputs": [{"q": "hello"}], "outputs": [{"a": "hi"}]}
-                client.post("/v1/datasets/upload?sync=true", json=warm).raise_for_status()
-                if upload.before is not None:
-                    send(client, upload.before).raise_for_status()
-                    # Writing 5 to clear_refs resets the peak (VmHWM) to the current resident size.
-                    Path(f"/proc/{worker}/clear_refs").write_text("5")
-                before = proc_status(worker)["VmRSS"]
-                started = time.perf_counter()
-                response = send(client, upload)
-                seconds = time.perf_counter() - started
-                peak = proc_status(worker)["VmHWM"]
-                survived = server.worker_pids() == [worker]
+        measured = worker_peak(
+            database.url,
+            limits.env(),
+            lambda client: warm_up(client, upload),
+            lambda client: send(client, upload),
+        )
     finally:
         database.drop()
+    response = measured.response
     return Result(
         case=upload.name,
         body_bytes=len(upload.body),
         status=response.status_code,
-        seconds=round(seconds, 2),
-        rss_before_mib=round(before / 1024, 1),
-        peak_mib=round(peak / 1024, 1),
-        worker_survived=survived,
+        seconds=measured.seconds,
+        rss_before_mib=measured.rss_before_mib,
+        peak_mib=measured.peak_mib,
+        worker_survived=measured.worker_survived,
         message=response.text[:120] if response.status_code != 200 else "",
     )
 
