@@ -35,7 +35,7 @@ def main() -> None:
     from phoenix_annot.datasets.selectors import example_revisions_at_version
     from phoenix_annot.datasets.services import dataset_add_spans, dataset_create, dataset_delete
     from phoenix_annot.tracing.models import Project
-    from phoenix_annot.web.selectors import matching_spans
+    from phoenix_annot.web.selectors.spans import matching_spans
 
     user = User.objects.first()
     project = max(Project.objects.all(), key=lambda p: p.spans.count())

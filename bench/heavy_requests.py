@@ -96,7 +96,7 @@ def build_requests(*, project_id: int, big_trace_spans: int) -> list[Page]:
     from phoenix_annot.core.globalid import to_global_id
     from phoenix_annot.filtering.expression import MAX_ANNOTATION_TERMS
     from phoenix_annot.tracing.models import Project
-    from phoenix_annot.web.selectors import TREE_PAGE_SIZE
+    from phoenix_annot.web.selectors.traces import TREE_PAGE_SIZE
 
     project = to_global_id("Project", project_id)
     project_name = Project.objects.get(pk=project_id).name

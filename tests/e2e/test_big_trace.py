@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from phoenix_annot.annotations.models import SpanAnnotation
-from phoenix_annot.web import selectors
+from phoenix_annot.web.selectors import traces as trace_selectors
 from tests.factories import AnnotationConfigFactory, ProjectFactory, SpanFactory, TraceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_reviewer_loads_more_of_a_big_tree_and_annotates_a_span_deep_in_it(
     reviewer_page: Page, live_server, monkeypatch
 ):
-    monkeypatch.setattr(selectors, "TREE_PAGE_SIZE", 5)
+    monkeypatch.setattr(trace_selectors, "TREE_PAGE_SIZE", 5)
     project = ProjectFactory(name="agents")
     AnnotationConfigFactory(name="correctness").projects.add(project)
     spans = [SpanFactory(trace=TraceFactory(project=project), name="step-0", span_kind="CHAIN")]

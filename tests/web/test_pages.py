@@ -6,7 +6,7 @@ from django.test import Client
 
 from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation
 from phoenix_annot.core.globalid import to_global_id
-from phoenix_annot.web import selectors as web_selectors
+from phoenix_annot.web.selectors import traces as trace_selectors
 from tests.factories import (
     AnnotationConfigFactory,
     ProjectFactory,
@@ -195,7 +195,7 @@ class TestTracePage:
     def test_a_big_trace_shows_one_page_of_its_tree_and_loads_the_next_on_demand(
         self, reviewer_client: Client, monkeypatch
     ):
-        monkeypatch.setattr(web_selectors, "TREE_PAGE_SIZE", 3)
+        monkeypatch.setattr(trace_selectors, "TREE_PAGE_SIZE", 3)
         spans = _chain_of_spans(8)
         url = f"/traces/{spans[0].trace.trace_id}/"
 
@@ -214,7 +214,7 @@ class TestTracePage:
     def test_selecting_a_span_deep_in_a_big_trace_shows_its_page_of_the_tree(
         self, reviewer_client: Client, monkeypatch
     ):
-        monkeypatch.setattr(web_selectors, "TREE_PAGE_SIZE", 3)
+        monkeypatch.setattr(trace_selectors, "TREE_PAGE_SIZE", 3)
         spans = _chain_of_spans(8)
 
         response = reviewer_client.get(f"/traces/{spans[0].trace.trace_id}/?span={spans[7].span_id}")

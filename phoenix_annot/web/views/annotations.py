@@ -27,13 +27,8 @@ from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.filtering.feedback import feedback_summaries_for_spans
 from phoenix_annot.tracing.models import Span, Trace
 
-from ..selectors import (
-    AnnotationTargetView,
-    configs_by_name,
-    project_configs,
-    span_panel,
-    trace_panel,
-)
+from ..selectors.configs import configs_by_name, project_configs
+from ..selectors.traces import AnnotationTargetView, span_panel, trace_panel
 
 
 class AnnotationForm(forms.Form):

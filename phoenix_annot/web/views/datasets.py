@@ -19,7 +19,7 @@ from phoenix_annot.datasets.selectors import (
 from phoenix_annot.datasets.services import DuplicateDatasetName, dataset_add_spans, dataset_create
 from phoenix_annot.tracing.models import Project
 
-from ..selectors import matching_spans
+from ..selectors.spans import matching_spans
 
 EXAMPLES_PER_PAGE = 50
 

@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from ..selectors import project_list_for_review
+from ..selectors.projects import project_list_for_review
 
 
 @login_required

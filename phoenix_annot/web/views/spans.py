@@ -8,7 +8,7 @@ from phoenix_annot.datasets.models import Dataset
 from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
 from phoenix_annot.tracing.models import Project
 
-from ..selectors import PAGE_SIZES, span_list_for_review
+from ..selectors.spans import PAGE_SIZES, span_list_for_review
 
 
 @login_required

@@ -7,7 +7,8 @@ from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.tracing.models import Span
 
-from ..selectors import configs_by_name, trace_for_review, trace_neighbours, trace_tree_page
+from ..selectors.configs import configs_by_name
+from ..selectors.traces import trace_for_review, trace_neighbours, trace_tree_page
 from ..span_display import span_display
 
 

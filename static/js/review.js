@@ -1,4 +1,4 @@
-// Keyboard shortcuts and row selection. Event delegation on document, so htmx swaps need no re-binding.
+// The trace page's keys and Annotate panel. Event delegation on document, so htmx swaps need no re-binding.
 (function () {
   "use strict";
 
@@ -42,25 +42,6 @@
     var link = document.querySelector('a[data-key="' + event.key + '"]');
     if (link && (event.key === "j" || event.key === "k")) { event.preventDefault(); link.click(); }
   });
-
-  function updateSelection() {
-    var boxes = document.querySelectorAll(".row-select");
-    var checked = document.querySelectorAll(".row-select:checked").length;
-    var all = document.getElementById("all-matching");
-    var count = document.getElementById("selection-count");
-    if (count) count.textContent = all && all.checked ? "All matching rows selected" : checked + " selected";
-    var page = document.getElementById("select-page");
-    if (page) page.checked = boxes.length > 0 && checked === boxes.length;
-  }
-
-  document.addEventListener("change", function (event) {
-    if (event.target.id === "select-page") {
-      document.querySelectorAll(".row-select").forEach(function (box) { box.checked = event.target.checked; });
-    }
-    if (event.target.matches(".row-select, #select-page, #all-matching")) updateSelection();
-  });
-
-  document.addEventListener("htmx:afterSwap", updateSelection);
 
   // A span chosen by its address may sit far down its page of the trace tree: bring it into view.
   function revealSelectedSpan() {
