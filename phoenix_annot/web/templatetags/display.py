@@ -1,0 +1,36 @@
+"""How every page writes times, counts and scores, so one value reads the same on every screen."""
+
+import math
+from datetime import UTC, datetime
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    """A moment with its year and zone, in one unambiguous format: 2026-12-06 14:03:27 UTC."""
+    if value is None or value == "":
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@register.filter
+def count(value: int | float | None) -> str:
+    """A whole number with thousands separators: 12,345."""
+    if value is None or value == "":
+        return ""
+    return f"{round(value):,}"
+
+
+@register.filter
+def score(value: float | int | None) -> str:
+    """A score with two decimals, whatever its size: 0.50, 4.00, 1,234.57."""
+    if value is None or value == "":
+        return ""
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:,.2f}"
