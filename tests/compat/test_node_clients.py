@@ -6,8 +6,6 @@ is the official TypeScript client. They are installed from npm by the `node_clie
 tests/compat/node/package-lock.json.
 """
 
-import fcntl
-import hashlib
 import json
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import httpx
 import pytest
 
 from tests.compat.served import Served, demo_server, gunicorn_server
+from tests.npm import npm_ci
 
 NODE_DIR = Path(__file__).parent / "node"
 SERVERS = {"demo": demo_server, "gunicorn": gunicorn_server}
@@ -25,21 +24,7 @@ SERVERS = {"demo": demo_server, "gunicorn": gunicorn_server}
 
 @pytest.fixture(scope="session")
 def node_clients() -> Path:
-    """`npm ci` once per lock file, one installer at a time (xdist workers share the folder)."""
-    lock = (NODE_DIR / "package-lock.json").read_bytes()
-    marker = NODE_DIR / "node_modules" / ".installed-from-lock"
-    digest = hashlib.sha256(lock).hexdigest()
-    with open(NODE_DIR / ".install.lock", "w") as install_lock:
-        fcntl.flock(install_lock, fcntl.LOCK_EX)
-        if not marker.exists() or marker.read_text() != digest:
-            subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=NODE_DIR,
-                check=True,
-                capture_output=True,
-            )
-            marker.write_text(digest)
-    return NODE_DIR
+    return npm_ci(NODE_DIR)
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))
