@@ -44,7 +44,7 @@ def main() -> None:
     dataset = dataset_create(name=f"bench-{time.time_ns()}", user=user)
     try:
         started = time.perf_counter()
-        version = dataset_add_spans(dataset=dataset, spans=chosen, user=user)
+        version = dataset_add_spans(dataset=dataset, spans=chosen, user=user).version
         added = time.perf_counter() - started
         examples = version.revisions.count()
         print(

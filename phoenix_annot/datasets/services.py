@@ -121,10 +121,20 @@ def dataset_delete(*, dataset: Dataset) -> None:
     dataset.delete()
 
 
+@dataclass(frozen=True)
+class SpansAdded:
+    """What an add did: the version it made (None when nothing was new), and how many spans were new and
+    how many were examples of the latest version already."""
+
+    version: DatasetVersion | None
+    added: int
+    already: int
+
+
 def dataset_add_spans(
     *, dataset: Dataset, spans: QuerySet[Span] | Sequence[Span], user: User | None
-) -> DatasetVersion | None:
-    """Add one example per span as one new version; None when every span is already an example.
+) -> SpansAdded:
+    """Add one example per span that is not an example yet, as one new version; no version when none is new.
 
     A span whose example was deleted by a later version comes back as that same example (the span stays
     linked to one example per dataset). Queries do not grow with the number of spans.
@@ -141,9 +151,11 @@ def dataset_add_spans(
             )
         )
         live = _live_example_pks(dataset, among=holders.values())
-        to_add = list({span.pk: span for span in spans if holders.get(span.pk) not in live}.values())
+        distinct = {span.pk: span for span in spans}
+        to_add = [span for span in distinct.values() if holders.get(span.pk) not in live]
+        already = len(distinct) - len(to_add)
         if not to_add:
-            return None
+            return SpansAdded(version=None, added=0, already=already)
         version = _version_create(dataset=dataset, user=user)
         new_examples = DatasetExample.objects.bulk_create(
             DatasetExample(dataset=dataset, span=span) for span in to_add if span.pk not in holders
@@ -163,7 +175,7 @@ def dataset_add_spans(
                 for span in to_add
             ],
         )
-    return version
+    return SpansAdded(version=version, added=len(to_add), already=already)
 
 
 def _annotations_by_span(span_pks: list[int]) -> dict[int, list[SpanAnnotation]]:

@@ -9,6 +9,7 @@ from phoenix_annot.datasets.models import Dataset, DatasetExample, DatasetVersio
 from phoenix_annot.datasets.selectors import dataset_latest_version, example_revisions_at_version
 from phoenix_annot.datasets.services import (
     DuplicateDatasetName,
+    SpansAdded,
     content_hash,
     dataset_add_spans,
     dataset_create,
@@ -58,7 +59,7 @@ def test_adding_spans_makes_one_version_with_one_linked_example_per_span():
     chain = SpanFactory(span_kind="CHAIN", input_value="question", output_value="answer")
     SpanAnnotationFactory(span=chain, name="correctness", label="correct", score=1.0)
 
-    version = dataset_add_spans(dataset=dataset, spans=[llm, chain], user=reviewer)
+    version = dataset_add_spans(dataset=dataset, spans=[llm, chain], user=reviewer).version
 
     assert version.user == reviewer
     assert DatasetVersion.objects.filter(dataset=dataset).count() == 1
@@ -77,19 +78,19 @@ def test_notes_are_left_out_of_the_annotation_snapshot():
     span = SpanFactory(span_kind="CHAIN")
     SpanAnnotationFactory(span=span, name="note", label=None, score=None, explanation="looks off")
 
-    version = dataset_add_spans(dataset=DatasetFactory(), spans=[span], user=None)
+    version = dataset_add_spans(dataset=DatasetFactory(), spans=[span], user=None).version
 
     assert version.revisions.get().metadata["annotations"] == {}
 
 
-def test_re_adding_spans_already_in_the_dataset_makes_no_version():
+def test_re_adding_spans_already_in_the_dataset_makes_no_version_and_says_they_were_there():
     dataset = DatasetFactory()
     spans = [SpanFactory(), SpanFactory()]
     dataset_add_spans(dataset=dataset, spans=spans, user=None)
 
     again = dataset_add_spans(dataset=dataset, spans=spans, user=None)
 
-    assert again is None
+    assert again == SpansAdded(version=None, added=0, already=2)
     assert dataset.versions.count() == 1
     assert dataset.examples.count() == 2
 
@@ -99,8 +100,10 @@ def test_adding_a_mix_of_old_and_new_spans_adds_only_the_new_ones():
     old, new = SpanFactory(), SpanFactory()
     dataset_add_spans(dataset=dataset, spans=[old], user=None)
 
-    version = dataset_add_spans(dataset=dataset, spans=[old, new, new], user=None)
+    added = dataset_add_spans(dataset=dataset, spans=[old, new, new], user=None)
 
+    assert (added.added, added.already) == (1, 1)
+    version = added.version
     assert list(version.revisions.values_list("example__span__span_id", flat=True)) == [new.span_id]
     assert len(live(dataset)) == 2
 
@@ -112,9 +115,10 @@ def test_a_span_whose_example_was_deleted_comes_back_as_the_same_example():
     example = dataset.examples.get()
     upload(name="curated", inputs=[{"other": "example"}])  # update: the span's example is deleted
 
-    version = dataset_add_spans(dataset=dataset, spans=[span], user=None)
+    added = dataset_add_spans(dataset=dataset, spans=[span], user=None)
 
-    assert kinds(version) == [(example.pk, "CREATE")]
+    assert (added.added, added.already) == (1, 0)
+    assert kinds(added.version) == [(example.pk, "CREATE")]
     assert dataset.examples.filter(span=span).get() == example
     assert sorted(row[0].get("input", "") for row in live(dataset)) == ["", "kept question"]
 

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -16,10 +17,16 @@ from phoenix_annot.datasets.selectors import (
     datasets_with_example_count,
     example_revisions_at_version,
 )
-from phoenix_annot.datasets.services import DuplicateDatasetName, dataset_add_spans, dataset_create
+from phoenix_annot.datasets.services import (
+    DuplicateDatasetName,
+    SpansAdded,
+    dataset_add_spans,
+    dataset_create,
+)
 from phoenix_annot.tracing.models import Project
 
 from ..selectors.spans import matching_spans
+from ..templatetags.display import count
 
 EXAMPLES_PER_PAGE = 50
 
@@ -55,7 +62,8 @@ def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Viewers cannot change datasets.")
     form = AddSpansForm(request.POST)
     if not form.is_valid():
-        for error in form.non_field_errors() or [f"{k}: {' '.join(v)}" for k, v in form.errors.items()]:
+        by_field = [f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        for error in form.non_field_errors() or by_field:
             messages.error(request, error)
         return redirect(request.headers.get("Referer") or reverse("web:projects"))
     values = form.cleaned_data
@@ -67,7 +75,7 @@ def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
         dataset = values["dataset"] or dataset_create(
             name=values["new_dataset_name"].strip(), user=request.user
         )
-        version = dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
+        added = dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
     except DuplicateDatasetName:
         messages.error(
             request, f"A dataset named “{values['new_dataset_name']}” already exists; pick it in the list."
@@ -76,14 +84,14 @@ def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(request.headers.get("Referer") or reverse("web:projects"))
-    if version is None:
-        messages.info(request, f"Every selected span is already in {dataset.name}; nothing was added.")
-    else:
-        added = version.revisions.count()
-        messages.success(
-            request, f"Added {added} example{'s' if added != 1 else ''} to {dataset.name} as a new version."
-        )
+    level = messages.SUCCESS if added.added else messages.INFO
+    messages.add_message(request, level, added_message(dataset, added))
     return redirect("web:dataset", pk=dataset.pk)
+
+
+def added_message(dataset: Dataset, added: SpansAdded) -> str:
+    new = f"{count(added.added)} new example{pluralize(added.added)}"
+    return f"{dataset.name}: {new}, {count(added.already)} already in the dataset."
 
 
 @login_required
