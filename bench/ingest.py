@@ -76,6 +76,8 @@ from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -766,10 +768,11 @@ class Server:
             (self.worker_pid,) = map(int, children.read().split())
 
     def _answers_empty_export(self) -> bool:
-        # An empty ExportTraceServiceRequest is zero bytes; the 200 proves the worker loaded Django and
-        # that auth is off, without storing anything.
+        # A request with one resource and no spans (an empty one is zero bytes, which the server refuses):
+        # the 200 proves the worker loaded Django and that auth is off, without storing anything.
+        body = ExportTraceServiceRequest(resource_spans=[ResourceSpans()]).SerializeToString()
         request = urllib.request.Request(
-            self.url, data=b"", method="POST", headers={"Content-Type": "application/x-protobuf"}
+            self.url, data=body, method="POST", headers={"Content-Type": "application/x-protobuf"}
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
