@@ -15,7 +15,9 @@ exports stay exact.
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
@@ -107,6 +109,37 @@ def openai_evals_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
     rather than written as `{"messages": [], "ideal": ""}`; `openai_evals_report` counts them.
     """
     return _chat_lines(revisions, _evals_row)
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One download of the dataset page: how it is written, and the type and file name it is saved as."""
+
+    label: str
+    lines: Callable[[QuerySet[ExampleRevision]], Iterator[str]]
+    content_type: str
+    extension: str
+    suffix: str = ""
+
+    def filename(self, dataset_name: str, version_number: int) -> str:
+        """`<dataset>-v<N><suffix>.<extension>`, with what a file system or a shell would trip on replaced."""
+        stem = UNSAFE_IN_FILENAME.sub("-", dataset_name).strip("-.") or "dataset"
+        return f"{stem}-v{version_number}{self.suffix}.{self.extension}"
+
+
+# Runs of anything but letters, digits, `.` and `_` (path separators, quotes, spaces, control characters),
+# each written as one `-`.
+UNSAFE_IN_FILENAME = re.compile(r"[^\w.]+")
+EXPORT_FORMATS = {
+    "csv": ExportFormat("CSV", csv_lines, "text/csv; charset=utf-8", "csv"),
+    "jsonl": ExportFormat("JSONL", jsonl_lines, "application/jsonl", "jsonl"),
+    "openai-fine-tuning": ExportFormat(
+        "OpenAI fine-tuning JSONL", openai_ft_lines, "application/jsonl", "jsonl", "-openai-fine-tuning"
+    ),
+    "openai-evals": ExportFormat(
+        "OpenAI evals JSONL", openai_evals_lines, "application/jsonl", "jsonl", "-openai-evals"
+    ),
+}
 
 
 def _rows(revisions: QuerySet[ExampleRevision]) -> Iterator[ExampleRevision]:

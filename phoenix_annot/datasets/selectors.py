@@ -5,10 +5,23 @@ DELETE (DESIGN.md §3). Revisions are history: a version's examples never change
 them twice (the two passes of an export) gives the same rows.
 """
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 
-from .models import Dataset, DatasetVersion, ExampleRevision, RevisionKind
+from .models import Dataset, DatasetExample, DatasetVersion, ExampleRevision, RevisionKind
 
 
 def datasets_with_example_count() -> QuerySet[Dataset]:
@@ -32,6 +45,27 @@ def datasets_with_example_count() -> QuerySet[Dataset]:
 
 def dataset_versions(*, dataset: Dataset) -> QuerySet[DatasetVersion]:
     return DatasetVersion.objects.filter(dataset=dataset)
+
+
+def dataset_versions_numbered(*, dataset: Dataset) -> QuerySet[DatasetVersion]:
+    """The dataset's versions, each with `number`: 1 for its first version, 2 for the next (v1, v2…)."""
+    return dataset_versions(dataset=dataset).annotate(number=Window(RowNumber(), order_by=F("pk").asc()))
+
+
+def with_example_numbers(revisions: QuerySet[ExampleRevision]) -> QuerySet[ExampleRevision]:
+    """Revisions with `example_number`: where their example came into its dataset, 1 for the first.
+
+    A number stays with its example in every version, unlike a row's position in one version's list.
+    """
+    earlier = (
+        DatasetExample.objects.filter(
+            dataset_id=OuterRef("example__dataset_id"), pk__lte=OuterRef("example_id")
+        )
+        .values("dataset_id")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return revisions.annotate(example_number=Subquery(earlier))
 
 
 def dataset_latest_version(*, dataset: Dataset) -> DatasetVersion | None:

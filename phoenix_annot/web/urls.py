@@ -37,4 +37,5 @@ urlpatterns = [
     path("datasets/", datasets.dataset_list, name="datasets"),
     path("datasets/add-spans/", datasets.dataset_add_spans_view, name="dataset-add-spans"),
     path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset"),
+    path("datasets/<int:pk>/export/<str:export>/", datasets.dataset_export, name="dataset-export"),
 ]

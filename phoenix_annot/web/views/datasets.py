@@ -1,21 +1,23 @@
+from urllib.parse import quote
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from phoenix_annot.core.globalid import to_global_id
-from phoenix_annot.datasets.exports import openai_ft_report
-from phoenix_annot.datasets.models import Dataset
+from phoenix_annot.datasets.exports import EXPORT_FORMATS, openai_ft_report
+from phoenix_annot.datasets.models import Dataset, DatasetVersion
 from phoenix_annot.datasets.selectors import (
-    dataset_versions,
+    dataset_versions_numbered,
     datasets_with_example_count,
     example_revisions_at_version,
+    with_example_numbers,
 )
 from phoenix_annot.datasets.services import (
     DuplicateDatasetName,
@@ -103,19 +105,42 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_object_or_404(Dataset, pk=pk)
-    versions = list(dataset_versions(dataset=dataset).order_by("-pk"))
-    version = next(
-        (v for v in versions if str(v.pk) == request.GET.get("version")), versions[0] if versions else None
-    )
-    context: dict = {
-        "dataset": dataset,
-        "versions": versions,
-        "version": version,
-        "dataset_gid": to_global_id("Dataset", dataset.pk),
-    }
+    versions = list(dataset_versions_numbered(dataset=dataset).order_by("-pk"))
+    version = chosen_version(versions, request.GET.get("version"))
+    context: dict = {"dataset": dataset, "versions": versions, "version": version, "exports": EXPORT_FORMATS}
     if version is not None:
         revisions = example_revisions_at_version(version=version)
-        context["examples"] = Paginator(revisions, EXAMPLES_PER_PAGE).get_page(request.GET.get("page"))
-        context["version_gid"] = to_global_id("DatasetVersion", version.pk)
+        context["examples"] = Paginator(with_example_numbers(revisions), EXAMPLES_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
         context["fine_tuning"] = openai_ft_report(revisions)
     return render(request, "datasets/detail.html", context)
+
+
+@login_required
+def dataset_export(request: HttpRequest, pk: int, export: str) -> StreamingHttpResponse:
+    """One version of the dataset as a file download (the /v1 exports keep Phoenix's types and names)."""
+    export_format = EXPORT_FORMATS.get(export)
+    dataset = get_object_or_404(Dataset, pk=pk)
+    version = chosen_version(list(dataset_versions_numbered(dataset=dataset)), request.GET.get("version"))
+    if export_format is None or version is None:
+        raise Http404("No such export")
+    response = StreamingHttpResponse(
+        export_format.lines(example_revisions_at_version(version=version)),
+        content_type=export_format.content_type,
+    )
+    response["Content-Disposition"] = attachment(export_format.filename(dataset.name, version.number))
+    return response
+
+
+def chosen_version(versions: list[DatasetVersion], asked: str | None) -> DatasetVersion | None:
+    """The version the address asks for, else the latest; None when the dataset has none."""
+    return next((v for v in versions if str(v.pk) == asked), max(versions, key=lambda v: v.pk, default=None))
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition a browser saves as `filename` (RFC 6266: `filename*` for a name beyond ASCII,
+    after a plain `filename` for the clients that only read that)."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_")
+    header = f'attachment; filename="{fallback}"'
+    return header if fallback == filename else f"{header}; filename*=UTF-8''{quote(filename)}"
