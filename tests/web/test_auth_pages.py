@@ -364,6 +364,7 @@ ROWS = [
     Row("GET", "web:datasets", none, READ),
     Row("GET", "web:dataset", lambda w: [w.dataset.pk], READ),
     Row("GET", "web:dataset", lambda w: [0], MISSING, case="unknown dataset"),
+    Row("GET", "web:dataset-export", lambda w: [w.dataset.pk, "csv"], MISSING, case="no version yet"),
     Row("GET", "web:dataset-add-spans", none, POST_ONLY),
     Row(
         "POST",
