@@ -5,9 +5,15 @@ from datetime import UTC, datetime, timedelta
 import factory
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation, TraceAnnotation
+from phoenix_annot.annotations.models import (
+    AnnotationConfig,
+    DocumentAnnotation,
+    SessionAnnotation,
+    SpanAnnotation,
+    TraceAnnotation,
+)
 from phoenix_annot.datasets.models import Dataset, DatasetExample, DatasetVersion, ExampleRevision
-from phoenix_annot.tracing.models import Project, Span, Trace
+from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
 BASE_TIME = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -29,6 +35,19 @@ class ProjectFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"project-{n}")
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """A session as ingestion leaves it; give its traces `session=` and it holds them."""
+
+    class Meta:
+        model = Session
+
+    project = factory.SubFactory(ProjectFactory)
+    session_id = factory.Sequence(lambda n: f"session-{n}")
+    start_time = factory.Sequence(lambda n: BASE_TIME + timedelta(minutes=n))
+    end_time = factory.LazyAttribute(lambda s: s.start_time + timedelta(seconds=30))
+    trace_count = 1
 
 
 class TraceFactory(factory.django.DjangoModelFactory):
@@ -98,6 +117,31 @@ class TraceAnnotationFactory(factory.django.DjangoModelFactory):
     trace = factory.SubFactory(TraceFactory)
     name = "user_feedback"
     label = "positive"
+    score = 1.0
+    annotator_kind = "HUMAN"
+    source = "API"
+
+
+class SessionAnnotationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SessionAnnotation
+
+    session = factory.SubFactory(SessionFactory)
+    name = "resolved"
+    label = "yes"
+    score = 1.0
+    annotator_kind = "HUMAN"
+    source = "API"
+
+
+class DocumentAnnotationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DocumentAnnotation
+
+    span = factory.SubFactory(SpanFactory, span_kind="RETRIEVER")
+    document_position = 0
+    name = "relevance"
+    label = "relevant"
     score = 1.0
     annotator_kind = "HUMAN"
     source = "API"

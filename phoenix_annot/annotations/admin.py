@@ -14,16 +14,24 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from phoenix_annot.tracing.admin import HexIdSearchMixin, SpanAdmin, TraceAdmin, ViewAndDeleteOnlyMixin
-from phoenix_annot.tracing.models import Span, Trace
+from phoenix_annot.tracing.admin import (
+    HexIdSearchMixin,
+    SessionAdmin,
+    SpanAdmin,
+    TraceAdmin,
+    ViewAndDeleteOnlyMixin,
+)
+from phoenix_annot.tracing.models import Session, Span, Trace
 
 from .configs import config_for_project
 from .models import (
     NOTE_NAME,
     AnnotationBase,
     AnnotationConfig,
+    DocumentAnnotation,
     PendingAnnotation,
     ProjectAnnotationConfig,
+    SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
 )
@@ -53,7 +61,7 @@ class AnnotationForm(forms.ModelForm):
         # Notes come from their own service under the reserved name, which the rules refuse; fixing the text
         # of one must stay possible. (self.instance still holds the stored values during clean().)
         editing_a_note = self.instance.pk is not None and name == self.instance.name == NOTE_NAME
-        target = cleaned_data.get("span") or cleaned_data.get("trace")
+        target = cleaned_data.get("span") or cleaned_data.get("trace") or cleaned_data.get("session")
         if name is not None and target is not None and not editing_a_note:
             # The same rules as the API and the Annotate form, so an admin edit cannot store what they refuse.
             annotation_validate(
@@ -112,6 +120,20 @@ class TraceAnnotationAdmin(AnnotationAdmin):
     hex_id_lookups = ((32, "trace__trace_id"),)
 
 
+@admin.register(SessionAnnotation)
+class SessionAnnotationAdmin(AnnotationAdmin):
+    target_field = "session"
+    search_fields = ("name", "label", "session__session_id")
+
+
+@admin.register(DocumentAnnotation)
+class DocumentAnnotationAdmin(AnnotationAdmin):
+    target_field = "span"
+    list_display = (*AnnotationAdmin.list_display, "document_position")
+    search_fields = ("name", "label", "span__span_id")
+    hex_id_lookups = ((16, "span__span_id"),)
+
+
 @admin.register(PendingAnnotation)
 class PendingAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.ModelAdmin):
     """API annotations waiting for their span or trace; the API writes them, ingestion applies them."""
@@ -119,6 +141,7 @@ class PendingAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.Mod
     list_display = (
         "target",
         "target_id",
+        "document_position",
         "name",
         "label",
         "score",
@@ -172,8 +195,13 @@ class TraceAnnotationInline(AnnotationInline):
     model = TraceAnnotation
 
 
+class SessionAnnotationInline(AnnotationInline):
+    model = SessionAnnotation
+
+
 admin.site.unregister(Span)
 admin.site.unregister(Trace)
+admin.site.unregister(Session)
 
 
 @admin.register(Span)
@@ -184,3 +212,8 @@ class SpanWithAnnotationsAdmin(SpanAdmin):
 @admin.register(Trace)
 class TraceWithAnnotationsAdmin(TraceAdmin):
     inlines = [TraceAnnotationInline]
+
+
+@admin.register(Session)
+class SessionWithAnnotationsAdmin(SessionAdmin):
+    inlines = [SessionAnnotationInline]

@@ -3,7 +3,7 @@ from django.db import models
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.core.models import TimeStampedModel
-from phoenix_annot.tracing.models import Project, Span, Trace
+from phoenix_annot.tracing.models import SESSION_ID_MAX_LENGTH, Project, Session, Span, Trace
 
 NOTE_NAME = "note"
 REVIEWER_IDENTIFIER_PREFIX = "px-app:"
@@ -195,13 +195,67 @@ class TraceAnnotation(AnnotationBase):
         ]
 
 
+class SessionAnnotation(AnnotationBase):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="annotations")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "name", "identifier"], name="session_annotation_unique_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(annotator_kind__in=AnnotatorKind.values),
+                name="session_annotation_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=AnnotationSource.values),
+                name="session_annotation_source_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name", "label"], name="session_annot_name_label_idx"),
+            models.Index(fields=["name", "score"], name="session_annot_name_score_idx"),
+        ]
+
+
+class DocumentAnnotation(AnnotationBase):
+    """An annotation of one retrieved document of a span (relevance, usually): its position in the span's
+    `retrieval.documents`. Phoenix refuses a non-empty identifier over REST; reviewers' px-app: ones keep
+    their own label here as they do on spans."""
+
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="document_annotations")
+    document_position = models.PositiveIntegerField(help_text="0-based index into retrieval.documents.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["span", "document_position", "name", "identifier"],
+                name="document_annotation_unique_key",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(annotator_kind__in=AnnotatorKind.values),
+                name="document_annotation_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(source__in=AnnotationSource.values),
+                name="document_annotation_source_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name", "label"], name="document_annot_name_label_idx"),
+            models.Index(fields=["name", "score"], name="document_annot_name_score_idx"),
+        ]
+
+
 class PendingTarget(models.TextChoices):
     SPAN = "span"
     TRACE = "trace"
+    SESSION = "session"
+    DOCUMENT = "document"
 
 
 class PendingAnnotation(models.Model):
-    """An API annotation (sync=false) for a span or trace not ingested yet; applied when it arrives.
+    """An API annotation (sync=false) for a span, trace or session not ingested yet; applied when it arrives.
 
     Phoenix retries such annotations in memory for ten minutes and then drops them silently; keeping them
     in the database survives restarts and shows them to admins until they expire.
@@ -209,8 +263,11 @@ class PendingAnnotation(models.Model):
 
     target = models.CharField(max_length=8, choices=PendingTarget.choices)
     target_id = models.CharField(
-        max_length=32, help_text="OpenTelemetry span or trace id the annotation waits for."
+        max_length=SESSION_ID_MAX_LENGTH,
+        help_text="OpenTelemetry span or trace id, or session.id, the annotation waits for (a document "
+        "annotation waits for its span).",
     )
+    document_position = models.PositiveIntegerField(default=0, help_text="Document annotations only.")
     name = models.CharField(max_length=255)
     label = models.CharField(max_length=255, null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
@@ -227,7 +284,8 @@ class PendingAnnotation(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["target", "target_id", "name", "identifier"], name="pending_annotation_unique_key"
+                fields=["target", "target_id", "document_position", "name", "identifier"],
+                name="pending_annotation_unique_key",
             ),
             models.CheckConstraint(
                 condition=models.Q(target__in=PendingTarget.values), name="pending_annotation_target_valid"

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
-from phoenix_annot.tracing.models import Span, Trace
+from phoenix_annot.tracing.models import Session, Span, Trace
 
 from .configs import config_for_project, configs_for_projects
 from .models import (
@@ -28,8 +28,10 @@ from .models import (
     AnnotationSource,
     AnnotationType,
     AnnotatorKind,
+    DocumentAnnotation,
     PendingAnnotation,
     PendingTarget,
+    SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
 )
@@ -188,6 +190,7 @@ class AnnotationWrite:
     explanation: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     identifier: str = ""
+    document_position: int | None = None
 
 
 class MissingTargets(Exception):
@@ -241,21 +244,48 @@ def trace_annotations_upsert(
     )
 
 
-def pending_annotations_apply(*, span_ids: Iterable[str], trace_ids: Iterable[str]) -> int:
-    """Turn the pending annotations of these (just ingested) spans and traces into annotations.
+def session_annotations_upsert(
+    *, writes: Sequence[AnnotationWrite], source: str, user: User | None, keep_missing: bool = False
+) -> list[int | None]:
+    """Like span_annotations_upsert, for sessions, addressed by their session.id."""
+    return _bulk_upsert(
+        writes, target=PendingTarget.SESSION, source=source, user=user, keep_missing=keep_missing
+    )
+
+
+def document_annotations_upsert(
+    *, writes: Sequence[AnnotationWrite], source: str, user: User | None, keep_missing: bool = False
+) -> list[int | None]:
+    """Like span_annotations_upsert, for retrieved documents: each write names its span and its
+    `document_position`, which must fall within the span's documents (else DocumentOutOfBounds)."""
+    return _bulk_upsert(
+        writes, target=PendingTarget.DOCUMENT, source=source, user=user, keep_missing=keep_missing
+    )
+
+
+def pending_annotations_apply(
+    *, span_ids: Iterable[str], trace_ids: Iterable[str], session_ids: Iterable[str] = ()
+) -> int:
+    """Turn the pending annotations of these (just ingested) spans, traces and sessions into annotations.
 
     A pending annotation was checked without a config, its project being unknown until now; one that does
-    not fit a config of its target's project is dropped, as Phoenix drops what its queue cannot insert,
-    so that it never fails the ingest. Returns how many were applied.
+    not fit a config of its target's project (or, for a document, whose position the span does not have)
+    is dropped, as Phoenix drops what its queue cannot insert, so that it never fails the ingest. Returns
+    how many were applied.
     """
     waiting = PendingAnnotation.objects.filter(expires_at__gt=timezone.now())
     if not waiting.exists():
         # The usual case: one cheap query per ingest, whatever its size.
         return 0
+    span_ids = list(span_ids)
     pending: list[PendingAnnotation] = []
-    for target, ids in ((PendingTarget.SPAN, list(span_ids)), (PendingTarget.TRACE, list(trace_ids))):
+    for targets, ids in (
+        ((PendingTarget.SPAN, PendingTarget.DOCUMENT), span_ids),
+        ((PendingTarget.TRACE,), list(trace_ids)),
+        ((PendingTarget.SESSION,), list(session_ids)),
+    ):
         for chunk in chunks(ids):
-            pending += waiting.filter(target=target, target_id__in=chunk)
+            pending += waiting.filter(target__in=targets, target_id__in=chunk)
     if not pending:
         return 0
     groups: dict[tuple[str, int | None], list[PendingAnnotation]] = {}
@@ -288,13 +318,52 @@ def _write_from_pending(row: PendingAnnotation) -> AnnotationWrite:
         explanation=row.explanation,
         metadata=row.metadata,
         identifier=row.identifier,
+        document_position=row.document_position if row.target == PendingTarget.DOCUMENT else None,
     )
 
 
-MODELS: dict[PendingTarget, tuple[type[AnnotationBase], type[Span] | type[Trace]]] = {
-    PendingTarget.SPAN: (SpanAnnotation, Span),
-    PendingTarget.TRACE: (TraceAnnotation, Trace),
+@dataclass(frozen=True)
+class Target:
+    """Where annotations of one kind go: their model, the model of what they annotate (found by its
+    OpenTelemetry or session id, a field named like the foreign key's column: `span_id`), and whether a
+    document position is part of their key."""
+
+    model: type[AnnotationBase]
+    target_model: type[Span] | type[Trace] | type[Session]
+    fk: str
+    positioned: bool = False
+
+    @property
+    def key_field(self) -> str:
+        return f"{self.fk}_id"
+
+    @property
+    def unique_fields(self) -> list[str]:
+        return [self.fk, *self.position_fields, "name", "identifier"]
+
+    @property
+    def position_fields(self) -> list[str]:
+        return ["document_position"] if self.positioned else []
+
+
+TARGETS: dict[PendingTarget, Target] = {
+    PendingTarget.SPAN: Target(SpanAnnotation, Span, "span"),
+    PendingTarget.TRACE: Target(TraceAnnotation, Trace, "trace"),
+    PendingTarget.SESSION: Target(SessionAnnotation, Session, "session"),
+    PendingTarget.DOCUMENT: Target(DocumentAnnotation, Span, "span", positioned=True),
 }
+
+
+class DocumentOutOfBounds(Exception):
+    """Document annotations whose positions their (stored) spans do not have; nothing was written."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def _key(write: AnnotationWrite) -> tuple[str, int | None, str, str]:
+    return (write.target_id, write.document_position, write.name, write.identifier)
 
 
 def _bulk_upsert(
@@ -309,19 +378,19 @@ def _bulk_upsert(
     """Upsert the writes whose targets exist, in one transaction; their ids in input order, None for the rest.
 
     Invalid writes raise ValidationError (all problems named, nothing written), or with `drop_invalid` are
-    left out; then missing targets raise MissingTargets unless `keep_missing` stores them as pending. Writes
+    left out; then missing targets raise MissingTargets unless `keep_missing` stores them as pending, and
+    document positions a stored span does not have raise DocumentOutOfBounds (or are left out). Writes
     the ownership rule refuses `user` (over a stored or a pending row) raise NotYours, nothing written, or
     with `drop_invalid` are left out.
     """
-    model, target_model = MODELS[target]
-    key_field = f"{target}_id"
+    spec = TARGETS[target]
     target_ids = sorted({write.target_id for write in writes})
     targets: dict[str, int] = {}
     projects: dict[str, int] = {}
     for chunk in chunks(target_ids):
-        for key, pk, project_id in target_model.objects.filter(**{f"{key_field}__in": chunk}).values_list(
-            key_field, "pk", "project_id"
-        ):
+        for key, pk, project_id in spec.target_model.objects.filter(
+            **{f"{spec.key_field}__in": chunk}
+        ).values_list(spec.key_field, "pk", "project_id"):
             targets[key], projects[key] = pk, project_id
     problems = _problems(writes, projects)
     if problems and not drop_invalid:
@@ -330,39 +399,74 @@ def _bulk_upsert(
     if missing and not keep_missing:
         raise MissingTargets(missing)
     valid = [(index, w) for index, w in enumerate(writes) if index not in problems]
+    if spec.positioned:
+        out_of_bounds = _out_of_bounds(valid, targets)
+        if out_of_bounds and not drop_invalid:
+            raise DocumentOutOfBounds(list(out_of_bounds.values()))
+        valid = [(index, w) for index, w in valid if index not in out_of_bounds]
     with transaction.atomic():
-        refusals = _refusals(valid, target=target, targets=targets, user=user)
+        refusals = _refusals(valid, spec=spec, target=target, targets=targets, user=user)
         if refusals and not drop_invalid:
             raise not_yours(refusals.values())
         valid = [(index, w) for index, w in valid if index not in refusals]
         # Last write of a key wins, as when the requests arrive one after another.
         rows = {
-            (targets[w.target_id], w.name, w.identifier): model(
-                **{key_field: targets[w.target_id]}, **_row_values(w), source=source, user=user
+            _key(w): spec.model(
+                **{spec.key_field: targets[w.target_id]},
+                **_row_values(w, spec.position_fields),
+                source=source,
+                user=user,
             )
             for _index, w in valid
             if w.target_id in targets
         }
-        stored = model.objects.bulk_create(
+        stored = spec.model.objects.bulk_create(
             list(rows.values()),
             update_conflicts=True,
-            unique_fields=[target, "name", "identifier"],
+            unique_fields=spec.unique_fields,
             update_fields=UPSERT_FIELDS,
             batch_size=BATCH_SIZE,
         )
         if missing:
             _store_pending([w for _index, w in valid if w.target_id not in targets], target=target, user=user)
-    ids = {(getattr(row, key_field), row.name, row.identifier): row.pk for row in stored}
+    pks = {targets[w.target_id]: w.target_id for _index, w in valid if w.target_id in targets}
+    ids = {
+        (
+            pks[getattr(row, spec.key_field)],
+            getattr(row, "document_position", None),
+            row.name,
+            row.identifier,
+        ): (row.pk)
+        for row in stored
+    }
     result: list[int | None] = [None] * len(writes)
     for index, w in valid:
         if w.target_id in targets:
-            result[index] = ids[(targets[w.target_id], w.name, w.identifier)]
+            result[index] = ids[_key(w)]
     return result
+
+
+def _out_of_bounds(valid: list[tuple[int, AnnotationWrite]], targets: dict[str, int]) -> dict[int, str]:
+    """Phoenix's words for each write, by index, whose document position its stored span does not have."""
+    span_pks = sorted({targets[w.target_id] for _index, w in valid if w.target_id in targets})
+    counts: dict[int, int] = {}
+    for chunk in chunks(span_pks):
+        for pk, documents in Span.objects.filter(pk__in=chunk).values_list(
+            "pk", "attributes__retrieval__documents"
+        ):
+            counts[pk] = len(documents) if isinstance(documents, list) else 0
+    return {
+        index: f"Document position {w.document_position} is out of bounds for span {w.target_id} "
+        f"(max: {counts[targets[w.target_id]] - 1})"
+        for index, w in valid
+        if w.target_id in targets and (w.document_position or 0) >= counts[targets[w.target_id]]
+    }
 
 
 def _refusals(
     valid: list[tuple[int, AnnotationWrite]],
     *,
+    spec: Target,
     target: PendingTarget,
     targets: dict[str, int],
     user: User | None,
@@ -370,51 +474,61 @@ def _refusals(
     """What the ownership rule refuses `user`, by index: each write is checked against the stored row of its
     key or, for a target not stored yet, the pending one.
 
-    The spans (or traces) written to stay locked until the transaction ends: a row another writer creates
-    between this check and the upsert would otherwise be overwritten unchecked (the upsert's ON CONFLICT
-    cannot be told whose row it may update).
+    The spans (or traces, or sessions) written to stay locked until the transaction ends: a row another
+    writer creates between this check and the upsert would otherwise be overwritten unchecked (the upsert's
+    ON CONFLICT cannot be told whose row it may update).
     """
     if unrestricted(user):
         return {}
-    model, target_model = MODELS[target]
-    key_field = f"{target}_id"
     # The OpenTelemetry id of each target key: a stored target's pk, or a pending annotation's target_id.
     stored_ids = {targets[w.target_id]: w.target_id for _index, w in valid if w.target_id in targets}
     for chunk in chunks(sorted(stored_ids)):
         # In pk order, so that two writers locking overlapping sets cannot deadlock.
-        list(target_model.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
+        list(
+            spec.target_model.objects.select_for_update()
+            .filter(pk__in=chunk)
+            .order_by("pk")
+            .values_list("pk")
+        )
     waiting_ids = {w.target_id: w.target_id for _index, w in valid if w.target_id not in targets}
     sources: list[tuple[QuerySet[Any], str, dict[Any, str]]] = [
-        (model.objects.all(), key_field, stored_ids),
+        (spec.model.objects.all(), spec.key_field, stored_ids),
         (
             PendingAnnotation.objects.filter(target=target, expires_at__gt=timezone.now()),
             "target_id",
             waiting_ids,
         ),
     ]
-    held: dict[tuple[str, str, str], Held] = {}
+    held: dict[tuple[str, int | None, str, str], Held] = {}
     for rows, field_name, otel_ids in sources:
         for chunk in chunks(list(otel_ids)):
             found = rows.select_for_update().filter(**{f"{field_name}__in": chunk})
-            for key, name, identifier, user_id, kind in found.values_list(
-                field_name, "name", "identifier", "user_id", "annotator_kind"
+            for key, name, identifier, user_id, kind, *position in found.values_list(
+                field_name, "name", "identifier", "user_id", "annotator_kind", *spec.position_fields
             ):
-                held[(otel_ids[key], name, identifier)] = Held(user_id, identifier, kind)
+                held[(otel_ids[key], position[0] if position else None, name, identifier)] = Held(
+                    user_id, identifier, kind
+                )
     refusals = {}
     for index, w in valid:
         refusal = write_refusal(
             actor=user,
-            where=f"data[{index}] ({target} {w.target_id}, {_names(w.name, w.identifier)})",
+            where=f"data[{index}] ({target} {w.target_id}{_position(w.document_position)}, "
+            f"{_names(w.name, w.identifier)})",
             identifier=w.identifier,
             annotator_kind=w.annotator_kind,
-            held=held.get((w.target_id, w.name, w.identifier)),
+            held=held.get(_key(w)),
         )
         if refusal is not None:
             refusals[index] = refusal
     return refusals
 
 
-def _row_values(write: AnnotationWrite) -> dict[str, Any]:
+def _position(document_position: int | None) -> str:
+    return "" if document_position is None else f" document {document_position}"
+
+
+def _row_values(write: AnnotationWrite, position_fields: list[str]) -> dict[str, Any]:
     return {
         "name": write.name,
         "label": write.label,
@@ -423,6 +537,7 @@ def _row_values(write: AnnotationWrite) -> dict[str, Any]:
         "metadata": write.metadata or {},
         "annotator_kind": write.annotator_kind,
         "identifier": write.identifier,
+        **{name: write.document_position for name in position_fields},
     }
 
 
@@ -458,16 +573,21 @@ def _store_pending(writes: Sequence[AnnotationWrite], *, target: PendingTarget, 
     PendingAnnotation.objects.filter(expires_at__lte=now).delete()
     expires_at = now + timedelta(seconds=settings.PENDING_ANNOTATION_TTL_SECONDS)
     rows = {
-        (w.target_id, w.name, w.identifier): PendingAnnotation(
-            target=target, target_id=w.target_id, **_row_values(w), user=user, expires_at=expires_at
+        _key(w): PendingAnnotation(
+            target=target,
+            target_id=w.target_id,
+            **_row_values(w, []),
+            document_position=w.document_position or 0,
+            user=user,
+            expires_at=expires_at,
         )
         for w in writes
     }
-    _check_waiting_room(rows.keys(), target=target, user=user)
+    _check_waiting_room(rows.values(), target=target, user=user)
     PendingAnnotation.objects.bulk_create(
         list(rows.values()),
         update_conflicts=True,
-        unique_fields=["target", "target_id", "name", "identifier"],
+        unique_fields=["target", "target_id", "document_position", "name", "identifier"],
         update_fields=[
             "label",
             "score",
@@ -483,17 +603,17 @@ def _store_pending(writes: Sequence[AnnotationWrite], *, target: PendingTarget, 
 
 
 def _check_waiting_room(
-    keys: Iterable[tuple[str, str, str]], *, target: PendingTarget, user: User | None
+    rows: Iterable[PendingAnnotation], *, target: PendingTarget, user: User | None
 ) -> None:
     """Refuse the writes when they would leave `user` (all writers without a user are one) more annotations
     waiting than PENDING_ANNOTATIONS_MAX_PER_WRITER. A waiting annotation's project is unknown until its span
     arrives, so the cap is per writer; re-sent keys take no more room."""
-    keys = set(keys)
-    stored: set[tuple[str, str, str]] = set()
-    for chunk in chunks(sorted({target_id for target_id, _name, _identifier in keys})):
+    keys = {(row.target_id, row.document_position, row.name, row.identifier) for row in rows}
+    stored: set[tuple[str, int, str, str]] = set()
+    for chunk in chunks(sorted({target_id for target_id, *_rest in keys})):
         stored.update(
             PendingAnnotation.objects.filter(target=target, target_id__in=chunk).values_list(
-                "target_id", "name", "identifier"
+                "target_id", "document_position", "name", "identifier"
             )
         )
     added = len(keys - stored)
@@ -506,23 +626,36 @@ def span_annotation_note_add(
     *, span_id: str, text: str, identifier: str = "", user: User | None
 ) -> SpanAnnotation:
     """A note on a span: appended under a fresh identifier, or replacing the note of a given identifier."""
-    span = Span.objects.filter(span_id=span_id).first()
-    if span is None:
-        raise MissingTargets([span_id])
-    return _note_upsert(
-        SpanAnnotation, {"span": span}, "px-span-note", text=text, identifier=identifier, user=user
-    )
+    return _note_add(PendingTarget.SPAN, span_id, "px-span-note", text=text, identifier=identifier, user=user)
 
 
 def trace_annotation_note_add(
     *, trace_id: str, text: str, identifier: str = "", user: User | None
 ) -> TraceAnnotation:
     """A note on a whole trace, like a span note."""
-    trace = Trace.objects.filter(trace_id=trace_id).first()
-    if trace is None:
-        raise MissingTargets([trace_id])
+    return _note_add(
+        PendingTarget.TRACE, trace_id, "px-trace-note", text=text, identifier=identifier, user=user
+    )
+
+
+def session_annotation_note_add(
+    *, session_id: str, text: str, identifier: str = "", user: User | None
+) -> SessionAnnotation:
+    """A note on a whole session, like a span note."""
+    return _note_add(
+        PendingTarget.SESSION, session_id, "px-session-note", text=text, identifier=identifier, user=user
+    )
+
+
+def _note_add(
+    target: PendingTarget, target_id: str, prefix: str, *, text: str, identifier: str, user: User | None
+) -> Any:
+    spec = TARGETS[target]
+    target_obj = spec.target_model.objects.filter(**{spec.key_field: target_id}).first()
+    if target_obj is None:
+        raise MissingTargets([target_id])
     return _note_upsert(
-        TraceAnnotation, {"trace": trace}, "px-trace-note", text=text, identifier=identifier, user=user
+        spec.model, {spec.fk: target_obj}, prefix, text=text, identifier=identifier, user=user
     )
 
 
@@ -550,7 +683,7 @@ def annotation_delete(*, annotation: AnnotationBase, user: User | None) -> None:
     """Delete one annotation, when the ownership rule lets `user` do so."""
     held = Held.of(annotation)
     if not may_delete(actor=user, held=held):
-        kind = "span" if isinstance(annotation, SpanAnnotation) else "trace"
+        kind = next(spec.fk for spec in TARGETS.values() if isinstance(annotation, spec.model))
         where = (
             f"{kind} {getattr(getattr(annotation, kind), f'{kind}_id')} "
             f"({_names(annotation.name, annotation.identifier)})"

@@ -21,7 +21,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 from phoenix_annot.core.jsonsafe import clean_text, finite_or_text, storable_json
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.tracing import openinference
-from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, SpanKind, StatusCode
+from phoenix_annot.tracing.models import DEFAULT_PROJECT_NAME, SpanKind, StatusCode, session_id_from_attribute
 
 PROJECT_NAME_ATTRIBUTE = "openinference.project.name"
 SPAN_KIND_ATTRIBUTE = "openinference.span.kind"
@@ -33,6 +33,8 @@ TOKEN_COUNT_ATTRIBUTES = ("llm.token_count.prompt", "llm.token_count.completion"
 # The largest token count stored in the count columns: far beyond any real call, and small enough that a
 # trace's roll-ups and the cumulative filters, sums over its spans, cannot overflow a 64-bit column.
 MAX_TOKEN_COUNT = 2**31 - 1
+# The largest llm.cost.total added up, for the same reason; NaN and Infinity fail the comparison too.
+MAX_COST = 1e12
 # OpenTelemetry GenAI semantic conventions -> OpenInference; attributes the span already has win.
 GEN_AI_ATTRIBUTES = {
     "gen_ai.request.model": "llm.model_name",
@@ -121,6 +123,8 @@ class SpanRecord:
     llm_token_count_prompt: int | None
     llm_token_count_completion: int | None
     llm_token_count_total: int | None
+    llm_cost_total: float | None = None
+    session_id: str | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -348,6 +352,8 @@ def span_record(
         llm_token_count_prompt=_counted(flat.get("llm.token_count.prompt")),
         llm_token_count_completion=_counted(flat.get("llm.token_count.completion")),
         llm_token_count_total=_counted(flat.get("llm.token_count.total")),
+        llm_cost_total=_cost(flat.get("llm.cost.total")),
+        session_id=session_id_from_attribute(flat.get("session.id")),
     )
 
 
@@ -508,6 +514,13 @@ def _as_int(value: Any) -> int | None:
 def _counted(value: Any) -> int | None:
     """A normalised token count: an int, or None for one kept as text or never sent."""
     return value if isinstance(value, int) else None
+
+
+def _cost(value: Any) -> float | None:
+    """A cost to add up: a number, not a bool, within MAX_COST (so no sum of costs can overflow)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if abs(value) <= MAX_COST else None
 
 
 def _parsed_json_or_text(text: str) -> Any:

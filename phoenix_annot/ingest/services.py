@@ -10,7 +10,11 @@ from phoenix_annot.annotations.services import pending_annotations_apply
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.core.bulk import bulk_insert
 from phoenix_annot.tracing.models import Project, Span, Trace
-from phoenix_annot.tracing.services import trace_rollups_refresh
+from phoenix_annot.tracing.services import (
+    session_rollups_refresh,
+    trace_rollups_refresh,
+    trace_sessions_attach,
+)
 
 from .otlp import SpanRecord
 
@@ -40,6 +44,8 @@ class _Batches:
     # span_id -> trace_id of every span of the request kept so far (stored now or before).
     span_traces: dict[str, str] = field(default_factory=dict)
     stored_span_ids: list[str] = field(default_factory=list)
+    # trace_id -> the session.id its stored spans name: a root span's, else the first in span_id order.
+    trace_sessions: dict[str, str] = field(default_factory=dict)
     rejected: list[RejectedSpan] = field(default_factory=list)
     received: int = 0
 
@@ -62,7 +68,15 @@ def spans_ingest(*, records: Iterable[SpanRecord]) -> IngestResult:
             _ingest_batch(batch, state)
         if state.traces:
             trace_rollups_refresh(trace_pks=sorted(trace.pk for trace in state.traces.values()))
-            pending_annotations_apply(span_ids=state.stored_span_ids, trace_ids=state.traces.keys())
+            session_pks = trace_sessions_attach(
+                traces=state.traces.values(), session_ids=state.trace_sessions
+            )
+            session_rollups_refresh(session_pks=session_pks)
+            pending_annotations_apply(
+                span_ids=state.stored_span_ids,
+                trace_ids=state.traces.keys(),
+                session_ids=set(state.trace_sessions.values()),
+            )
     return IngestResult(
         received=state.received, stored=len(state.stored_span_ids), rejected=tuple(state.rejected)
     )
@@ -82,6 +96,13 @@ def _ingest_batch(batch: list[SpanRecord], state: _Batches) -> None:
     # Conflicts are still skipped: a concurrent request may store the same span meanwhile.
     bulk_insert(Span, rows, skip_conflicts_on="span_id")
     state.stored_span_ids.extend(record.span_id for record in new)
+    for record in new:
+        if record.session_id is None:
+            continue
+        if record.parent_id is None:
+            state.trace_sessions[record.trace_id] = record.session_id
+        else:
+            state.trace_sessions.setdefault(record.trace_id, record.session_id)
 
 
 def _new_records(batch: list[SpanRecord], state: _Batches) -> list[SpanRecord]:
@@ -137,7 +158,9 @@ def _existing_traces(trace_ids: list[str]) -> dict[str, Trace]:
     for chunk in chunks(trace_ids):
         found.update(
             (trace.trace_id, trace)
-            for trace in Trace.objects.filter(trace_id__in=chunk).only("id", "trace_id", "project_id")
+            for trace in Trace.objects.filter(trace_id__in=chunk).only(
+                "id", "trace_id", "project_id", "session_id"
+            )
         )
     return found
 
@@ -166,4 +189,5 @@ def _span_row(record: SpanRecord, trace: Trace) -> dict[str, Any]:
         "llm_token_count_prompt": record.llm_token_count_prompt,
         "llm_token_count_completion": record.llm_token_count_completion,
         "llm_token_count_total": record.llm_token_count_total,
+        "llm_cost_total": record.llm_cost_total,
     }

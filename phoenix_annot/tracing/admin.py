@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .models import Project, Span, Trace
+from .models import Project, Session, Span, Trace
 
 HEX = re.compile(r"[0-9a-f]+")
 
@@ -57,6 +57,21 @@ class IngestedDataAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.ModelAdm
     show_full_result_count = False
 
 
+class ErrorsFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("ERROR", "with errors"), ("OK", "without errors")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "ERROR":
+            return queryset.filter(error_count__gt=0)
+        if self.value() == "OK":
+            return queryset.filter(error_count=0)
+        return queryset
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "description", "created_at")
@@ -102,6 +117,52 @@ class TraceAdmin(IngestedDataAdmin):
         # A link rather than an inline: a trace may hold thousands of spans.
         url = reverse("admin:tracing_span_changelist") + f"?trace__id__exact={obj.pk}"
         return format_html('<a href="{}">{} span(s)</a>', url, obj.span_count)
+
+
+@admin.register(Session)
+class SessionAdmin(IngestedDataAdmin):
+    list_display = (
+        "session_id",
+        "project",
+        "start_time",
+        "end_time",
+        "trace_count",
+        "error_count",
+        "llm_token_count_total",
+        "llm_cost_total",
+    )
+    list_filter = ("project", ErrorsFilter)
+    list_select_related = ("project",)
+    search_fields = ("session_id",)
+    fieldsets = (
+        (None, {"fields": ("session_id", "project", "traces_link")}),
+        ("Timing", {"fields": ("start_time", "end_time", "created_at", "updated_at")}),
+        (
+            "Roll-ups",
+            {
+                "fields": (
+                    "trace_count",
+                    "error_count",
+                    "llm_token_count_prompt",
+                    "llm_token_count_completion",
+                    "llm_token_count_total",
+                    "llm_cost_total",
+                )
+            },
+        ),
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        # A session id is found by its unique index; the default UPPER(...) LIKE would scan the table.
+        term = search_term.strip()
+        return (queryset.filter(session_id=term), False) if term else (queryset, False)
+
+    @admin.display(description="traces")
+    def traces_link(self, obj: Session) -> SafeString:
+        url = reverse("admin:tracing_trace_changelist") + f"?session__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} trace(s)</a>', url, obj.trace_count)
 
 
 @admin.register(Span)

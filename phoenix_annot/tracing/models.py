@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -40,6 +42,72 @@ class StatusCode(models.TextChoices):
     ERROR = "ERROR"
 
 
+# Characters; at four bytes each, still under the size PostgreSQL allows a unique index entry.
+SESSION_ID_MAX_LENGTH = 512
+
+
+def session_id_from_attribute(value: Any) -> str | None:
+    """The session a span's `session.id` names, read as Phoenix reads it (any scalar, as text, stripped);
+    None for an empty one, a list or mapping, or one longer than a stored session id (the attribute stays)."""
+    if value is None or isinstance(value, list | dict):
+        return None
+    text = str(value).strip()
+    return text if 0 < len(text) <= SESSION_ID_MAX_LENGTH else None
+
+
+class SessionQuerySet(models.QuerySet["Session"]):
+    def for_project(self, project: Project) -> "SessionQuerySet":
+        return self.filter(project=project)
+
+
+class Session(TimeStampedModel):
+    """The traces sharing an OpenInference `session.id`: one conversation, each trace one turn.
+
+    Made and kept current by ingestion only. `session_id` is unique across projects, as in Phoenix: the
+    /v1 routes address a session by that string alone. The session belongs to the project of its first
+    trace; a trace of another project that carries the same id joins it, as it does in Phoenix.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sessions")
+    session_id = models.CharField(
+        max_length=SESSION_ID_MAX_LENGTH, help_text="The `session.id` attribute its traces carry."
+    )
+    # Roll-ups over the session's traces, recomputed by ingestion whenever spans of them arrive.
+    start_time = models.DateTimeField(help_text="Start of its first trace.")
+    end_time = models.DateTimeField(help_text="End of its last trace.")
+    trace_count = models.PositiveIntegerField(default=0, help_text="Turns: the traces of the session.")
+    error_count = models.PositiveIntegerField(default=0, help_text="Spans of its traces with status ERROR.")
+    llm_token_count_prompt = models.BigIntegerField(
+        default=0, help_text="LLM spans only: a total copied onto a root span is not counted twice."
+    )
+    llm_token_count_completion = models.BigIntegerField(default=0)
+    llm_token_count_total = models.BigIntegerField(default=0)
+    llm_cost_total = models.FloatField(default=0, help_text="Sum of llm.cost.total over its LLM spans.")
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "id"], name="session_project_id_idx"),
+            models.Index(fields=["project", "-start_time", "-id"], name="session_project_start_idx"),
+            models.Index(fields=["project", "-end_time", "-id"], name="session_project_end_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["session_id"], name="session_id_unique"),
+            models.CheckConstraint(condition=~models.Q(session_id=""), name="session_id_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(end_time__gte=models.F("start_time")), name="session_end_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.session_id
+
+    @property
+    def status_code(self) -> str:
+        return StatusCode.ERROR if self.error_count else StatusCode.OK
+
+
 class TraceQuerySet(models.QuerySet["Trace"]):
     def for_project(self, project: Project) -> "TraceQuerySet":
         return self.filter(project=project)
@@ -49,6 +117,15 @@ class Trace(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="traces")
     trace_id = models.CharField(
         max_length=32, unique=True, help_text="OpenTelemetry trace id, 32 lowercase hex."
+    )
+    session = models.ForeignKey(
+        Session,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="traces",
+        help_text="Set once, by the first of its spans ingested with a session.id; deleting the session "
+        "deletes its traces, as in Phoenix.",
     )
     start_time = models.DateTimeField()
     end_time = models.DateTimeField()
@@ -64,7 +141,10 @@ class Trace(models.Model):
     objects = TraceQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["project", "-start_time"], name="trace_project_start_idx")]
+        indexes = [
+            models.Index(fields=["project", "-start_time"], name="trace_project_start_idx"),
+            models.Index(fields=["session", "start_time"], name="trace_session_start_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end_time__gte=models.F("start_time")), name="trace_end_after_start"
@@ -121,6 +201,7 @@ class Span(models.Model):
     llm_token_count_prompt = models.BigIntegerField(null=True, blank=True)
     llm_token_count_completion = models.BigIntegerField(null=True, blank=True)
     llm_token_count_total = models.BigIntegerField(null=True, blank=True)
+    llm_cost_total = models.FloatField(null=True, blank=True, help_text="llm.cost.total, when a number.")
     created_at = models.DateTimeField(auto_now_add=True, help_text="When the span was ingested.")
 
     objects = SpanQuerySet.as_manager()

@@ -18,20 +18,25 @@ from phoenix_annot.accounts.models import ApiKey, InvalidApiKeyWindow, User
 from phoenix_annot.accounts.services import api_key_create, api_key_digest, user_for_api_key
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
+    DocumentAnnotation,
     PendingAnnotation,
     ProjectAnnotationConfig,
+    SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
 )
 from phoenix_annot.datasets.models import Dataset, DatasetExample, DatasetVersion, ExampleRevision
-from phoenix_annot.tracing.models import Project, Span, Trace
+from phoenix_annot.tracing.models import Project, Session, Span, Trace
 from tests.factories import (
     AnnotationConfigFactory,
     DatasetExampleFactory,
+    DocumentAnnotationFactory,
     DatasetFactory,
     DatasetVersionFactory,
     ExampleRevisionFactory,
     ProjectFactory,
+    SessionAnnotationFactory,
+    SessionFactory,
     SpanAnnotationFactory,
     SpanFactory,
     TraceAnnotationFactory,
@@ -73,12 +78,15 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     Group: lambda: Group.objects.create(name="reviewers"),
     ApiKey: api_key_made,
     Project: ProjectFactory,
+    Session: SessionFactory,
     Trace: TraceFactory,
     Span: SpanFactory,
     AnnotationConfig: AnnotationConfigFactory,
     SpanAnnotation: SpanAnnotationFactory,
     PendingAnnotation: pending_annotation_made,
     TraceAnnotation: TraceAnnotationFactory,
+    SessionAnnotation: SessionAnnotationFactory,
+    DocumentAnnotation: DocumentAnnotationFactory,
     Dataset: DatasetFactory,
     DatasetVersion: DatasetVersionFactory,
     DatasetExample: DatasetExampleFactory,
@@ -91,7 +99,15 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     AccessFailureLog: login_record_made(AccessFailureLog),
 }
 # Written only by ingestion and the API; dataset history is never edited in place.
-VIEW_AND_DELETE_ONLY = [Trace, Span, PendingAnnotation, DatasetVersion, ExampleRevision, InvalidApiKeyWindow]
+VIEW_AND_DELETE_ONLY = [
+    Session,
+    Trace,
+    Span,
+    PendingAnnotation,
+    DatasetVersion,
+    ExampleRevision,
+    InvalidApiKeyWindow,
+]
 # django-axes writes these; its admin shows them read-only.
 LOGIN_RECORDS = {AccessAttempt, AccessLog, AccessFailureLog}
 # Edited through the AnnotationConfig page, as an inline.
