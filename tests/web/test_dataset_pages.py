@@ -1,9 +1,12 @@
 """The dataset pages: numbering per dataset, downloads a browser saves, a constant number of queries."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.test import Client
 
 from phoenix_annot.datasets.exports import EXPORT_FORMATS
+from phoenix_annot.datasets.models import Dataset
 from phoenix_annot.datasets.services import dataset_add_spans
 from tests.factories import DatasetFactory, SpanFactory
 
@@ -70,3 +73,12 @@ def test_the_dataset_page_takes_the_same_number_of_queries_whatever_the_examples
         response = reviewer_client.get(f"/datasets/{dataset.pk}/")
 
     assert f"Example {examples + 1}" in response.content.decode()
+
+
+def test_the_datasets_list_writes_when_a_dataset_changed_with_its_year_and_zone(reviewer_client: Client):
+    dataset = DatasetFactory(name="qa")
+    Dataset.objects.filter(pk=dataset.pk).update(updated_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+
+    html = reviewer_client.get("/datasets/").content.decode()
+
+    assert "2026-01-02 03:04:05 UTC" in html
