@@ -34,3 +34,15 @@ def test_the_server_error_page_renders_without_a_request():
     html = response.content.decode()
     assert "Something went wrong on the server" in html
     assert 'class="topbar"' in html
+
+
+def test_a_form_sent_without_its_security_token_says_to_reload_in_the_sites_layout(reviewer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reviewer)
+
+    response = client.post("/settings/api-keys/", {"name": "laptop"})
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Reload the page and send it again." in html
+    assert 'class="topbar"' in html
