@@ -147,6 +147,8 @@ _BARE_NAME_HINTS = {
     "events": "span events cannot be filtered on",
     **{name: f"write {name}['name'].label, .score or .explanation" for name in _ANNOTATION_TARGETS},
 }
+# The columns a bare (undotted) name may be; any other is an attribute to Phoenix, and a typo to a reviewer.
+KNOWN_COLUMNS = tuple(name for name in [*_COLUMNS, *_CUMULATIVE_COLUMNS, "parent_span"] if "." not in name)
 
 # != is the negation of Exact.
 _LOOKUPS: dict[type[ast.cmpop], type[Lookup]] = {
@@ -279,6 +281,51 @@ def span_condition_q(condition: str) -> Q:
         return Q()  # Phoenix reads an empty condition as no condition
     tree = _parse(text)
     return _Translator(text).condition(tree.body).span_q()
+
+
+@dataclass(frozen=True)
+class ConditionNames:
+    """What a valid filter expression names: bare names that are no column, and span annotation names."""
+
+    unknown_columns: tuple[str, ...]
+    annotation_names: tuple[str, ...]
+
+
+def condition_names(condition: str) -> ConditionNames:
+    """The names a filter expression reads, for the review page's hints (span_condition_q accepted it).
+
+    Phoenix reads a bare name that is no column as an attribute and silently matches nothing; a reviewer
+    who typed `spankind` meant span_kind, so the page asks. Dotted names (`llm.model_name`) are attributes.
+    """
+    tree = _parse(condition.strip())
+    parts_of_more = {
+        id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute | ast.Subscript)
+    } | {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    unknown = [
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and id(node) not in parts_of_more and node.id not in KNOWN_COLUMNS
+    ]
+    annotations = [
+        node.slice.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Subscript)
+        and _annotation_target(node) == "span"
+        and isinstance(node.value, ast.Name)
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, str)
+    ]
+    return ConditionNames(tuple(dict.fromkeys(unknown)), tuple(dict.fromkeys(annotations)))
+
+
+def unknown_column_message(name: str) -> str:
+    """Why a bare name is refused on the review page, with the column it most looks like."""
+    close = difflib.get_close_matches(name, KNOWN_COLUMNS, n=1, cutoff=0.6)
+    suggestion = f" — did you mean {close[0]}?" if close else ""
+    return (
+        f"There is no column `{name}`{suggestion} Columns: {', '.join(KNOWN_COLUMNS)}; read an attribute"
+        " as attributes['key'] or by a dotted name such as llm.model_name."
+    )
 
 
 def _parse(text: str) -> ast.Expression:

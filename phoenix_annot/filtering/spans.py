@@ -39,7 +39,7 @@ from phoenix_annot.annotations.models import AnnotatorKind, reviewer_identifier
 from phoenix_annot.core.jsonsafe import finite_or_text
 from phoenix_annot.tracing.models import Span, SpanKind, StatusCode
 
-from .expression import FilterExpressionError, span_condition_q
+from .expression import FilterExpressionError, condition_names, span_condition_q, unknown_column_message
 from .predicates import AnnotationScope, Predicate, combine
 
 # The error code of a refusal that Phoenix answers as a text/plain 422 with exactly its message.
@@ -58,6 +58,19 @@ FEEDBACK_FILTERS = (
     "labelled_by",
 )
 _NEEDS_ANNOTATION_NAME = ("label", "label_not", "score_min", "score_max")
+# The review page's filter bar: one line of common filters, the others behind "More filters".
+COMMON_FILTERS = ("condition", "span_kind", "status_code", "missing_annotation")
+MORE_FILTERS = (
+    "name_contains",
+    "q",
+    "start_time_after",
+    "start_time_before",
+    "latency_min",
+    "latency_max",
+    *FEEDBACK_FILTERS,
+)
+# The id of the page's list of annotation names the name boxes suggest.
+ANNOTATION_NAMES_LIST = "annotation-names"
 
 
 def chip_filter_params(name: str, *, label: str | None = None, score: float | None = None) -> dict[str, str]:
@@ -88,6 +101,22 @@ class ConditionFilter(django_filters.Filter):
 
 
 class SpanFilterForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A filter's help text documents the API parameter; the page speaks through its label.
+        for field in self.fields.values():
+            field.help_text = ""
+
+    def common_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in COMMON_FILTERS]
+
+    def more_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in MORE_FILTERS]
+
+    def more_is_set(self) -> bool:
+        """Whether one of the filters behind "More filters" has a value, so the bar opens them."""
+        return any(self[name].value() not in (None, "", []) for name in MORE_FILTERS)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if not cleaned.get("annotation_name"):
@@ -142,6 +171,13 @@ class ValuesFilter(django_filters.Filter):
         super().__init__(*args, **kwargs)
 
 
+class OneOfSelect(forms.Select):
+    """The page's select of one value; it reads every repeated value, which the API takes."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+
 class ChoicesInAnyCaseField(ValuesField):
     """Choices in any case, cleaned upper-cased. A select's "any" option (an empty value) is no filter."""
 
@@ -162,7 +198,13 @@ class ChoicesInAnyCaseField(ValuesField):
 
 
 class ChoicesInAnyCaseFilter(ValuesFilter):
+    """On the page a select of one choice or "any"; refusals name the parameter."""
+
     field_class = ChoicesInAnyCaseField
+
+    def __init__(self, *args: Any, field_name: str, choices: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", OneOfSelect(choices=[("", "any"), *choices]))
+        super().__init__(*args, field_name=field_name, choices=choices, parameter=field_name, **kwargs)
 
 
 class UtcDateTimeField(forms.Field):
@@ -245,10 +287,10 @@ class SpanFilter(django_filters.FilterSet):
     )
     name = extend_schema_field(_array("Exact span names."))(ValuesFilter(field_name="name"))
     span_kind = extend_schema_field(_array("Span kinds, any case.", enum=SpanKind.values))(
-        ChoicesInAnyCaseFilter(field_name="span_kind", choices=SpanKind.choices, parameter="span_kind")
+        ChoicesInAnyCaseFilter(field_name="span_kind", choices=SpanKind.choices, label="Kind")
     )
     status_code = extend_schema_field(_array("Status codes, any case.", enum=StatusCode.values))(
-        ChoicesInAnyCaseFilter(field_name="status_code", choices=StatusCode.choices, parameter="status_code")
+        ChoicesInAnyCaseFilter(field_name="status_code", choices=StatusCode.choices, label="Status")
     )
     attribute = extend_schema_field(
         _array(
@@ -257,22 +299,36 @@ class SpanFilter(django_filters.FilterSet):
             pattern=ATTRIBUTE_PATTERN,
         )
     )(AttributesFilter(method="filter_attribute"))
-    # The review page's.
+    # The review page's. `label` is the filter bar's word for it; `help_text` documents the API parameter.
     name_contains = django_filters.CharFilter(
         field_name="name", lookup_expr="icontains", label="Name contains"
     )
     q = django_filters.CharFilter(method="filter_text", label="Input or output contains")
     start_time_after = django_filters.IsoDateTimeFilter(
-        field_name="start_time", lookup_expr="gte", label="Starting at or after this time."
+        field_name="start_time",
+        lookup_expr="gte",
+        label="From",
+        help_text="Starting at or after this time.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     start_time_before = django_filters.IsoDateTimeFilter(
-        field_name="start_time", lookup_expr="lte", label="Starting at or before this time."
+        field_name="start_time",
+        lookup_expr="lte",
+        label="To",
+        help_text="Starting at or before this time.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     latency_min = django_filters.NumberFilter(
-        field_name="latency_ms", lookup_expr="gte", label="Latency at least this, in ms."
+        field_name="latency_ms",
+        lookup_expr="gte",
+        label="Latency at least (ms)",
+        help_text="Latency at least this, in ms.",
     )
     latency_max = django_filters.NumberFilter(
-        field_name="latency_ms", lookup_expr="lte", label="Latency at most this, in ms."
+        field_name="latency_ms",
+        lookup_expr="lte",
+        label="Latency at most (ms)",
+        help_text="Latency at most this, in ms.",
     )
     root = django_filters.BooleanFilter(
         field_name="parent_id",
@@ -280,28 +336,71 @@ class SpanFilter(django_filters.FilterSet):
         widget=django_filters.widgets.BooleanWidget,
         label="true: root spans only; false: child spans only.",
     )
-    annotation_name = django_filters.CharFilter(label="Spans with an annotation of this name.")
-    label = django_filters.CharFilter(label="...whose label is this (needs annotation_name).")
-    label_not = django_filters.CharFilter(
-        label="...whose label is not this, or none (needs annotation_name)."
+    annotation_name = django_filters.CharFilter(
+        label="Annotation",
+        help_text="Spans with an annotation of this name.",
+        widget=forms.TextInput(attrs={"list": ANNOTATION_NAMES_LIST}),
     )
-    score_min = django_filters.NumberFilter(label="...whose score is at least this (needs annotation_name).")
-    score_max = django_filters.NumberFilter(label="...whose score is at most this (needs annotation_name).")
+    label = django_filters.CharFilter(
+        label="Label is", help_text="...whose label is this (needs annotation_name)."
+    )
+    label_not = django_filters.CharFilter(
+        label="Label is not", help_text="...whose label is not this, or none (needs annotation_name)."
+    )
+    score_min = django_filters.NumberFilter(
+        label="Score at least", help_text="...whose score is at least this (needs annotation_name)."
+    )
+    score_max = django_filters.NumberFilter(
+        label="Score at most", help_text="...whose score is at most this (needs annotation_name)."
+    )
     annotator_kind = django_filters.ChoiceFilter(
-        choices=AnnotatorKind.choices, label="...written by this kind."
+        choices=AnnotatorKind.choices,
+        empty_label="any",
+        label="Annotator",
+        help_text="...written by this kind.",
     )
     labelled_by = django_filters.ChoiceFilter(
-        choices=[("me", "Me"), ("not_me", "Not me")], label="...written by the requester, or not."
+        choices=[("me", "Me"), ("not_me", "Not me")],
+        empty_label="anyone",
+        label="Labelled by",
+        help_text="...written by the requester, or not.",
     )
     missing_annotation = django_filters.CharFilter(
-        method="filter_missing_annotation", label="Spans nobody has annotated with this name."
+        method="filter_missing_annotation",
+        label="Not yet annotated with",
+        help_text="Spans nobody has annotated with this name.",
+        widget=forms.TextInput(attrs={"list": ANNOTATION_NAMES_LIST, "placeholder": "annotation name"}),
     )
-    condition = ConditionFilter(method="filter_condition", label="A Phoenix filter expression.")
+    condition = ConditionFilter(
+        method="filter_condition",
+        label="Filter expression",
+        help_text="A Phoenix filter expression.",
+        widget=forms.TextInput(
+            attrs={"placeholder": "span_kind == 'LLM' and latency_ms > 1000", "autocomplete": "off"}
+        ),
+    )
 
     class Meta:
         model = Span
         fields: list[str] = []
         form = SpanFilterForm
+
+    def refuse_unknown_columns(self) -> None:
+        """The review page's stricter reading of the expression: a bare name that is no column is an error.
+
+        Phoenix, and so the API, reads such a name as an attribute that matches nothing.
+        """
+        if self.is_valid() and self.form.cleaned_data.get("condition") is not None:
+            for name in condition_names(self.form["condition"].value()).unknown_columns:
+                self.form.add_error("condition", unknown_column_message(name))
+
+    def annotation_names_asked(self) -> set[str]:
+        """The span annotation names the valid filters ask about, in the name boxes or the expression."""
+        cleaned = self.form.cleaned_data if self.is_valid() else {}
+        names = {cleaned.get("annotation_name"), cleaned.get("missing_annotation")} - {None, ""}
+        if cleaned.get("condition") is not None:
+            names |= set(condition_names(self.form["condition"].value()).annotation_names)
+        return names
 
     def filter_queryset(self, queryset: QuerySet[Span]) -> QuerySet[Span]:
         """Apply the filters one by one, except the feedback filters: together they make one predicate."""

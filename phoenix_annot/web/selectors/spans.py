@@ -17,6 +17,7 @@ from phoenix_annot.filtering.feedback import (
     feedback_rollups,
     feedback_summaries_for_spans,
     feedback_summaries_for_traces,
+    span_annotation_names,
 )
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Project, Span
@@ -56,25 +57,39 @@ class SpanPage:
     next_cursor: str | None
     configs_by_name: dict[str, AnnotationConfig]
     annotation_names: list[str]
+    # Annotation names the filters ask about that no span of the project has, and the names that exist.
+    absent_annotation_names: list[str]
+    existing_annotation_names: list[str]
 
 
 def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab: str) -> SpanPage:
-    """One page of the project's spans (or root spans, for the traces tab) matching the filters."""
+    """One page of the project's spans (or root spans, for the traces tab) matching the filters.
+
+    Filters with an error match nothing: a list that ignored the bad filter would offer every row to Add.
+    """
     filterset = span_filterset(project=project, params=params, user=user, tab=tab)
-    matching = filterset.qs
     sort = params.get("sort") if params.get("sort") in SORTS[tab] else "start_time"
     descending = params.get("dir") != "asc"
     page_size = _page_size(params.get("size"))
-    rollups = feedback_rollups(matching)
     configs = configs_by_name()
-    rows, next_cursor = keyset_page(
-        matching,
-        sort_key=SORTS[tab][sort],
-        by_time=sort == "start_time",
-        descending=descending,
-        size=page_size,
-        cursor=params.get("cursor"),
-    )
+    rows: list[Span] = []
+    next_cursor, rollups, total = None, [], 0
+    if filterset.is_valid():
+        matching = filterset.qs
+        rollups = feedback_rollups(matching)
+        rows, next_cursor = keyset_page(
+            matching,
+            sort_key=SORTS[tab][sort],
+            by_time=sort == "start_time",
+            descending=descending,
+            size=page_size,
+            cursor=params.get("cursor"),
+        )
+        total = matching.count()
+    rolled_up = {rollup.name for rollup in rollups}
+    # Names found on the listed spans exist; only the others cost a look at the whole project.
+    unseen = filterset.annotation_names_asked() - rolled_up
+    existing = span_annotation_names(filterset.queryset) if unseen else []
     return SpanPage(
         project=project,
         tab=tab,
@@ -85,13 +100,15 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
         if tab == "traces"
         else {},
         rollups=rollups,
-        total=matching.count(),
+        total=total,
         sort=sort,
         descending=descending,
         page_size=page_size,
         next_cursor=next_cursor,
         configs_by_name=configs,
-        annotation_names=sorted({rollup.name for rollup in rollups} | set(configs)),
+        annotation_names=sorted(rolled_up | set(configs)),
+        absent_annotation_names=sorted(unseen - set(existing)),
+        existing_annotation_names=existing,
     )
 
 
@@ -129,9 +146,13 @@ def span_filterset(*, project: Project, params: QueryDict, user: User, tab: str)
     base = Span.objects.filter(project=project)
     if tab == "traces":
         base = base.filter(parent_id__isnull=True)
-    return SpanFilter(params, queryset=base, request=RequestUser(user))
+    filterset = SpanFilter(params, queryset=base, request=RequestUser(user))
+    filterset.refuse_unknown_columns()
+    return filterset
 
 
 def matching_spans(*, project: Project, params: QueryDict, user: User, tab: str) -> QuerySet[Span]:
-    """Every span of the list the reviewer sees with these filters, evaluated on the server."""
-    return span_filterset(project=project, params=params, user=user, tab=tab).qs
+    """Every span of the list the reviewer sees with these filters, evaluated on the server; none when a
+    filter has an error, as the list then shows none."""
+    filterset = span_filterset(project=project, params=params, user=user, tab=tab)
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()

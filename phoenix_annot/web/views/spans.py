@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
 
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.responses import plain_text_response
@@ -11,6 +12,8 @@ from phoenix_annot.tracing.models import Project
 from ..selectors.spans import PAGE_SIZES, span_list_for_review
 
 
+# Never from a cache: Back after "Add to dataset" must show the new dataset and no stale selection.
+@never_cache
 @login_required
 def span_list(request: HttpRequest, pk: int, tab: str = "spans") -> HttpResponse:
     """The review table: filters, feedback roll-ups, one page of spans (or of traces) and the selection."""
