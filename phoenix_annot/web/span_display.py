@@ -12,12 +12,51 @@ from phoenix_annot.tracing import openinference
 from phoenix_annot.tracing.attributes import flatten_attributes
 from phoenix_annot.tracing.models import Span
 
+# Images a message carries are shown only from these addresses: inline data, or the web. Anything else
+# (`javascript:`, a local file, a bucket path) is an `[image]` marker.
+SAFE_IMAGE_PREFIXES = ("data:image/", "https://", "http://")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a message: text, or an image (`image_src` empty when it cannot be shown safely)."""
+
+    text: str = ""
+    is_image: bool = False
+    image_src: str = ""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+
 
 @dataclass(frozen=True)
 class Message:
     role: str
-    content: str
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[Part]
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    # A tool message answers one call: its id, and the name of the tool called when the call is shown.
+    tool_call_id: str = ""
+    tool_name: str = ""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool offered to the model."""
+
+    name: str
+    description: str
+    parameters: str
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    template: str
+    variables: list[tuple[str, str]]
+    version: str
 
 
 @dataclass(frozen=True)
@@ -36,6 +75,8 @@ class SpanDisplay:
     output_is_json: bool
     input_messages: list[Message]
     output_messages: list[Message]
+    tools: list[Tool]
+    prompt_template: PromptTemplate | None
     documents: list[Document]
     tool: dict[str, str]
     attributes: list[tuple[str, str]]
@@ -48,13 +89,22 @@ def span_display(span: Span) -> SpanDisplay:
     events = span.events if isinstance(span.events, list) else []
     input_text, input_is_json = _pretty(span.input_value, span.input_mime_type)
     output_text, output_is_json = _pretty(span.output_value, span.output_mime_type)
+    chat_in = openinference.input_messages(attributes, events)
+    chat_out = openinference.output_messages(attributes, events)
+    tool_names = {
+        call.get("id"): _dict(call.get("function")).get("name") or ""
+        for message in chat_in + chat_out
+        for call in _list(message.get("tool_calls"))
+    }
     return SpanDisplay(
         input=input_text,
         input_is_json=input_is_json,
         output=output_text,
         output_is_json=output_is_json,
-        input_messages=_messages(openinference.input_messages(attributes, events)),
-        output_messages=_messages(openinference.output_messages(attributes, events)),
+        input_messages=_messages(chat_in, tool_names),
+        output_messages=_messages(chat_out, tool_names),
+        tools=[_tool(item) for item in openinference.tools(attributes)],
+        prompt_template=_prompt_template(_dict(openinference.at(attributes, "llm", "prompt_template"))),
         documents=_documents(_dict(attributes.get("retrieval")).get("documents")),
         tool={key: _text(value) for key, value in openinference.tool(attributes).items()},
         attributes=[(key, _text(value)) for key, value in sorted(flatten_attributes(attributes).items())],
@@ -72,18 +122,64 @@ def _pretty(value: str, mime_type: str) -> tuple[str, bool]:
         return value, False
 
 
-def _messages(chat: list[dict[str, Any]]) -> list[Message]:
+def _messages(chat: list[dict[str, Any]], tool_names: dict[Any, str]) -> list[Message]:
     return [
         Message(
             role=str(message.get("role") or ""),
-            content=openinference.message_text(message),
+            parts=_parts(message.get("content")),
             tool_calls=[
-                {"name": _dict(call.get("function")).get("name") or "", "arguments": _arguments(call)}
+                ToolCall(
+                    id=str(call.get("id") or ""),
+                    name=_dict(call.get("function")).get("name") or "",
+                    arguments=_arguments(call),
+                )
                 for call in _list(message.get("tool_calls"))
             ],
+            tool_call_id=str(message.get("tool_call_id") or ""),
+            tool_name=tool_names.get(message.get("tool_call_id"), "") if message.get("tool_call_id") else "",
         )
         for message in chat
     ]
+
+
+def _parts(content: Any) -> list[Part]:
+    """A message's content as text and images, in order; OpenAI content parts or plain text."""
+    if not isinstance(content, list):
+        text = openinference.message_text({"content": content})
+        return [Part(text=text)] if text else []
+    parts = []
+    for part in _list(content):
+        if part.get("type") == "text":
+            parts.append(Part(text=str(part.get("text") or "")))
+        elif part.get("type") == "image_url":
+            url = _dict(part.get("image_url")).get("url")
+            safe = isinstance(url, str) and url.startswith(SAFE_IMAGE_PREFIXES)
+            parts.append(Part(is_image=True, image_src=url if safe else ""))
+    return parts
+
+
+def _tool(item: Any) -> Tool:
+    """An OpenAI `tools` entry (or a bare JSON schema of one) as its name, description and parameters."""
+    if not isinstance(item, dict):
+        return Tool(name="", description="", parameters=_text(item))
+    function = _dict(item.get("function")) or item
+    parameters = function.get("parameters")
+    return Tool(
+        name=str(function.get("name") or ""),
+        description=str(function.get("description") or ""),
+        parameters="" if parameters is None else _text(parameters),
+    )
+
+
+def _prompt_template(raw: dict[str, Any]) -> PromptTemplate | None:
+    if not raw.get("template"):
+        return None
+    variables = openinference.json_object(raw.get("variables"))
+    return PromptTemplate(
+        template=_text(raw["template"]),
+        variables=[(str(key), _text(value)) for key, value in variables.items()],
+        version=_text(raw.get("version") or ""),
+    )
 
 
 def _arguments(call: dict[str, Any]) -> str:

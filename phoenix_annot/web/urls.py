@@ -15,6 +15,7 @@ urlpatterns = [
     path("traces/<str:trace_id>/tree/", traces.trace_tree, name="trace-tree"),
     path("spans/<str:span_id>/", traces.span_redirect, name="span-redirect"),
     path("annotate/<str:kind>/<str:key>/", annotations.annotate, name="annotate"),
+    path("annotate/<str:kind>/<str:key>/undo/", annotations.annotation_undo, name="annotation-undo"),
     path("annotations/<str:kind>/<int:pk>/delete/", annotations.annotation_delete, name="annotation-delete"),
     path("settings/api-keys/", api_keys.api_keys, name="api-keys"),
     path("settings/api-keys/<int:pk>/revoke/", api_keys.api_key_revoke_view, name="api-key-revoke"),

@@ -1,46 +1,190 @@
-// The trace page's keys and Annotate panel. Event delegation on document, so htmx swaps need no re-binding.
+// The trace page's keys and Annotate panel, and the `?` list of keys on every page. Event delegation on
+// document, so htmx swaps need no re-binding.
+//
+// The `?` list is read from the page: every element with `data-help-key` (usually an <li> of a hidden
+// list) adds its key and its text, in page order. A page adds its keys by rendering such elements.
 (function () {
   "use strict";
 
-  function typing(target) {
-    return target.closest("input, textarea, select, [contenteditable]") !== null;
+  var PANEL_STATE = "phoenix-annot.annotate-panel";
+  var TEXT_INPUTS = "textarea, select, [contenteditable], input:not([type]), input[type=text], input[type=search], input[type=email], input[type=url], input[type=password]";
+  // The config whose save is on its way: once the panel comes back, focus moves on from it.
+  var savedConfig = null;
+
+  function typing(target, key) {
+    if (!target.closest) return false;
+    if (target.closest(TEXT_INPUTS)) return true;
+    // A number field takes digits, signs and exponents but never j or k, so those still move.
+    return target.matches("input[type=number]") && key !== "j" && key !== "k";
   }
 
-  function openAnnotatePanel() {
-    var layout = document.getElementById("trace-layout");
-    if (!layout) return;
-    layout.classList.remove("panel-closed");
-    var first = document.querySelector("#panel-span [data-annotation-form] input:not([type=hidden]), #panel-span [data-annotation-form] textarea");
-    if (first) first.focus();
+  function layout() { return document.getElementById("trace-layout"); }
+
+  function panelOpen() { var l = layout(); return l !== null && !l.classList.contains("panel-closed"); }
+
+  function setPanel(open) {
+    var l = layout();
+    if (!l) return;
+    l.classList.toggle("panel-closed", !open);
+    var button = document.querySelector("[data-action=annotate]");
+    if (button) button.setAttribute("aria-expanded", String(open));
+    try { localStorage.setItem(PANEL_STATE, open ? "open" : "closed"); } catch (e) { /* private mode */ }
+  }
+
+  function panelWasClosed() {
+    try { return localStorage.getItem(PANEL_STATE) === "closed"; } catch (e) { return false; }
+  }
+
+  function configs(panel) { return Array.prototype.slice.call(panel.querySelectorAll("form[data-config]")); }
+
+  function focusConfig(form) {
+    if (!form) return false;
+    var field = form.querySelector("input[type=radio]:checked") ||
+      form.querySelector("input[type=radio], input[type=number], input[name=label]");
+    if (!field) return false;
+    field.focus({ preventScroll: true });
+    field.closest("form").scrollIntoView({ block: "nearest" });
+    return true;
+  }
+
+  function firstUnfilled(panel, after) {
+    var forms = configs(panel);
+    var start = after ? forms.indexOf(after) + 1 : 0;
+    var ordered = forms.slice(start).concat(forms.slice(0, start));
+    return ordered.filter(function (f) { return f.dataset.filled === "0" && f !== after; })[0] || null;
+  }
+
+  function spanPanel() { return document.getElementById("panel-span"); }
+
+  // `e`: the panel, at the first annotation this reviewer has not filled (else the first one).
+  function goToPanel() {
+    var panel = spanPanel();
+    if (!panel) return;
+    setPanel(true);
+    focusConfig(firstUnfilled(panel, null) || configs(panel)[0]);
+  }
+
+  // A span shown with the panel open is ready for its first label without a key to get there.
+  function readyForLabels() {
+    var panel = spanPanel();
+    if (!panel) return;
+    if (panelWasClosed()) { setPanel(false); return; }
+    focusConfig(firstUnfilled(panel, null));
+  }
+
+  function say(text) {
+    var toast = document.getElementById("review-toast");
+    if (toast) toast.textContent = text;
+  }
+
+  function moveInList(key) {
+    var link = document.querySelector('a[data-key="' + key + '"]');
+    if (link) { link.click(); return; }
+    var edge = document.querySelector('[data-list-edge="' + key + '"]');
+    if (edge) say(key === "j" ? "End of the list: no rows after this one." : "Start of the list: no rows before this one.");
+  }
+
+  function keyHelp() {
+    var dialog = document.getElementById("key-help");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.id = "key-help";
+      dialog.setAttribute("aria-labelledby", "key-help-title");
+      document.body.appendChild(dialog);
+    }
+    var seen = {};
+    var rows = [["?", "Show or hide this list of keys"]];
+    document.querySelectorAll("[data-help-key]").forEach(function (item) {
+      var row = [item.dataset.helpKey, item.textContent.trim()];
+      if (!seen[row.join("\u0000")]) { seen[row.join("\u0000")] = true; rows.push(row); }
+    });
+    dialog.replaceChildren();
+    var title = document.createElement("h2");
+    title.id = "key-help-title";
+    title.textContent = "Keys";
+    var list = document.createElement("dl");
+    list.className = "kv";
+    rows.forEach(function (row) {
+      var term = document.createElement("dt");
+      var key = document.createElement("kbd");
+      key.textContent = row[0];
+      term.appendChild(key);
+      var text = document.createElement("dd");
+      text.textContent = row[1];
+      list.append(term, text);
+    });
+    var close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Close";
+    close.addEventListener("click", function () { dialog.close(); });
+    dialog.append(title, list, close);
+    return dialog;
+  }
+
+  function toggleKeyHelp() {
+    var open = document.querySelector("dialog#key-help[open]");
+    if (open) { open.close(); return; }
+    keyHelp().showModal();
   }
 
   document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-action=annotate]");
-    if (button) {
-      event.preventDefault();
-      var layout = document.getElementById("trace-layout");
-      if (layout && !layout.classList.contains("panel-closed")) layout.classList.add("panel-closed");
-      else openAnnotatePanel();
+    if (event.target.closest("[data-action=key-help]")) { toggleKeyHelp(); return; }
+    if (event.target.closest("[data-action=annotate]")) {
+      if (panelOpen()) setPanel(false); else goToPanel();
     }
   });
 
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-config], form[data-undo-config]");
+    if (!form) { savedConfig = null; return; }
+    // After a save focus moves on to the next annotation to fill; after an undo it stays on the one undone.
+    savedConfig = form.dataset.config
+      ? { panel: form.closest("[id^=panel-]").id, name: form.dataset.config, stay: false }
+      : { panel: form.dataset.panel, name: form.dataset.undoConfig, stay: true };
+  });
+
   document.addEventListener("keydown", function (event) {
-    var form = event.target.closest && event.target.closest("[data-annotation-form]");
+    var target = event.target;
+    if (document.querySelector("dialog[open]")) return;
+    var form = target.closest && target.closest("form[data-annotation-form]");
     if ((event.metaKey || event.ctrlKey) && event.key === "Enter" && form) {
       event.preventDefault();
       form.requestSubmit();
       return;
     }
     if (event.metaKey || event.ctrlKey || event.altKey) return;
-    if (/^[1-9]$/.test(event.key) && form && !event.target.matches("input[type=text], input[type=number], textarea, input:not([type])")) {
-      var choice = form.querySelector('input[data-shortcut="' + event.key + '"]');
-      if (choice) { choice.checked = true; event.preventDefault(); }
+    if (event.key === "Escape" && target.closest && target.closest("#annotate-panels")) {
+      event.preventDefault();
+      document.getElementById("span-view").focus({ preventScroll: true });
       return;
     }
-    if (typing(event.target)) return;
-    if (event.key === "e") { event.preventDefault(); openAnnotatePanel(); return; }
-    var link = document.querySelector('a[data-key="' + event.key + '"]');
-    if (link && (event.key === "j" || event.key === "k")) { event.preventDefault(); link.click(); }
+    if (typing(target, event.key)) return;
+    if (event.key === "?") { event.preventDefault(); toggleKeyHelp(); return; }
+    if (!document.getElementById("trace-body")) return;
+    if (/^[1-9]$/.test(event.key) && form && form.dataset.configType === "CATEGORICAL") {
+      var choice = form.querySelector('input[data-shortcut="' + event.key + '"]');
+      if (choice) { event.preventDefault(); choice.checked = true; form.requestSubmit(); }
+      return;
+    }
+    if (event.key === "e") { event.preventDefault(); goToPanel(); return; }
+    if (event.key === "u") {
+      var undo = document.querySelector("#review-toast [data-undo]");
+      if (undo) { event.preventDefault(); undo.click(); }
+      return;
+    }
+    if (event.key === "j" || event.key === "k") { event.preventDefault(); moveInList(event.key); }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var swapped = event.detail.target;
+    if (swapped.id === "trace-body") { readyForLabels(); return; }
+    if (!savedConfig || swapped.id !== savedConfig.panel) return;
+    var saved = swapped.querySelector('form[data-config="' + CSS.escape(savedConfig.name) + '"]');
+    var stay = savedConfig.stay;
+    savedConfig = null;
+    if (!saved) return;
+    if (stay || saved.querySelector(".errorlist")) { focusConfig(saved); return; }
+    focusConfig(firstUnfilled(swapped, saved) || saved);
   });
 
   // A span chosen by its address may sit far down its page of the trace tree: bring it into view.
@@ -49,5 +193,8 @@
     if (selected) selected.scrollIntoView({ block: "nearest" });
   }
 
-  document.addEventListener("DOMContentLoaded", revealSelectedSpan);
+  document.addEventListener("DOMContentLoaded", function () {
+    revealSelectedSpan();
+    readyForLabels();
+  });
 })();

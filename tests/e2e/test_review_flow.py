@@ -53,14 +53,15 @@ def test_a_reviewer_annotates_a_span_with_the_keyboard(reviewer_page: Page, live
     page.click("text=llm-2")
     page.wait_for_load_state()
     expect(page.get_by_role("button", name=re.compile("^Annotate"))).to_be_visible()
-    page.keyboard.press("e")
-    form = page.locator("#panel-span form[data-annotation-form]").first
+    form = page.locator("#panel-span form[data-config=correctness]")
     expect(form).to_be_visible()
-    form.locator("textarea[name=explanation]").fill("cites the wrong plan")
-    form.locator("textarea[name=explanation]").press("Escape")
-    form.locator("input[type=radio]").first.focus()
     page.keyboard.press("2")
+    expect(page.get_by_role("status")).to_contain_text("Saved correctness = incorrect")
+    form.get_by_text("Explanation", exact=True).click()
+    form.locator("textarea[name=explanation]").fill("cites the wrong plan")
     page.keyboard.press("Control+Enter")
+    expect(form.locator(".chip")).to_contain_text("incorrect")
+    expect(form.locator("textarea[name=explanation]")).to_have_value("cites the wrong plan")
 
     expect(page.locator("#panel-span .annotation-list")).to_contain_text("incorrect")
     expect(page.locator(f"#chips-{llm.pk}")).to_contain_text("correctness: incorrect")
@@ -149,7 +150,6 @@ def test_the_whole_review_flow_from_login_to_an_exported_dataset(page: Page, liv
     page.click("button[type=submit]")
     page.click("text=support")
     page.click(f"text={first_llm.name}")
-    page.get_by_role("button", name=re.compile("^Annotate")).click()
     form = page.locator("#panel-span form[data-annotation-form]").first
     form.get_by_label(re.compile("^incorrect")).check()
     form.get_by_role("button", name=re.compile("^Save")).click()

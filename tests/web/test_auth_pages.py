@@ -4,6 +4,7 @@ Anonymous visitors are sent to the login page; viewers read; annotators also ann
 only admins reach the annotation config pages; everybody manages their own API keys and password only.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,6 +175,14 @@ def a_label(w: World) -> dict[str, Any]:
     return {"name": "correctness", "label": "correct"}
 
 
+def an_undo(w: World) -> dict[str, Any]:
+    previous = {"label": "correct", "score": 1.0, "explanation": None, "metadata": {}}
+    return {
+        "name": "correctness",
+        "previous": json.dumps({**previous, "annotator_kind": "HUMAN", "source": "APP"}),
+    }
+
+
 def new_config(w: World) -> dict[str, Any]:
     return {
         "name": "helpfulness",
@@ -249,6 +258,15 @@ ROWS = [
         data=a_label,
         effect=annotation_count,
         case="unknown span",
+    ),
+    Row("GET", "web:annotation-undo", lambda w: ["span", w.span.span_id], POST_ONLY),
+    Row(
+        "POST",
+        "web:annotation-undo",
+        lambda w: ["span", w.span.span_id],
+        (LOGIN, FORBIDDEN, to(trace_page), to(trace_page)),
+        data=an_undo,
+        effect=annotation_count,
     ),
     Row(
         "GET",

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet, Subquery
 from django.http import Http404, QueryDict
 
 from phoenix_annot.accounts.models import User
@@ -19,7 +20,7 @@ from phoenix_annot.tracing.models import Span, Trace
 from phoenix_annot.tracing.selectors import TreePlace, TreeRow, spans_for_tree, trace_tree_order
 
 from .configs import configs_by_name, project_configs
-from .spans import matching_spans
+from .spans import SORTS, matching_spans
 
 
 @dataclass
@@ -72,6 +73,7 @@ class TraceReview:
     trace: Trace
     tree: TreeWindow
     selected: Span
+    root: TreePlace
     span_panel: AnnotationTargetView
     trace_panel: AnnotationTargetView
     configs_by_name: dict[str, AnnotationConfig]
@@ -89,6 +91,7 @@ def trace_for_review(*, trace_id: str, span_id: str | None, user: User) -> Trace
         trace=trace,
         tree=_tree_window(order, page=index // TREE_PAGE_SIZE),
         selected=selected,
+        root=order[0],
         span_panel=span_panel(selected, user=user, configs=configs),
         trace_panel=trace_panel(trace, user=user, configs=configs),
     )
@@ -155,23 +158,56 @@ def _panel(
 
 
 @dataclass(frozen=True)
+class ListRow:
+    """A row of the Spans or Traces table, as the trace page opens it: its trace with its span selected."""
+
+    trace_id: str
+    span_id: str
+
+
+@dataclass(frozen=True)
 class Neighbours:
-    """Trace ids before and after the current one in the list the reviewer came from (newest first)."""
+    """The rows before and after the current one in the list the reviewer came from, in its order."""
 
-    previous: str | None = None
-    next: str | None = None
+    previous: ListRow | None = None
+    next: ListRow | None = None
 
 
-def trace_neighbours(*, trace: Trace, anchor: Span, list_query: str, user: User) -> Neighbours:
+def trace_neighbours(*, review: TraceReview, list_query: str, user: User) -> Neighbours:
+    """The list's rows around the selected span (spans tab) or the trace's root span (traces tab), with the
+    list's filters and sort; two queries, whatever the list's size.
+
+    The current row need not match the filters any more (labelling it may take it out of a to-do list):
+    the neighbours are the rows that sort just before and after it.
+    """
     if not list_query:
         return Neighbours()
     params = QueryDict(list_query)
-    spans = matching_spans(project=trace.project, params=params, user=user, tab=params.get("tab", "spans"))
-    others = spans.exclude(trace=trace)
-    newer = keyset_after("start_time", anchor.start_time, anchor.pk, descending=False)
-    older = keyset_after("start_time", anchor.start_time, anchor.pk, descending=True)
-    trace_ids = "trace__trace_id"
-    return Neighbours(
-        previous=others.filter(newer).order_by("start_time", "pk").values_list(trace_ids, flat=True).first(),
-        next=others.filter(older).order_by("-start_time", "-pk").values_list(trace_ids, flat=True).first(),
+    tab = params.get("tab") if params.get("tab") in SORTS else "spans"
+    # The list's own reading of `sort` and `dir` (span_list_for_review): an unknown sort is start time,
+    # anything but `asc` is newest first.
+    sort = params.get("sort") if params.get("sort") in SORTS[tab] else "start_time"
+    descending = params.get("dir") != "asc"
+    anchor = review.selected.pk if tab == "spans" else review.root.pk
+    sort_key = SORTS[tab][sort]
+    anchor_key = Subquery(Span.objects.filter(pk=anchor).annotate(v=sort_key).values("v")[:1])
+    rows = matching_spans(project=review.trace.project, params=params, user=user, tab=tab).annotate(
+        sort_key=sort_key
     )
+    return Neighbours(
+        previous=_first_row(rows, anchor_key, anchor, descending=not descending),
+        next=_first_row(rows, anchor_key, anchor, descending=descending),
+    )
+
+
+def _first_row(
+    rows: QuerySet[Span], anchor_key: Subquery, anchor: int, *, descending: bool
+) -> ListRow | None:
+    prefix = "-" if descending else ""
+    found = (
+        rows.filter(keyset_after("sort_key", anchor_key, anchor, descending=descending))
+        .order_by(f"{prefix}sort_key", f"{prefix}pk")
+        .values_list("trace__trace_id", "span_id")
+        .first()
+    )
+    return None if found is None else ListRow(*found)

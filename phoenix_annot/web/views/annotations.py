@@ -1,5 +1,6 @@
 """The Annotate panel: a reviewer's own annotations of a span or of a whole trace."""
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,9 @@ from phoenix_annot.tracing.models import Span, Trace
 from ..selectors.configs import configs_by_name, project_configs
 from ..selectors.traces import AnnotationTargetView, span_panel, trace_panel
 
+# What an annotation's Undo puts back: every field a write replaces.
+RESTORED_FIELDS = frozenset({"label", "score", "explanation", "metadata", "annotator_kind", "source"})
+
 
 class AnnotationForm(forms.Form):
     """The panel's fields; that an annotation says something is the service's rule, as for the API."""
@@ -40,10 +44,39 @@ class AnnotationForm(forms.Form):
     explanation = forms.CharField(required=False, widget=forms.Textarea)
 
 
+class UndoForm(forms.Form):
+    """The reviewer's own annotation as it was before a save, which the save's Undo sends back."""
+
+    name = forms.CharField(max_length=255)
+    # JSON null (or nothing) when the reviewer had no annotation of this name: Undo deletes theirs.
+    previous = forms.JSONField(required=False)
+
+    def clean_previous(self) -> dict[str, Any] | None:
+        previous = self.cleaned_data["previous"]
+        if previous is not None and (not isinstance(previous, dict) or set(previous) != RESTORED_FIELDS):
+            raise ValidationError("This undo does not describe an annotation; reload the page and try again.")
+        return previous
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The confirmation a write shows: what it saved and, unless it was an undo, how to take it back."""
+
+    kind: str
+    key: str
+    text: str
+    undo_name: str = ""
+    undo_previous: str = ""
+
+
 @dataclass(frozen=True)
 class Target:
     kind: str
     obj: Span | Trace
+
+    @property
+    def key(self) -> str:
+        return self.obj.span_id if isinstance(self.obj, Span) else self.obj.trace_id
 
     @property
     def trace(self) -> Trace:
@@ -54,6 +87,12 @@ class Target:
         if isinstance(self.obj, Span):
             return span_panel(self.obj, user=user, configs=configs)
         return trace_panel(self.obj, user=user, configs=configs)
+
+    def mine(self, name: str, user: User) -> SpanAnnotation | TraceAnnotation | None:
+        """The reviewer's own annotation of this name, the one the panel writes."""
+        model = SpanAnnotation if isinstance(self.obj, Span) else TraceAnnotation
+        key = {self.kind: self.obj, "name": name, "identifier": reviewer_identifier(user.pk)}
+        return model.objects.filter(**key).first()
 
     def trace_url(self) -> str:
         url = reverse("web:trace", args=[self.trace.trace_id])
@@ -81,16 +120,51 @@ def annotate(request: HttpRequest, kind: str, key: str) -> HttpResponse:
     target = target_for(kind, key)
     form = AnnotationForm(request.POST)
     errors: dict[str, list[str]] = {}
+    saved = None
     if form.is_valid():
+        name = form.cleaned_data["name"].strip()
+        previous = target.mine(name, request.user)
         try:
-            _upsert(target, form.cleaned_data, user=request.user)
+            annotation = _upsert(target, form.cleaned_data, user=request.user)
         except ValidationError as exc:
             errors = exc.message_dict
+        else:
+            saved = Saved(
+                kind=target.kind,
+                key=target.key,
+                text=f"{name} = {_result(annotation)}",
+                undo_name=name,
+                undo_previous=json.dumps(None if previous is None else _restored(previous)),
+            )
     else:
-        errors = {
-            field: [e["message"] for e in found] for field, found in form.errors.get_json_data().items()
-        }
-    return _panel_response(request, target, errors=errors, name=request.POST.get("name", ""))
+        errors = _form_errors(form)
+    return _panel_response(request, target, errors=errors, name=request.POST.get("name", ""), saved=saved)
+
+
+@login_required
+@require_POST
+def annotation_undo(request: HttpRequest, kind: str, key: str) -> HttpResponse:
+    """Put the reviewer's own annotation back as it was before a save: its previous values, or none."""
+    require_writer(request.user)
+    target = target_for(kind, key)
+    form = UndoForm(request.POST)
+    if not form.is_valid():
+        return _panel_response(request, target, errors=_form_errors(form), name="")
+    name, previous = form.cleaned_data["name"], form.cleaned_data["previous"]
+    errors: dict[str, list[str]] = {}
+    try:
+        if previous is None:
+            mine = target.mine(name, request.user)
+            if mine is not None:
+                services.annotation_delete(annotation=mine, user=request.user)
+            text = f"your {name} annotation is removed"
+        else:
+            annotation = _write(target, name=name, user=request.user, values=previous)
+            text = f"{name} is back to {_result(annotation)}"
+    except ValidationError as exc:
+        errors = exc.message_dict
+    saved = None if errors else Saved(kind=target.kind, key=target.key, text=f"Undone: {text}")
+    return _panel_response(request, target, errors=errors, name=name, saved=saved)
 
 
 @login_required
@@ -107,7 +181,7 @@ def annotation_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return _panel_response(request, target, errors={}, name="")
 
 
-def _upsert(target: Target, values: dict[str, Any], *, user: User) -> None:
+def _upsert(target: Target, values: dict[str, Any], *, user: User) -> SpanAnnotation | TraceAnnotation:
     name, label, score = values["name"].strip(), values["label"] or None, values["score"]
     config = config_for_project(name=name, project_id=target.trace.project_id)
     if (
@@ -119,23 +193,49 @@ def _upsert(target: Target, values: dict[str, Any], *, user: User) -> None:
         # The form sends the chosen label; its score comes from the config, as in Phoenix's panel.
         score = next((v.get("score") for v in config.values if v["label"] == label), None)
     fields = {
-        "name": name,
         "label": label,
         "score": score,
         "explanation": values["explanation"] or None,
         "annotator_kind": AnnotatorKind.HUMAN,
         "source": AnnotationSource.APP,
-        "identifier": reviewer_identifier(user.pk),
-        "user": user,
     }
+    return _write(target, name=name, user=user, values=fields)
+
+
+def _write(
+    target: Target, *, name: str, user: User, values: dict[str, Any]
+) -> SpanAnnotation | TraceAnnotation:
+    """Upsert the reviewer's own annotation of this name with these values."""
+    fields = {**values, "name": name, "identifier": reviewer_identifier(user.pk), "user": user}
     if isinstance(target.obj, Span):
-        services.span_annotation_upsert(span=target.obj, **fields)
-    else:
-        services.trace_annotation_upsert(trace=target.obj, **fields)
+        return services.span_annotation_upsert(span=target.obj, **fields)
+    return services.trace_annotation_upsert(trace=target.obj, **fields)
+
+
+def _restored(annotation: SpanAnnotation | TraceAnnotation) -> dict[str, Any]:
+    return {field: getattr(annotation, field) for field in RESTORED_FIELDS}
+
+
+def _result(annotation: SpanAnnotation | TraceAnnotation) -> str:
+    """An annotation's result in the reviewer's words: its label, else its score, else that it explains."""
+    if annotation.label:
+        return annotation.label
+    if annotation.score is not None:
+        return f"{annotation.score:g}"
+    return "an explanation"
+
+
+def _form_errors(form: forms.Form) -> dict[str, list[str]]:
+    return {field: [e["message"] for e in found] for field, found in form.errors.get_json_data().items()}
 
 
 def _panel_response(
-    request: HttpRequest, target: Target, *, errors: dict[str, list[str]], name: str
+    request: HttpRequest,
+    target: Target,
+    *,
+    errors: dict[str, list[str]],
+    name: str,
+    saved: Saved | None = None,
 ) -> HttpResponse:
     if not wants_partial(request):
         for field, problems in errors.items():
@@ -143,8 +243,8 @@ def _panel_response(
         return redirect(target.trace_url())
     panel = target.panel(request.user)
     panel.errors = errors
-    panel.error_name = name
-    context: dict[str, Any] = {"panel": panel, "configs_by_name": configs_by_name()}
+    panel.error_name = name if errors else ""
+    context: dict[str, Any] = {"panel": panel, "configs_by_name": configs_by_name(), "saved": saved}
     if isinstance(target.obj, Span):
         context["oob_span"] = target.obj
         context["oob_summaries"] = feedback_summaries_for_spans([target.obj.pk])[target.obj.pk]

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.numbers import ascii_int
+from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
 from phoenix_annot.tracing.models import Span
 
 from ..selectors.configs import configs_by_name
@@ -21,13 +22,14 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
         "review": review,
         "display": span_display(review.selected),
         "list_query": list_query,
-        "open_panel": request.GET.get("annotate") == "1",
     }
     if wants_partial(request):
         return render(request, "traces/_span_detail.html", context)
-    context["neighbours"] = trace_neighbours(
-        trace=review.trace, anchor=review.selected, list_query=list_query, user=request.user
-    )
+    try:
+        with filter_time_limit():
+            context["neighbours"] = trace_neighbours(review=review, list_query=list_query, user=request.user)
+    except FilterTimeout as exc:
+        context["neighbours_error"] = str(exc)
     return render(request, "traces/detail.html", context)
 
 
