@@ -447,7 +447,8 @@ def _bulk_upsert(
 
 
 def _out_of_bounds(valid: list[tuple[int, AnnotationWrite]], targets: dict[str, int]) -> dict[int, str]:
-    """Phoenix's words for each write, by index, whose document position its stored span does not have."""
+    """Phoenix's words for each write, by index, whose document position its stored span does not have;
+    a negative position is refused also for a span not stored yet, which no span can have."""
     span_pks = sorted({targets[w.target_id] for _index, w in valid if w.target_id in targets})
     counts: dict[int, int] = {}
     for chunk in chunks(span_pks):
@@ -455,12 +456,16 @@ def _out_of_bounds(valid: list[tuple[int, AnnotationWrite]], targets: dict[str, 
             "pk", "attributes__retrieval__documents"
         ):
             counts[pk] = len(documents) if isinstance(documents, list) else 0
-    return {
-        index: f"Document position {w.document_position} is out of bounds for span {w.target_id} "
-        f"(max: {counts[targets[w.target_id]] - 1})"
-        for index, w in valid
-        if w.target_id in targets and (w.document_position or 0) >= counts[targets[w.target_id]]
-    }
+    refused = {}
+    for index, w in valid:
+        position = w.document_position or 0
+        count = counts[targets[w.target_id]] if w.target_id in targets else None
+        if position < 0 or (count is not None and position >= count):
+            most = "unknown until the span is stored" if count is None else count - 1
+            refused[index] = (
+                f"Document position {position} is out of bounds for span {w.target_id} (max: {most})"
+            )
+    return refused
 
 
 def _refusals(

@@ -307,14 +307,21 @@ def paginate_desc(
 
     Rows are model instances, or dicts with a "pk" key from `values()`.
     """
+    return paginate_by_pk(queryset, request=request, type_name=type_name, limit=limit, descending=True)
+
+
+def paginate_by_pk(
+    queryset: QuerySet[M], *, request: Request, type_name: str, limit: int, descending: bool
+) -> tuple[list[M], str | None]:
+    """`paginate_desc` in either order: ascending, the cursor's row and those after it."""
     cursor = request.query_params.get("cursor")
     if cursor:
         try:
             _type, pk = from_global_id(cursor)
         except GlobalIDError:
             raise PlainError(422, f"Invalid cursor format: {cursor}") from None
-        queryset = queryset.filter(pk__lte=pk)
-    rows = list(queryset.order_by("-pk")[: limit + 1])
+        queryset = queryset.filter(pk__lte=pk) if descending else queryset.filter(pk__gte=pk)
+    rows = list(queryset.order_by("-pk" if descending else "pk")[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         extra = rows[limit]

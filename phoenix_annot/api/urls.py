@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .views import annotation_configs, annotations, projects, spans
+from .views import annotation_configs, annotations, documents, projects, sessions, spans
 
 urlpatterns = [
     path("", include("phoenix_annot.api.dataset_urls")),
@@ -16,13 +16,34 @@ urlpatterns = [
         annotations.ProjectTraceAnnotationsView.as_view(),
         name="project-trace-annotations",
     ),
+    path(
+        "projects/<str:identifier>/session_annotations",
+        annotations.ProjectSessionAnnotationsView.as_view(),
+        name="project-session-annotations",
+    ),
+    path(
+        "projects/<str:identifier>/sessions", sessions.ProjectSessionsView.as_view(), name="project-sessions"
+    ),
     path("projects/<str:identifier>/spans", spans.SpanListView.as_view(), name="project-spans"),
     path("projects/<str:identifier>/traces", spans.TraceListView.as_view(), name="project-traces"),
     path("spans", spans.SpanQueryView.as_view(), name="span-query"),
     path("spans/<str:identifier>", spans.SpanDetailView.as_view(), name="span"),
     path("span_annotations", annotations.SpanAnnotationWriteView.as_view(), name="span-annotations"),
     path("trace_annotations", annotations.TraceAnnotationWriteView.as_view(), name="trace-annotations"),
+    path("session_annotations", annotations.SessionAnnotationWriteView.as_view(), name="session-annotations"),
+    path(
+        "document_annotations", documents.DocumentAnnotationWriteView.as_view(), name="document-annotations"
+    ),
     path("span_notes", annotations.SpanNoteView.as_view(), name="span-notes"),
+    path(
+        "projects/<str:identifier>/document_annotations",
+        documents.ProjectDocumentAnnotationsView.as_view(),
+        name="project-document-annotations",
+    ),
+    path("session_notes", annotations.SessionNoteView.as_view(), name="session-notes"),
+    path("sessions/delete", sessions.SessionsDeleteView.as_view(), name="sessions-delete"),
+    # `path:`, since a session.id may hold a slash (the client percent-encodes it).
+    path("sessions/<path:identifier>", sessions.SessionDetailView.as_view(), name="session"),
     path("trace_notes", annotations.TraceNoteView.as_view(), name="trace-notes"),
     path(
         "annotation_configs", annotation_configs.AnnotationConfigListView.as_view(), name="annotation-configs"

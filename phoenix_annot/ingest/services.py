@@ -12,6 +12,7 @@ from phoenix_annot.core.bulk import bulk_insert
 from phoenix_annot.tracing.models import Project, Span, Trace
 from phoenix_annot.tracing.services import (
     session_rollups_refresh,
+    sessions_get_or_create,
     trace_rollups_refresh,
     trace_sessions_attach,
 )
@@ -89,13 +90,6 @@ def _ingest_batch(batch: list[SpanRecord], state: _Batches) -> None:
     names = {record.project_name for record in new} - state.projects.keys()
     if names:
         state.projects.update(_projects_by_name(names))
-    trace_ids = {record.trace_id for record in new} - state.traces.keys()
-    if trace_ids:
-        state.traces.update(_traces_by_trace_id([r for r in new if r.trace_id in trace_ids], state.projects))
-    rows = [_span_row(record, state.traces[record.trace_id]) for record in new]
-    # Conflicts are still skipped: a concurrent request may store the same span meanwhile.
-    bulk_insert(Span, rows, skip_conflicts_on="span_id")
-    state.stored_span_ids.extend(record.span_id for record in new)
     for record in new:
         if record.session_id is None:
             continue
@@ -103,6 +97,32 @@ def _ingest_batch(batch: list[SpanRecord], state: _Batches) -> None:
             state.trace_sessions[record.trace_id] = record.session_id
         else:
             state.trace_sessions.setdefault(record.trace_id, record.session_id)
+    trace_ids = {record.trace_id for record in new} - state.traces.keys()
+    if trace_ids:
+        records = [r for r in new if r.trace_id in trace_ids]
+        state.traces.update(_traces_by_trace_id(records, state))
+    rows = [_span_row(record, state.traces[record.trace_id]) for record in new]
+    # Conflicts are still skipped: a concurrent request may store the same span meanwhile.
+    bulk_insert(Span, rows, skip_conflicts_on="span_id")
+    state.stored_span_ids.extend(record.span_id for record in new)
+
+
+def _session_pks(records: list[SpanRecord], state: _Batches) -> dict[str, int]:
+    """The pk of the session each trace of `records` (all new) names, by trace_id, creating missing
+    sessions: new traces are created in their sessions, with no UPDATE of each trace afterwards."""
+    named = {
+        r.trace_id: state.trace_sessions[r.trace_id] for r in records if r.trace_id in state.trace_sessions
+    }
+    if not named:
+        return {}
+    projects = {r.trace_id: state.projects[r.project_name].pk for r in records}
+    # A new session goes to the project of its first trace (by trace_id, when one request holds several).
+    sessions = sessions_get_or_create(
+        projects={
+            session_id: projects[trace_id] for trace_id, session_id in sorted(named.items(), reverse=True)
+        }
+    )
+    return {trace_id: sessions[session_id] for trace_id, session_id in named.items()}
 
 
 def _new_records(batch: list[SpanRecord], state: _Batches) -> list[SpanRecord]:
@@ -132,25 +152,29 @@ def _projects_by_name(names: set[str]) -> dict[str, Project]:
     return projects
 
 
-def _traces_by_trace_id(records: list[SpanRecord], projects: dict[str, Project]) -> dict[str, Trace]:
+def _traces_by_trace_id(records: list[SpanRecord], state: _Batches) -> dict[str, Trace]:
+    """The traces of these records by trace_id, creating those not stored yet in their project and in the
+    session their spans name."""
+    trace_ids = sorted({record.trace_id for record in records})
+    existing = _existing_traces(trace_ids)
+    records = [record for record in records if record.trace_id not in existing]
+    if not records:
+        return existing
+    sessions = _session_pks(records, state)
     new_traces: dict[str, Trace] = {}
     for record in records:
-        trace = new_traces.get(record.trace_id)
-        if trace is None:
+        if record.trace_id not in new_traces:
             new_traces[record.trace_id] = Trace(
-                project=projects[record.project_name],
+                project=state.projects[record.project_name],
+                session_id=sessions.get(record.trace_id),
                 trace_id=record.trace_id,
                 start_time=record.start_time,
                 end_time=record.end_time,
             )
-    trace_ids = sorted(new_traces)
-    existing = _existing_traces(trace_ids)
-    missing = [new_traces[trace_id] for trace_id in trace_ids if trace_id not in existing]
-    if missing:
-        # Sorted, so concurrent requests sharing traces take row locks in one order and cannot deadlock.
-        Trace.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BATCH_SIZE)
-        existing = _existing_traces(trace_ids)
-    return existing
+    # Sorted, so concurrent requests sharing traces take row locks in one order and cannot deadlock.
+    missing = [new_traces[trace_id] for trace_id in sorted(new_traces)]
+    Trace.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BATCH_SIZE)
+    return _existing_traces(trace_ids)
 
 
 def _existing_traces(trace_ids: list[str]) -> dict[str, Trace]:

@@ -1,8 +1,11 @@
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Max, QuerySet, Sum
 
-from .models import Project, Span, Trace
+from phoenix_annot.core.batching import chunks
+
+from .models import Project, Session, Span, Trace
 
 
 def projects_with_activity() -> QuerySet[Project]:
@@ -57,3 +60,16 @@ def trace_tree_order(trace: Trace) -> list[TreePlace]:
 def spans_for_tree(span_pks: list[int]) -> dict[int, Span]:
     """These spans by primary key, without their heavy JSON: enough for rows of the tree."""
     return Span.objects.defer("attributes", "events", "input_value", "output_value").in_bulk(span_pks)
+
+
+def sessions_with_turns(sessions: list[Session]) -> dict[int, list[dict[str, Any]]]:
+    """The traces (turns) of these sessions, by session pk, in start order: one query for a whole page."""
+    turns: dict[int, list[dict[str, Any]]] = {session.pk: [] for session in sessions}
+    for chunk in chunks(list(turns)):
+        for row in (
+            Trace.objects.filter(session_id__in=chunk)
+            .order_by("start_time", "pk")
+            .values("pk", "trace_id", "start_time", "end_time", "session_id")
+        ):
+            turns[row["session_id"]].append(row)
+    return turns

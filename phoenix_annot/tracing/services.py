@@ -158,16 +158,7 @@ def trace_sessions_attach(*, traces: Iterable[Trace], session_ids: dict[str, str
     for trace_pk in sorted(waiting):
         session_id, project_pk = waiting[trace_pk]
         projects.setdefault(session_id, project_pk)
-    stored = _session_pks(projects)
-    now = timezone.now()
-    missing = [
-        Session(project_id=projects[session_id], session_id=session_id, start_time=now, end_time=now)
-        for session_id in sorted(projects.keys() - stored.keys())
-    ]
-    if missing:
-        # Sorted, so concurrent requests creating the same sessions take their locks in one order.
-        Session.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BATCH_SIZE)
-        stored = _session_pks(projects)
+    stored = sessions_get_or_create(projects=projects)
     table = connection.ops.quote_name(Trace._meta.db_table)
     column, key = (connection.ops.quote_name(name) for name in ("session_id", Trace._meta.pk.column))
     with connection.cursor() as cursor:
@@ -181,6 +172,22 @@ def trace_sessions_attach(*, traces: Iterable[Trace], session_ids: dict[str, str
             Trace.objects.filter(pk__in=chunk, session__isnull=False).values_list("session_id", flat=True)
         )
     return sorted(attached)
+
+
+def sessions_get_or_create(*, projects: dict[str, int]) -> dict[str, int]:
+    """The pks of the sessions with these session ids, creating the missing ones in the project given
+    (`projects`: session id -> project pk); their roll-ups are placeholders until refreshed."""
+    stored = _session_pks(projects)
+    now = timezone.now()
+    missing = [
+        Session(project_id=projects[session_id], session_id=session_id, start_time=now, end_time=now)
+        for session_id in sorted(projects.keys() - stored.keys())
+    ]
+    if missing:
+        # Sorted, so concurrent requests creating the same sessions take their locks in one order.
+        Session.objects.bulk_create(missing, ignore_conflicts=True, batch_size=BATCH_SIZE)
+        stored.update(_session_pks([session.session_id for session in missing]))
+    return stored
 
 
 def _session_pks(session_ids: Iterable[str]) -> dict[str, int]:

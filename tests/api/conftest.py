@@ -6,9 +6,10 @@ from django.test import Client
 from phoenix_annot.accounts.services import api_key_create
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.datasets.services import dataset_upload
-from phoenix_annot.tracing.models import Project, Span, Trace
+from phoenix_annot.tracing.models import Project, Session, Span, Trace
 from tests.factories import (
     AnnotationConfigFactory,
+    SessionFactory,
     SpanAnnotationFactory,
     SpanFactory,
     TraceAnnotationFactory,
@@ -52,11 +53,13 @@ class World:
     config_gid: str
     dataset_gid: str
     version_gid: str
+    session: Session
 
 
 @pytest.fixture
 def world(db) -> World:
-    span = SpanFactory(trace__project__name="p")
+    session = SessionFactory(project__name="p", session_id="conversation")
+    span = SpanFactory(trace__project=session.project, trace__session=session)
     SpanAnnotationFactory(span=span)
     TraceAnnotationFactory(trace=span.trace)
     config = AnnotationConfigFactory(name="correctness")
@@ -75,4 +78,5 @@ def world(db) -> World:
         config_gid=to_global_id("CategoricalAnnotationConfig", config.pk),
         dataset_gid=to_global_id("Dataset", upload.dataset.pk),
         version_gid=to_global_id("DatasetVersion", upload.version.pk),
+        session=session,
     )

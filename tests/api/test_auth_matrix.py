@@ -89,6 +89,31 @@ CALLS = [
         lambda w: f"/v1/projects/p/trace_annotations?trace_ids={w.trace.trace_id}",
     ),
     Call("DELETE", f"{P}/trace_annotations", lambda w: "/v1/projects/p/trace_annotations?delete_all=true"),
+    Call("GET", f"{P}/sessions", lambda w: "/v1/projects/p/sessions"),
+    Call("GET", "/v1/sessions/{identifier}", lambda w: f"/v1/sessions/{w.session.session_id}"),
+    Call("DELETE", "/v1/sessions/{identifier}", lambda w: f"/v1/sessions/{w.session.session_id}"),
+    Call(
+        "POST",
+        "/v1/sessions/delete",
+        lambda w: "/v1/sessions/delete",
+        json_body(lambda w: {"session_identifiers": [w.session.session_id]}),
+    ),
+    Call(
+        "GET",
+        f"{P}/session_annotations",
+        lambda w: f"/v1/projects/p/session_annotations?session_ids={w.session.session_id}",
+    ),
+    Call(
+        "DELETE", f"{P}/session_annotations", lambda w: "/v1/projects/p/session_annotations?delete_all=true"
+    ),
+    Call(
+        "GET",
+        f"{P}/document_annotations",
+        lambda w: f"/v1/projects/p/document_annotations?span_ids={w.span.span_id}",
+    ),
+    Call(
+        "DELETE", f"{P}/document_annotations", lambda w: "/v1/projects/p/document_annotations?delete_all=true"
+    ),
     Call("GET", f"{P}/annotation_configs", lambda w: "/v1/projects/p/annotation_configs"),
     Call(
         "PUT",
@@ -119,6 +144,25 @@ CALLS = [
         "/v1/trace_annotations",
         lambda w: "/v1/trace_annotations?sync=true",
         json_body(lambda w: {"data": [annotation("trace_id", w.trace.trace_id)]}),
+    ),
+    Call(
+        "POST",
+        "/v1/session_annotations",
+        lambda w: "/v1/session_annotations?sync=true",
+        json_body(lambda w: {"data": [annotation("session_id", w.session.session_id)]}),
+    ),
+    Call(
+        "POST",
+        "/v1/document_annotations",
+        # A span not stored yet: the annotation waits, whoever may write it.
+        lambda w: "/v1/document_annotations",
+        json_body(lambda w: {"data": [{**annotation("span_id", "d" * 16), "document_position": 0}]}),
+    ),
+    Call(
+        "POST",
+        "/v1/session_notes",
+        lambda w: "/v1/session_notes",
+        json_body(lambda w: {"data": {"session_id": w.session.session_id, "note": "n"}}),
     ),
     Call(
         "POST",

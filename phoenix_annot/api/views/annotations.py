@@ -19,6 +19,7 @@ from phoenix_annot.annotations.models import (
     AnnotationBase,
     AnnotationSource,
     AnnotatorKind,
+    SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
 )
@@ -29,6 +30,8 @@ from phoenix_annot.annotations.services import (
     WaitingRoomFull,
     annotations_delete,
     result_is_empty,
+    session_annotation_note_add,
+    session_annotations_upsert,
     span_annotation_note_add,
     span_annotations_upsert,
     trace_annotation_note_add,
@@ -36,6 +39,7 @@ from phoenix_annot.annotations.services import (
 )
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.core.jsonsafe import is_storable_json
+from phoenix_annot.tracing.models import SESSION_ID_MAX_LENGTH
 
 from ..errors import PlainError, RequestValidationError
 from ..lookups import project_from_identifier
@@ -148,6 +152,12 @@ class TraceAnnotationInput(AnnotationInput):
     trace_id = serializers.CharField(max_length=32)
 
 
+class SessionAnnotationInput(AnnotationInput):
+    session_id = serializers.CharField(
+        max_length=SESSION_ID_MAX_LENGTH, help_text="The session's session.id."
+    )
+
+
 class AnnotationsBody(serializers.Serializer):
     data = serializers.ListField(child=serializers.DictField(), max_length=MAX_ANNOTATIONS_PER_REQUEST)
 
@@ -165,12 +175,20 @@ class TraceNoteInput(NoteInput):
     trace_id = serializers.CharField(min_length=1)
 
 
+class SessionNoteInput(NoteInput):
+    session_id = serializers.CharField(min_length=1)
+
+
 class SpanNoteBody(serializers.Serializer):
     data = SpanNoteInput()
 
 
 class TraceNoteBody(serializers.Serializer):
     data = TraceNoteInput()
+
+
+class SessionNoteBody(serializers.Serializer):
+    data = SessionNoteInput()
 
 
 class ResultOut(serializers.Serializer):
@@ -199,6 +217,15 @@ class AnnotationTarget(ABC):
     singular: str
     plural: str
     notes_route: str
+    # Whose notes `note` is reserved for, in the 400 that points at notes_route.
+    notes_of = "trace and span notes"
+    # Fields of the annotation model listed beside the shared ones (a document's position).
+    extra_fields: tuple[str, ...] = ()
+
+    @property
+    def body_name(self) -> str:
+        """What the write's bodies are named after in the OpenAPI document (`Annotate<name>RequestBody`)."""
+        return self.plural
 
     @abstractmethod
     def upsert(self, writes: list[AnnotationWrite], *, user: User | None, sync: bool) -> list[int | None]: ...
@@ -207,6 +234,9 @@ class AnnotationTarget(ABC):
     def note_add(
         self, target_id: str, *, text: str, identifier: str, user: User | None
     ) -> AnnotationBase: ...
+
+    def note_target_missing(self, target_id: str) -> str:
+        return f"{self.singular} with ID {target_id} not found"
 
 
 def annotation_out(target: AnnotationTarget) -> serializers.Serializer:
@@ -225,6 +255,7 @@ def annotation_out(target: AnnotationTarget) -> serializers.Serializer:
             "user_id": serializers.CharField(allow_null=True, help_text="User GlobalID of the writer"),
             "created_at": serializers.DateTimeField(),
             "updated_at": serializers.DateTimeField(),
+            **{name: serializers.IntegerField() for name in target.extra_fields},
         },
         many=True,
     )
@@ -305,7 +336,7 @@ class AnnotationWriteView(APIView):
         if any(write.name == NOTE_NAME for write in writes):
             raise PlainError(
                 400,
-                f"The name '{NOTE_NAME}' is reserved for trace and span notes. "
+                f"The name '{NOTE_NAME}' is reserved for {self.target.notes_of}. "
                 f"Use POST /v1/{self.target.notes_route} instead.",
             )
         sync = query_bool(request, "sync", False)
@@ -393,7 +424,33 @@ class AnnotationWriteView(APIView):
         )
 
 
-SPANS, TRACES = SpanTarget(), TraceTarget()
+class SessionTarget(AnnotationTarget):
+    model = SessionAnnotation
+    input_class = SessionAnnotationInput
+    note_body = SessionNoteBody
+    singular = "Session"
+    notes_of = "session notes"
+    target_field, key, type_name, plural, notes_route = (
+        "session",
+        "session_id",
+        "ProjectSessionAnnotation",
+        "Sessions",
+        "session_notes",
+    )
+
+    def upsert(self, writes: list[AnnotationWrite], *, user: User | None, sync: bool) -> list[int | None]:
+        return session_annotations_upsert(
+            writes=writes, source=AnnotationSource.API, user=user, keep_missing=not sync
+        )
+
+    def note_add(self, target_id: str, *, text: str, identifier: str, user: User | None) -> AnnotationBase:
+        return session_annotation_note_add(session_id=target_id, text=text, identifier=identifier, user=user)
+
+    def note_target_missing(self, target_id: str) -> str:
+        return f"Session with session_id {target_id} not found"
+
+
+SPANS, TRACES, SESSIONS = SpanTarget(), TraceTarget(), SessionTarget()
 
 
 def write_schema(target: AnnotationTarget, operation_id: str, *, missing: str) -> Any:
@@ -407,10 +464,10 @@ def write_schema(target: AnnotationTarget, operation_id: str, *, missing: str) -
             f"{missing}",
             parameters=[sync_param("the annotations are")],
             request=inline_serializer(
-                f"Annotate{target.plural}RequestBody", {"data": target.input_class(many=True)}
+                f"Annotate{target.body_name}RequestBody", {"data": target.input_class(many=True)}
             ),
             responses={
-                200: data_envelope(f"Annotate{target.plural}ResponseBody", CreatedId(many=True)),
+                200: data_envelope(f"Annotate{target.body_name}ResponseBody", CreatedId(many=True)),
                 **errors(
                     {
                         400: f"The name '{NOTE_NAME}' is reserved (use POST /v1/{target.notes_route}), or "
@@ -444,6 +501,16 @@ class TraceAnnotationWriteView(AnnotationWriteView):
     target = TRACES
 
 
+@write_schema(
+    SESSIONS,
+    "annotateSessions",
+    missing="With sync, a missing session fails the whole request; without sync, annotations of sessions "
+    "not ingested yet wait for a span naming them.",
+)
+class SessionAnnotationWriteView(AnnotationWriteView):
+    target = SESSIONS
+
+
 class NoteView(APIView):
     """POST /v1/span_notes and /v1/trace_notes: `{"data": {"<target>_id", "note", "identifier"}}`."""
 
@@ -459,9 +526,7 @@ class NoteView(APIView):
                 user=acting_user(request),
             )
         except MissingTargets:
-            raise PlainError(
-                404, f"{self.target.singular} with ID {note[self.target.key]} not found"
-            ) from None
+            raise PlainError(404, self.target.note_target_missing(note[self.target.key])) from None
         return Response(envelope({"id": to_global_id(self.target.type_name, annotation.pk)}))
 
 
@@ -490,6 +555,11 @@ class TraceNoteView(NoteView):
     target = TraceTarget()
 
 
+@note_schema(SESSIONS, "createSessionNote")
+class SessionNoteView(NoteView):
+    target = SESSIONS
+
+
 class ProjectAnnotationsView(APIView):
     """GET and DELETE /v1/projects/{id}/span_annotations (and trace_annotations)."""
 
@@ -515,7 +585,9 @@ class ProjectAnnotationsView(APIView):
         if excluded := params["exclude_annotation_names"]:
             annotations = annotations.exclude(name__in=excluded)
         rows, next_cursor = paginate_desc(
-            annotations.values(*LISTED_FIELDS, target_key=F(f"{self.target.target_field}__{key}")),
+            annotations.values(
+                *LISTED_FIELDS, *self.target.extra_fields, target_key=F(f"{self.target.target_field}__{key}")
+            ),
             request=request,
             type_name=self.target.type_name,
             limit=params["limit"],
@@ -571,6 +643,7 @@ class ProjectAnnotationsView(APIView):
             "user_id": to_global_id("User", row["user_id"]) if row["user_id"] else None,
             "created_at": iso(row["created_at"]),
             "updated_at": iso(row["updated_at"]),
+            **{name: row[name] for name in self.target.extra_fields},
         }
 
 
@@ -648,3 +721,8 @@ class ProjectSpanAnnotationsView(ProjectAnnotationsView):
 @read_schema(TRACES, "listTraceAnnotationsByTraceIds", "deleteTraceAnnotations")
 class ProjectTraceAnnotationsView(ProjectAnnotationsView):
     target = TRACES
+
+
+@read_schema(SESSIONS, "listSessionAnnotationsBySessionIds", "deleteSessionAnnotations")
+class ProjectSessionAnnotationsView(ProjectAnnotationsView):
+    target = SESSIONS
