@@ -141,7 +141,7 @@ def dataset_add_spans(
     """
     spans = list(spans[: MAX_SPANS_PER_ADD + 1] if isinstance(spans, QuerySet) else spans)
     if len(spans) > MAX_SPANS_PER_ADD:
-        raise ValidationError(f"Add at most {MAX_SPANS_PER_ADD} spans at a time; narrow the selection.")
+        raise ValidationError(f"Add at most {MAX_SPANS_PER_ADD:,} spans at a time; narrow the selection.")
     annotations = _annotations_by_span([span.pk for span in spans])
     with transaction.atomic():
         _lock(dataset)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
+from phoenix_annot.datasets import services
 from phoenix_annot.datasets.exports import EXPORT_FORMATS
 from phoenix_annot.datasets.models import Dataset
 from phoenix_annot.datasets.services import dataset_add_spans
@@ -82,3 +83,18 @@ def test_the_datasets_list_writes_when_a_dataset_changed_with_its_year_and_zone(
     html = reviewer_client.get("/datasets/").content.decode()
 
     assert "2026-01-02 03:04:05 UTC" in html
+
+
+def test_a_refused_add_to_a_new_dataset_leaves_no_empty_dataset_behind(reviewer_client: Client, monkeypatch):
+    monkeypatch.setattr(services, "MAX_SPANS_PER_ADD", 1)
+    first = SpanFactory()
+    second = SpanFactory(trace=first.trace)
+
+    response = reviewer_client.post(
+        "/datasets/add-spans/",
+        {"project": first.project.pk, "span": [first.span_id, second.span_id], "new_dataset_name": "fresh"},
+        follow=True,
+    )
+
+    assert "Add at most 1 spans at a time" in response.content.decode()
+    assert not Dataset.objects.filter(name="fresh").exists()

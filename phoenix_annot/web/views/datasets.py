@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -74,10 +75,12 @@ def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
     if not values["all_matching"]:
         spans = spans.filter(span_id__in=values["span"])
     try:
-        dataset = values["dataset"] or dataset_create(
-            name=values["new_dataset_name"].strip(), user=request.user
-        )
-        added = dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
+        # One boundary: a new dataset whose spans are refused is not left behind empty.
+        with transaction.atomic(durable=True):
+            dataset = values["dataset"] or dataset_create(
+                name=values["new_dataset_name"].strip(), user=request.user
+            )
+            added = dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
     except DuplicateDatasetName:
         messages.error(
             request, f"A dataset named “{values['new_dataset_name']}” already exists; pick it in the list."
