@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def expect_error_page(page: Page, *, heading: str, reason: str) -> None:
-    expect(page.get_by_role("navigation")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Site")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     expect(page.locator("main")).to_contain_text(reason)
     page.get_by_role("link", name="Back to the projects").click()
