@@ -153,3 +153,24 @@ class TestUndo:
         response = client.post(f"/annotate/span/{span.span_id}/undo/", {"name": "x", "previous": "null"})
 
         assert response.status_code == 403
+
+
+class TestPanelMessages:
+    @pytest.mark.parametrize(
+        ("values", "message"),
+        [
+            ({"name": "relevance", "score": "7"}, "<li>Score: 7.0 is above the upper bound 1.0 of"),
+            ({"name": "relevance"}, "<li>An annotation needs a label, a score or an explanation.</li>"),
+            ({"name": "relevance", "score": "many"}, "<li>Score: Enter a number.</li>"),
+        ],
+    )
+    def test_a_refused_value_is_explained_in_the_panels_words(self, reviewer_client: Client, values, message):
+        span = SpanFactory()
+        AnnotationConfigFactory(name="relevance", type="CONTINUOUS", values=[], upper_bound=1).projects.add(
+            span.project
+        )
+
+        page = reviewer_client.post(f"/annotate/span/{span.span_id}/", values, **HTMX).content.decode()
+
+        assert message in page
+        assert "score:" not in page and "result:" not in page

@@ -22,6 +22,19 @@ from phoenix_annot.tracing.selectors import TreePlace, TreeRow, spans_for_tree, 
 from .configs import configs_by_name, project_configs
 from .spans import SORTS, matching_spans
 
+# The panel's fields in the reviewer's words. An error of no one field (the service's "result", a bad Undo)
+# is shown alone.
+FIELD_WORDS = {"name": "Name", "label": "Label", "score": "Score", "explanation": "Explanation"}
+
+
+def error_messages(errors: dict[str, list[str]]) -> list[str]:
+    """Each problem once, after the name of the field it is about as the panel labels it."""
+    return [
+        f"{FIELD_WORDS[field]}: {problem}" if field in FIELD_WORDS else problem
+        for field, problems in errors.items()
+        for problem in problems
+    ]
+
 
 @dataclass
 class AnnotationTargetView:
@@ -35,6 +48,10 @@ class AnnotationTargetView:
     deletable: set[int] = field(default_factory=set)
     errors: dict[str, list[str]] = field(default_factory=dict)
     error_name: str = ""
+
+    @property
+    def error_messages(self) -> list[str]:
+        return error_messages(self.errors)
 
     @property
     def other_name_failed(self) -> bool:
@@ -180,8 +197,6 @@ def trace_neighbours(*, review: TraceReview, list_query: str, user: User) -> Nei
     The current row need not match the filters any more (labelling it may take it out of a to-do list):
     the neighbours are the rows that sort just before and after it.
     """
-    if not list_query:
-        return Neighbours()
     params = QueryDict(list_query)
     tab = params.get("tab") if params.get("tab") in SORTS else "spans"
     # The list's own reading of `sort` and `dir` (span_list_for_review): an unknown sort is start time,

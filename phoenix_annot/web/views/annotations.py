@@ -29,7 +29,7 @@ from phoenix_annot.filtering.feedback import feedback_summaries_for_spans
 from phoenix_annot.tracing.models import Span, Trace
 
 from ..selectors.configs import configs_by_name, project_configs
-from ..selectors.traces import AnnotationTargetView, span_panel, trace_panel
+from ..selectors.traces import AnnotationTargetView, error_messages, span_panel, trace_panel
 
 # What an annotation's Undo puts back: every field a write replaces.
 RESTORED_FIELDS = frozenset({"label", "score", "explanation", "metadata", "annotator_kind", "source"})
@@ -238,8 +238,8 @@ def _panel_response(
     saved: Saved | None = None,
 ) -> HttpResponse:
     if not wants_partial(request):
-        for field, problems in errors.items():
-            messages.error(request, f"{field}: {' '.join(problems)}")
+        for message in error_messages(errors):
+            messages.error(request, message)
         return redirect(target.trace_url())
     panel = target.panel(request.user)
     panel.errors = errors

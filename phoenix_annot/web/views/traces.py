@@ -25,11 +25,14 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
     }
     if wants_partial(request):
         return render(request, "traces/_span_detail.html", context)
-    try:
-        with filter_time_limit():
-            context["neighbours"] = trace_neighbours(review=review, list_query=list_query, user=request.user)
-    except FilterTimeout as exc:
-        context["neighbours_error"] = str(exc)
+    if list_query:
+        try:
+            with filter_time_limit():
+                context["neighbours"] = trace_neighbours(
+                    review=review, list_query=list_query, user=request.user
+                )
+        except FilterTimeout as exc:
+            context["neighbours_error"] = str(exc)
     return render(request, "traces/detail.html", context)
 
 
