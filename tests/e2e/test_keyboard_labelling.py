@@ -78,13 +78,14 @@ def test_undo_puts_back_the_label_the_reviewer_had(reviewer_page: Page, live_ser
     open_span(page, live_server, span)
     page.locator("#panel-span form[data-config=correctness] input[value=incorrect]").focus()
     page.keyboard.press("2")
-    expect(page.get_by_role("status")).to_contain_text("Saved correctness = incorrect")
+    expect(page.get_by_role("status").get_by_role("button", name="Undo")).to_be_visible()
     page.keyboard.press("u")
 
     expect(page.get_by_role("status")).to_contain_text("Undone: correctness is back to correct")
     assert SpanAnnotation.objects.get(span=span).label == "correct"
     page.get_by_role("radio", name="incorrect").focus()
     page.keyboard.press("2")
+    expect(page.get_by_role("status")).to_contain_text("Saved correctness = incorrect")
     page.get_by_role("status").get_by_role("button", name="Undo").click()
     expect(page.get_by_role("status")).to_contain_text("Undone: correctness is back to correct")
 
