@@ -40,6 +40,12 @@ def test_changing_kind_and_status_shows_exactly_what_the_form_says(reviewer_page
 
     kind.select_option("")
     expect(page.locator("#spans-table tbody tr")).to_have_count(4)
+    page.go_back()
+    expect(kind).to_have_value("RETRIEVER")
+    expect(page.locator("#spans-table tbody tr")).to_have_count(1)
+    page.go_forward()
+    expect(kind).to_have_value("")
+    expect(page.locator("#spans-table tbody tr")).to_have_count(4)
     page.get_by_label("Status", exact=True).select_option("ERROR")
     expect(page.locator("#spans-table tbody tr")).to_have_count(1)
     assert row_names(page) == ["run-tool"]

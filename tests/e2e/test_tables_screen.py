@@ -130,6 +130,9 @@ def test_j_and_k_move_a_highlight_over_the_rows_and_enter_opens_it(reviewer_page
     expect(page.get_by_label("Filter expression")).to_have_value("j")
     page.get_by_label("Filter expression").fill("")
     page.evaluate("() => document.activeElement.blur()")
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog")).to_contain_text("Highlight the next row")
+    page.keyboard.press("Escape")
     page.keyboard.press("Enter")
 
     expect(page).to_have_url(re.compile(rf"/traces/[0-9a-f]{{32}}/\?span={second}&"))
