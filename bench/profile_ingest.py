@@ -241,7 +241,10 @@ def run_timed_pass(
         "_span_row",
         "_copy_spans",
         "trace_rollups_refresh",
-        "pending_span_annotations_apply",
+        "_session_pks",
+        "trace_sessions_attach",
+        "session_rollups_refresh",
+        "pending_annotations_apply",
     ):
         timers.wrap(services, name, f"spans_ingest.{name}")
     from django.db.models import query
@@ -329,7 +332,10 @@ def print_breakdown(timers: Timers, total: float, spans: int) -> None:
         "bulk_create(Span)",
         "bulk_create(Trace)",
         "spans_ingest.trace_rollups_refresh",
-        "spans_ingest.pending_span_annotations_apply",
+        "spans_ingest._session_pks",
+        "spans_ingest.trace_sessions_attach",
+        "spans_ingest.session_rollups_refresh",
+        "spans_ingest.pending_annotations_apply",
     ]
     keys = [k for k in order if k in timers.seconds] + sorted(
         (k for k in timers.seconds if k not in order), key=lambda k: -timers.seconds[k]
@@ -351,7 +357,9 @@ def print_breakdown(timers: Timers, total: float, spans: int) -> None:
             "spans_ingest._traces_by_trace_id",
             "spans_ingest._insert_spans",
             "spans_ingest.trace_rollups_refresh",
-            "spans_ingest.pending_span_annotations_apply",
+            "spans_ingest.trace_sessions_attach",
+            "spans_ingest.session_rollups_refresh",
+            "spans_ingest.pending_annotations_apply",
         )
     )
     rest = timers.seconds["view.spans_ingest"] - inside

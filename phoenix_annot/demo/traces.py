@@ -11,9 +11,9 @@ loading the scenario twice stores nothing new.
 import json
 import random
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,6 +37,12 @@ HALLUCINATION = "hallucination"
 RELEVANCE = "relevance"
 USER_FEEDBACK = "user_feedback"
 EVALS_IDENTIFIER = "demo-evals"
+OUTCOME = "outcome"
+SESSION_OUTCOMES = {
+    "resolved": "The user got what they came for and said so.",
+    "unresolved": "The user left without an answer that worked.",
+    "unknown": "The user stopped replying; no way to tell.",
+}
 FEEDBACK_IDENTIFIER = "demo-end-users"
 # Editing the scenario or a seed changes the ids: a database loaded before the edit gets a second copy.
 ID_SEED = 20240611
@@ -87,9 +93,32 @@ class DemoAnnotation:
 
 
 @dataclass(frozen=True)
+class DemoDocumentAnnotation:
+    """A judge's relevance of one retrieved document: its span and position in `retrieval.documents`."""
+
+    span_id: str
+    document_position: int
+    label: str
+    score: float
+    explanation: str
+
+
+@dataclass(frozen=True)
+class DemoSessionAnnotation:
+    """A reviewer's outcome of a whole conversation; `unknown` has no score, so means leave it out."""
+
+    session_id: str
+    label: str
+    score: float | None
+    explanation: str
+
+
+@dataclass(frozen=True)
 class DemoScenario:
     request: ExportTraceServiceRequest
     annotations: list[DemoAnnotation]
+    document_annotations: list[DemoDocumentAnnotation] = field(default_factory=list)
+    session_annotations: list[DemoSessionAnnotation] = field(default_factory=list)
 
 
 class RateLimitError(Exception):
@@ -874,6 +903,8 @@ class Player:
     recorder: Recorder
     rng: random.Random
     annotations: list[DemoAnnotation]
+    document_annotations: list[DemoDocumentAnnotation] = field(default_factory=list)
+    session_annotations: list[DemoSessionAnnotation] = field(default_factory=list)
 
     def llm_call(
         self,
@@ -929,6 +960,31 @@ class Player:
     def annotate(self, span_id: str, name: str, *, label: str | None, score: float, explanation: str) -> None:
         self.annotations.append(
             DemoAnnotation(span_id, name, "LLM", EVALS_IDENTIFIER, label, score, explanation)
+        )
+
+    def judge_documents(self, span_id: str, articles: Sequence[Article], relevant_ids: Iterable[str]) -> None:
+        """Relevance of each retrieved document, as a retrieval judge writes it, position by position."""
+        relevant_ids = set(relevant_ids)
+        for position, article in enumerate(articles):
+            relevant = article.id in relevant_ids
+            self.document_annotations.append(
+                DemoDocumentAnnotation(
+                    span_id,
+                    position,
+                    "relevant" if relevant else "irrelevant",
+                    1.0 if relevant else 0.0,
+                    f"'{article.title}' {'answers' if relevant else 'does not bear on'} the question.",
+                )
+            )
+
+    def conversation_outcome(self, session_id: str) -> None:
+        """A reviewer's outcome of a conversation, drawn from a generator of its own (seeded by the session),
+        so that adding outcomes changes none of the content drawn from `rng`."""
+        rng = random.Random(session_id)
+        label = rng.choices(("resolved", "unresolved", "unknown"), weights=(6, 2, 2))[0]
+        score = {"resolved": 1.0, "unresolved": 0.0}.get(label)
+        self.session_annotations.append(
+            DemoSessionAnnotation(session_id, label, score, SESSION_OUTCOMES[label])
         )
 
     def end_user_feedback(self, span_id: str, *, good_answer: bool) -> None:
@@ -1078,6 +1134,7 @@ class SupportBot:
             if flaw is not None and hallucinated
             else "Every claim in the answer is supported by the retrieved context.",
         )
+        player.judge_documents(retriever_span_id, articles, case.article_ids)
         found = f" ({', '.join(titles)})" if titles else ""
         player.annotate(
             retriever_span_id,
@@ -1323,6 +1380,8 @@ def demo_scenario(*, now: datetime) -> DemoScenario:
     exporter = MemorySpanExporter()
     ids = SeededIdGenerator(ID_SEED)
     annotations: list[DemoAnnotation] = []
+    documents: list[DemoDocumentAnnotation] = []
+    sessions: list[DemoSessionAnnotation] = []
     for project, application, trace_count in (
         (SUPPORT_PROJECT, SupportBot, SUPPORT_TRACES),
         (TRAVEL_PROJECT, TravelAgent, TRAVEL_TRACES),
@@ -1332,7 +1391,14 @@ def demo_scenario(*, now: datetime) -> DemoScenario:
         player = Player(Recorder(provider.get_tracer("phoenix_annot.demo")), rng, annotations)
         play(application(player), now=now, trace_count=trace_count)
         provider.shutdown()
-    return DemoScenario(request=encode_spans(exporter.spans), annotations=annotations)
+        documents += player.document_annotations
+        sessions += player.session_annotations
+    return DemoScenario(
+        request=encode_spans(exporter.spans),
+        annotations=annotations,
+        document_annotations=documents,
+        session_annotations=sessions,
+    )
 
 
 def tracer_provider(project: str, ids: IdGenerator, exporter: SpanExporter) -> TracerProvider:
@@ -1359,3 +1425,4 @@ def play(application: Application, *, now: datetime, trace_count: int) -> None:
             played += 1
             # The user reads the answer and types the next message.
             recorder.wait(rng.uniform(20_000, 180_000))
+        application.player.conversation_outcome(session_id)

@@ -43,6 +43,7 @@ GEN_AI_ATTRIBUTES = {
     "gen_ai.provider.name": "llm.provider",
     "gen_ai.usage.input_tokens": "llm.token_count.prompt",
     "gen_ai.usage.output_tokens": "llm.token_count.completion",
+    "gen_ai.conversation.id": "session.id",
 }
 GEN_AI_OPERATION_KINDS = {
     "chat": SpanKind.LLM,

@@ -10,14 +10,21 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Sum
 from django.test import Client, override_settings
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.annotations.models import AnnotationConfig, ProjectAnnotationConfig, SpanAnnotation
+from phoenix_annot.annotations.models import (
+    AnnotationConfig,
+    DocumentAnnotation,
+    ProjectAnnotationConfig,
+    SessionAnnotation,
+    SpanAnnotation,
+)
 from phoenix_annot.demo.management.commands import demo
 from phoenix_annot.demo.traces import PROJECT_NAMES, WEATHER_PROJECT, demo_scenario
 from phoenix_annot.ingest.otlp import decode_request
-from phoenix_annot.tracing.models import Project, Span, SpanKind, StatusCode, Trace
+from phoenix_annot.tracing.models import Project, Session, Span, SpanKind, StatusCode, Trace
 from tests.compat.served import ROOT, server_env
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_loaded")]
@@ -60,6 +67,9 @@ def counts() -> dict[str, int]:
         "traces": Trace.objects.count(),
         "spans": Span.objects.count(),
         "annotations": SpanAnnotation.objects.count(),
+        "sessions": Session.objects.count(),
+        "session annotations": SessionAnnotation.objects.count(),
+        "document annotations": DocumentAnnotation.objects.count(),
         "users": User.objects.count(),
         "configs": AnnotationConfig.objects.count(),
         "project configs": ProjectAnnotationConfig.objects.count(),
@@ -163,8 +173,28 @@ def test_demo_adds_llm_evaluations_under_configs_assigned_to_the_projects() -> N
     assert not evals.filter(explanation="").exists()
     for project in Project.objects.filter(name__in=PROJECT_NAMES):
         assigned = set(project.annotation_configs.values_list("name", flat=True))
-        assert assigned == {"correctness", "hallucination", "relevance", "user_feedback"}
+        assert assigned == {"correctness", "hallucination", "outcome", "relevance", "user_feedback"}
     assert AnnotationConfig.objects.get(name="hallucination").optimization_direction == "MINIMIZE"
+
+
+def test_demo_conversations_of_several_turns_are_sessions_with_outcomes_some_without_a_score() -> None:
+    sessions = Session.objects.filter(project__name__in=PROJECT_NAMES)
+
+    assert sessions.filter(trace_count__gte=2).exists()
+    assert sessions.aggregate(turns=Sum("trace_count"))["turns"] == Trace.objects.count()
+    outcomes = SessionAnnotation.objects.filter(name="outcome")
+    assert outcomes.count() == sessions.count()
+    assert set(outcomes.values_list("label", flat=True)) == {"resolved", "unresolved", "unknown"}
+    assert not outcomes.filter(label="unknown", score__isnull=False).exists()
+
+
+def test_demo_retrievers_have_each_document_judged_within_their_documents() -> None:
+    judged = DocumentAnnotation.objects.filter(name="relevance").select_related("span")
+
+    assert judged.filter(label="relevant").exists() and judged.filter(label="irrelevant").exists()
+    for annotation in judged[:20]:
+        assert annotation.span.span_kind == "RETRIEVER"
+        assert annotation.document_position < len(annotation.span.attributes["retrieval"]["documents"])
 
 
 def test_running_the_demo_again_duplicates_nothing() -> None:

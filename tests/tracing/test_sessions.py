@@ -156,3 +156,36 @@ def test_sessions_are_made_with_a_constant_number_of_queries_whatever_the_number
 
     assert Session.objects.count() == 26
     assert Session.objects.get(session_id="conv-3").trace_count == 2
+
+
+def test_a_genai_conversation_id_names_the_session_unless_the_span_has_an_openinference_one():
+    ingest(
+        otlp_span(trace_id=1, span_id=1, attributes={"gen_ai.conversation.id": "genai-conv"}),
+        otlp_span(
+            trace_id=2,
+            span_id=2,
+            attributes={"gen_ai.conversation.id": "genai-conv", "session.id": "openinference"},
+        ),
+    )
+
+    assert sorted(Session.objects.values_list("session_id", "trace_count")) == [
+        ("genai-conv", 1),
+        ("openinference", 1),
+    ]
+
+
+@pytest.mark.parametrize("cost", ["0.25", True, float("nan"), 10**13])
+def test_a_cost_that_is_not_a_plain_number_in_range_is_not_added_up(cost):
+    root, _llm = turn(1)
+    ingest(
+        root,
+        otlp_span(
+            trace_id=1,
+            span_id=11,
+            parent_id=10,
+            attributes={"openinference.span.kind": "LLM", "llm.cost.total": cost},
+        ),
+    )
+
+    assert Span.objects.get(span_id=f"{11:016x}").llm_cost_total is None
+    assert Session.objects.get().llm_cost_total == 0

@@ -28,15 +28,22 @@ from phoenix_annot.annotations.models import (
     ProjectAnnotationConfig,
     SpanAnnotation,
 )
-from phoenix_annot.annotations.services import AnnotationWrite, span_annotations_upsert
+from phoenix_annot.annotations.services import (
+    AnnotationWrite,
+    document_annotations_upsert,
+    session_annotations_upsert,
+    span_annotations_upsert,
+)
 from phoenix_annot.core.chunked import WSGIApp
 from phoenix_annot.demo.traces import (
     CORRECTNESS,
     HALLUCINATION,
+    OUTCOME,
     PROJECT_NAMES,
     RELEVANCE,
     USER_FEEDBACK,
     DemoAnnotation,
+    DemoScenario,
     demo_scenario,
 )
 from phoenix_annot.ingest.otlp import decode_request
@@ -58,6 +65,17 @@ EVALUATION_CONFIGS: dict[str, dict[str, Any]] = {
         "description": "LLM judge: does the answer claim things the retrieved context does not support?",
         "optimization_direction": OptimizationDirection.MINIMIZE,
         "values": [{"label": "hallucinated", "score": 1.0}, {"label": "factual", "score": 0.0}],
+    },
+    OUTCOME: {
+        "type": AnnotationType.CATEGORICAL,
+        "description": "Reviewer: did the conversation get the user what they came for? Unknown has no "
+        "score, so it counts in no mean.",
+        "optimization_direction": OptimizationDirection.MAXIMIZE,
+        "values": [
+            {"label": "resolved", "score": 1.0},
+            {"label": "unresolved", "score": 0.0},
+            {"label": "unknown", "score": None},
+        ],
     },
     RELEVANCE: {
         "type": AnnotationType.CONTINUOUS,
@@ -116,7 +134,7 @@ class Command(BaseCommand):
         scenario = demo_scenario(now=timezone.now())
         result = spans_ingest(records=decode_request(scenario.request))
         demo_annotation_configs_ensure(project_names=PROJECT_NAMES)
-        demo_annotations_upsert(annotations=scenario.annotations)
+        demo_annotations_upsert(scenario=scenario)
         self.print_summary(result, project_summaries(PROJECT_NAMES))
         self.print_login()
         if not no_serve:
@@ -231,21 +249,58 @@ def demo_annotation_configs_ensure(*, project_names: Iterable[str]) -> None:
                 ProjectAnnotationConfig.objects.get_or_create(project=project, annotation_config=config)
 
 
-def demo_annotations_upsert(*, annotations: Sequence[DemoAnnotation]) -> None:
-    """The evaluations and end-user feedback, through the same bulk upsert as POST /v1/span_annotations."""
-    writes = [
-        AnnotationWrite(
-            target_id=annotation.span_id,
-            name=annotation.name,
-            identifier=annotation.identifier,
-            annotator_kind=annotation.annotator_kind,
-            label=annotation.label,
-            score=annotation.score,
-            explanation=annotation.explanation,
+def demo_annotations_upsert(*, scenario: DemoScenario) -> None:
+    """The evaluations and end-user feedback, document relevance and conversation outcomes, through the same
+    bulk upserts as POST /v1/span_annotations, /v1/document_annotations and /v1/session_annotations."""
+    with transaction.atomic():
+        span_annotations_upsert(
+            writes=[span_write(annotation) for annotation in scenario.annotations],
+            source=AnnotationSource.API,
+            user=None,
         )
-        for annotation in annotations
-    ]
-    span_annotations_upsert(writes=writes, source=AnnotationSource.API, user=None)
+        document_annotations_upsert(
+            writes=[
+                AnnotationWrite(
+                    target_id=document.span_id,
+                    document_position=document.document_position,
+                    name=RELEVANCE,
+                    annotator_kind="LLM",
+                    label=document.label,
+                    score=document.score,
+                    explanation=document.explanation,
+                )
+                for document in scenario.document_annotations
+            ],
+            source=AnnotationSource.API,
+            user=None,
+        )
+        session_annotations_upsert(
+            writes=[
+                AnnotationWrite(
+                    target_id=outcome.session_id,
+                    name=OUTCOME,
+                    annotator_kind="HUMAN",
+                    label=outcome.label,
+                    score=outcome.score,
+                    explanation=outcome.explanation,
+                )
+                for outcome in scenario.session_annotations
+            ],
+            source=AnnotationSource.API,
+            user=None,
+        )
+
+
+def span_write(annotation: DemoAnnotation) -> AnnotationWrite:
+    return AnnotationWrite(
+        target_id=annotation.span_id,
+        name=annotation.name,
+        identifier=annotation.identifier,
+        annotator_kind=annotation.annotator_kind,
+        label=annotation.label,
+        score=annotation.score,
+        explanation=annotation.explanation,
+    )
 
 
 def project_summaries(names: Sequence[str]) -> list[ProjectSummary]:
