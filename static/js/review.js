@@ -175,8 +175,12 @@
     if (event.key === "j" || event.key === "k") { event.preventDefault(); moveInList(event.key); }
   });
 
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // After the settle, not the swap: htmx binds the new forms' hx-post by then, so a digit pressed at once
+  // saves through htmx instead of posting the form as a page.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var swapped = event.detail.target;
+    // `j`/`k` fetch the next row's page without reloading scripts and styles (hx-boost): it swaps the body.
+    if (event.detail.boosted) { revealSelectedSpan(); readyForLabels(); return; }
     if (swapped.id === "trace-body") { readyForLabels(); return; }
     if (!savedConfig || swapped.id !== savedConfig.panel) return;
     var saved = swapped.querySelector('form[data-config="' + CSS.escape(savedConfig.name) + '"]');
