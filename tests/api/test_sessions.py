@@ -474,3 +474,15 @@ def test_an_unbounded_delete_of_session_annotations_is_refused(api):
 
     assert response.status_code == 422
     assert response.content.decode().startswith("Delete is unbounded.")
+
+
+def test_a_projects_traces_can_be_narrowed_to_sessions_by_session_id_or_global_id(api):
+    conversation("conv-a", 2)
+    conversation("conv-b", 1, first=3)
+    conversation("conv-c", 1, first=4)
+    gid = to_global_id("ProjectSession", Session.objects.get(session_id="conv-c").pk)
+
+    response = api.get(f"/v1/projects/chat/traces?session_identifier=conv-a&session_identifier={gid}")
+
+    named = Trace.objects.filter(session__session_id__in=["conv-a", "conv-c"])
+    assert {t["trace_id"] for t in response.json()["data"]} == set(named.values_list("trace_id", flat=True))

@@ -6,6 +6,7 @@ sessions, so there is no write beyond deletion (annotations are in `annotations.
 
 from typing import Any
 
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -37,6 +38,17 @@ def _session_pk(identifier: str) -> int | None:
         return from_global_id(identifier, TYPE_NAME)[1]
     except GlobalIDError:
         return None
+
+
+def sessions_named(identifiers: list[str]) -> QuerySet[Session]:
+    """The sessions these identifiers name, each a session.id or a ProjectSession GlobalID."""
+    pks = [_session_pk(identifier) for identifier in identifiers]
+    return Session.objects.filter(
+        Q(pk__in=[pk for pk in pks if pk is not None])
+        | Q(
+            session_id__in=[identifier for identifier, pk in zip(identifiers, pks, strict=True) if pk is None]
+        )
+    )
 
 
 def session_from_identifier(identifier: str, *, quoted: bool = False) -> Session:

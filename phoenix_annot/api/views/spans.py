@@ -38,6 +38,7 @@ from ..params import (
     PhoenixPagination,
     QueryBool,
     QueryDateTime,
+    QueryList,
     QueryParams,
 )
 from ..schema import (
@@ -52,6 +53,7 @@ from ..schema import (
 from ..span_query import MAX_LIMIT as MAX_QUERY_LIMIT
 from ..span_query import SpanQueryError, SpanQueryInput, run_query, spans_in_range, table_json
 from ..wire import AwareDateTimeField, iso, page, validated
+from .sessions import sessions_named
 
 MAX_SPANS_PER_LOG_REQUEST = 10_000
 MAX_PAGE_SIZE = 1000
@@ -352,6 +354,9 @@ class TraceListParams(QueryParams):
     )
     min_latency_ms = NonNegativeNumber(required=False, help_text="Latency at least this.")
     max_latency_ms = NonNegativeNumber(required=False, help_text="Latency at most this.")
+    session_identifier = QueryList(
+        help_text="Only the traces (turns) of these sessions: each a session.id or a ProjectSession GlobalID."
+    )
 
 
 class TraceListView(APIView):
@@ -378,6 +383,8 @@ class TraceListView(APIView):
             traces = traces.filter(latency_ms__gte=low)
         if (high := params.get("max_latency_ms")) is not None:
             traces = traces.filter(latency_ms__lte=high)
+        if sessions := params["session_identifier"]:
+            traces = traces.filter(session__in=sessions_named(sessions))
         rows, next_cursor = self._keyset_page(
             request,
             traces,
