@@ -14,38 +14,22 @@ from tests.factories import (
     SessionFactory,
     TraceFactory,
 )
-from tests.ingest.builders import START_NS, export_request, otlp_span
+from tests.ingest.builders import chat_turn, export_request
 
 pytestmark = pytest.mark.django_db
 
 
 def conversation(session_id: str, turns: int, *, project: str = "chat", first: int = 1) -> None:
     """Ingest a conversation: one trace a turn, a CHAIN root naming the session and an LLM child."""
-    spans = []
-    for number in range(first, first + turns):
-        start = START_NS + number * 60_000_000_000
-        root = otlp_span(
-            trace_id=number,
-            span_id=number * 10,
-            start_ns=start,
-            attributes={
-                "openinference.span.kind": "CHAIN",
-                "session.id": session_id,
-                "input.value": f"q{number}",
-            },
+    spans = [
+        span
+        for number in range(first, first + turns)
+        for span in chat_turn(
+            number,
+            root={"session.id": session_id, "input.value": f"q{number}"},
+            llm={"llm.token_count.prompt": 7, "llm.token_count.completion": 3},
         )
-        llm = otlp_span(
-            trace_id=number,
-            span_id=number * 10 + 1,
-            parent_id=number * 10,
-            start_ns=start,
-            attributes={
-                "openinference.span.kind": "LLM",
-                "llm.token_count.prompt": 7,
-                "llm.token_count.completion": 3,
-            },
-        )
-        spans += [root, llm]
+    ]
     spans_ingest(
         records=decode_request(export_request(*spans, resource={"openinference.project.name": project}))
     )

@@ -10,46 +10,29 @@ from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.models import Session, Trace
 from tests.compat.conftest import PROJECT
-from tests.ingest.builders import START_NS, export_request, otlp_span
+from tests.ingest.builders import chat_turn, export_request, otlp_span
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-MINUTE_NS = 60_000_000_000
 
 
 @pytest.fixture
 def chats(transactional_db) -> None:
     """Two conversations: `support-1` of three turns, `support-2` of one; each turn a CHAIN root naming
     the session, with the user's question and the assistant's answer, and an LLM child."""
-    spans = []
-    for number, session_id in enumerate(["support-1"] * 3 + ["support-2"], start=1):
-        start = START_NS + number * MINUTE_NS
-        spans += [
-            otlp_span(
-                trace_id=number,
-                span_id=number * 10,
-                name="turn",
-                start_ns=start,
-                attributes={
-                    "openinference.span.kind": "CHAIN",
-                    "session.id": session_id,
-                    "input.value": f"question {number}",
-                    "output.value": f"answer {number}",
-                    "output.mime_type": "text/plain",
-                },
-            ),
-            otlp_span(
-                trace_id=number,
-                span_id=number * 10 + 1,
-                parent_id=number * 10,
-                start_ns=start,
-                attributes={
-                    "openinference.span.kind": "LLM",
-                    "llm.token_count.prompt": 20,
-                    "llm.token_count.completion": 5,
-                },
-            ),
-        ]
+    spans = [
+        span
+        for number, session_id in enumerate(["support-1"] * 3 + ["support-2"], start=1)
+        for span in chat_turn(
+            number,
+            root={
+                "session.id": session_id,
+                "input.value": f"question {number}",
+                "output.value": f"answer {number}",
+                "output.mime_type": "text/plain",
+            },
+            llm={"llm.token_count.prompt": 20, "llm.token_count.completion": 5},
+        )
+    ]
     spans_ingest(
         records=decode_request(export_request(*spans, resource={"openinference.project.name": PROJECT}))
     )

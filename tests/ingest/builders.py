@@ -67,3 +67,27 @@ def export_request(*spans: Span, resource: dict[str, Any] | None = None) -> Expo
             )
         ]
     )
+
+
+def chat_turn(number: int, *, root: dict[str, Any], llm: dict[str, Any] | None = None) -> tuple[Span, Span]:
+    """Turn `number` of a conversation, a minute after turn `number - 1`: trace `number`, a CHAIN root
+    (span `number * 10`) with the `root` attributes and an LLM child (span `number * 10 + 1`) with the `llm`
+    ones."""
+    start = START_NS + number * 60_000_000_000
+    return (
+        otlp_span(
+            trace_id=number,
+            span_id=number * 10,
+            name="turn",
+            start_ns=start,
+            attributes={"openinference.span.kind": "CHAIN", **root},
+        ),
+        otlp_span(
+            trace_id=number,
+            span_id=number * 10 + 1,
+            parent_id=number * 10,
+            name="llm",
+            start_ns=start,
+            attributes={"openinference.span.kind": "LLM", **(llm or {})},
+        ),
+    )

@@ -8,7 +8,7 @@ from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import spans_ingest
 from phoenix_annot.tracing.models import Session, Span, Trace
 from phoenix_annot.tracing.services import span_delete
-from tests.ingest.builders import START_NS, export_request, otlp_span
+from tests.ingest.builders import chat_turn, export_request, otlp_span
 
 pytestmark = pytest.mark.django_db
 
@@ -21,40 +21,16 @@ def ingest(*spans, project: str = "chat") -> None:
     )
 
 
-def turn(number: int, session: str | None = "conv-1", *, llm_tokens: tuple[int, int] = (10, 5), **root_attrs):
+def turn(number: int, session: object = "conv-1", *, llm_tokens: tuple[int, int] = (10, 5)):
     """A turn of a chat: a CHAIN root carrying the session and the tokens copied up, an LLM child."""
-    trace_id, root_id, llm_id = number, number * 10, number * 10 + 1
-    start = START_NS + number * 60 * SECOND_NS
     prompt, completion = llm_tokens
-    root = otlp_span(
-        trace_id=trace_id,
-        span_id=root_id,
-        name="turn",
-        start_ns=start,
-        duration_ns=3 * SECOND_NS,
-        attributes={
-            "openinference.span.kind": "CHAIN",
-            **({"session.id": session} if session is not None else {}),
-            # Totals copied onto the root, as some instrumentations do: not to be counted twice.
-            "llm.token_count.prompt": prompt,
-            "llm.token_count.completion": completion,
-            **root_attrs,
-        },
+    tokens = {"llm.token_count.prompt": prompt, "llm.token_count.completion": completion}
+    return chat_turn(
+        number,
+        # Totals copied onto the root, as some instrumentations do: not to be counted twice.
+        root={**({"session.id": session} if session is not None else {}), **tokens},
+        llm={**tokens, "llm.cost.total": 0.25},
     )
-    llm = otlp_span(
-        trace_id=trace_id,
-        span_id=llm_id,
-        parent_id=root_id,
-        name="llm",
-        start_ns=start + SECOND_NS,
-        attributes={
-            "openinference.span.kind": "LLM",
-            "llm.token_count.prompt": prompt,
-            "llm.token_count.completion": completion,
-            "llm.cost.total": 0.25,
-        },
-    )
-    return root, llm
 
 
 def test_traces_naming_one_session_id_make_one_session_with_roll_ups_over_llm_spans_only():
@@ -80,7 +56,7 @@ def test_a_turn_arriving_in_a_later_request_updates_the_session_it_joins():
     session = Session.objects.get()
     assert session.trace_count == 2
     assert session.llm_token_count_total == 17
-    assert session.end_time - session.start_time == timedelta(seconds=63)
+    assert session.end_time - session.start_time == timedelta(seconds=60.25)
 
 
 def test_an_error_span_in_any_turn_marks_the_session_as_failed():
