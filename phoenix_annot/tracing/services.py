@@ -259,4 +259,5 @@ def session_rollups_refresh(*, session_pks: list[int]) -> None:
             for pk, row in turns.items()
         ]
         _update_rows(Session, SESSION_ROLLUP_COLUMNS, rows)
-        Session.objects.filter(pk__in=set(chunk) - turns.keys()).delete()
+        if emptied := set(chunk) - turns.keys():
+            Session.objects.filter(pk__in=emptied).delete()

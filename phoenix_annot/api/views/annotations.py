@@ -1,4 +1,5 @@
-"""Span and trace annotations over REST (PHOENIX_COMPAT.md §3.1 to §3.3). One class serves both targets."""
+"""Span, trace and session annotations over REST (PHOENIX_COMPAT.md §3.1 to §3.3). One class serves every
+target (documents too, in documents.py)."""
 
 import math
 from abc import ABC, abstractmethod
@@ -206,7 +207,7 @@ def acting_user(request: Request) -> User | None:
 
 
 class AnnotationTarget(ABC):
-    """What differs between span and trace annotations on the wire."""
+    """What differs between the targets of annotations (span, trace, session, document) on the wire."""
 
     model: type[AnnotationBase]
     input_class: type[AnnotationInput]
@@ -320,7 +321,7 @@ def list_body(body: Any, *, key: str) -> Any:
 
 
 class AnnotationWriteView(APIView):
-    """POST /v1/span_annotations and /v1/trace_annotations: `{"data": [...]}`, or one object (`list_body`).
+    """POST /v1/{span,trace,session,document}_annotations: `{"data": [...]}`, or one object (`list_body`).
 
     Every target (a session one too) inherits the same reading of the body; nothing of a refused request
     is stored.
@@ -512,7 +513,7 @@ class SessionAnnotationWriteView(AnnotationWriteView):
 
 
 class NoteView(APIView):
-    """POST /v1/span_notes and /v1/trace_notes: `{"data": {"<target>_id", "note", "identifier"}}`."""
+    """POST /v1/{span,trace,session}_notes: `{"data": {"<target>_id", "note", "identifier"}}`."""
 
     target: AnnotationTarget
 
@@ -561,7 +562,7 @@ class SessionNoteView(NoteView):
 
 
 class ProjectAnnotationsView(APIView):
-    """GET and DELETE /v1/projects/{id}/span_annotations (and trace_annotations)."""
+    """GET and DELETE /v1/projects/{id}/span_annotations (and trace, session and document ones)."""
 
     target: AnnotationTarget
 
