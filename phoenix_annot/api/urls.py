@@ -1,6 +1,22 @@
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from .views import annotation_configs, annotations, documents, projects, sessions, spans
+
+
+class AnyText:
+    """Any text, slashes and line breaks included: a session.id may hold both (the client percent-encodes
+    them), and `path:` stops at a line break."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AnyText, "anytext")
 
 urlpatterns = [
     path("", include("phoenix_annot.api.dataset_urls")),
@@ -42,8 +58,7 @@ urlpatterns = [
     ),
     path("session_notes", annotations.SessionNoteView.as_view(), name="session-notes"),
     path("sessions/delete", sessions.SessionsDeleteView.as_view(), name="sessions-delete"),
-    # `path:`, since a session.id may hold a slash (the client percent-encodes it).
-    path("sessions/<path:identifier>", sessions.SessionDetailView.as_view(), name="session"),
+    path("sessions/<anytext:identifier>", sessions.SessionDetailView.as_view(), name="session"),
     path("trace_notes", annotations.TraceNoteView.as_view(), name="trace-notes"),
     path(
         "annotation_configs", annotation_configs.AnnotationConfigListView.as_view(), name="annotation-configs"

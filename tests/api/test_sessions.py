@@ -1,6 +1,8 @@
 """/v1 sessions and session annotations: Phoenix 20.26.1's shapes, statuses and texts
 (PHOENIX_COMPAT_SESSIONS.md; each text below was read from a real Phoenix 20.26.1)."""
 
+from urllib.parse import quote
+
 import pytest
 
 from phoenix_annot.annotations.models import PendingAnnotation, SessionAnnotation
@@ -470,3 +472,13 @@ def test_a_projects_traces_can_be_narrowed_to_sessions_by_session_id_or_global_i
 
     named = Trace.objects.filter(session__session_id__in=["conv-a", "conv-c"])
     assert {t["trace_id"] for t in response.json()["data"]} == set(named.values_list("trace_id", flat=True))
+
+
+@pytest.mark.parametrize("session_id", ["line\nbreak", "nul\x00inside"])
+def test_a_session_id_with_a_line_break_or_a_nul_is_looked_up_and_answered_in_plain_text(api, session_id):
+    for response in (
+        api.get(f"/v1/sessions/{quote(session_id)}"),
+        api.delete(f"/v1/sessions/{quote(session_id)}"),
+    ):
+        assert response.status_code == 404
+        assert response["Content-Type"] == "text/plain; charset=utf-8"

@@ -59,7 +59,8 @@ def session_from_identifier(identifier: str, *, quoted: bool = False) -> Session
         session = Session.objects.filter(pk=pk).first()
         what = f"ID {shown}"
     else:
-        session = Session.objects.filter(session_id=identifier).first()
+        # No stored session.id holds a NUL, and PostgreSQL refuses one in a query.
+        session = Session.objects.filter(session_id=identifier).first() if "\x00" not in identifier else None
         what = f"session_id {shown}"
     if session is None:
         raise PlainError(404, f"Session with {what} not found")
