@@ -173,7 +173,10 @@ def test_the_trace_page_shows_the_conversation_and_the_tool_call_of_a_pydantic_a
     assert "<h3>Conversation</h3>" in page
     assert INSTRUCTIONS in page and QUESTION in page and ANSWER in page
     assert "calls <code>weather</code>({&quot;city&quot;:&quot;Lisbon&quot;})" in page
-    assert '<div class="role">tool</div><div>sunny in Lisbon</div>' in page
+    assert (
+        "result of <code>weather</code> call <code>call_1</code></span></div>\n<div>sunny in Lisbon</div>"
+        in page
+    )
 
     tool = spans["execute_tool weather"][0]
     page = reviewer_client.get(trace_url, {"span": tool.span_id}).content.decode()
