@@ -30,9 +30,9 @@ from phoenix_annot.tracing.models import Project, Session, Span, Trace
 from tests.factories import (
     AnnotationConfigFactory,
     DatasetExampleFactory,
-    DocumentAnnotationFactory,
     DatasetFactory,
     DatasetVersionFactory,
+    DocumentAnnotationFactory,
     ExampleRevisionFactory,
     ProjectFactory,
     SessionAnnotationFactory,
