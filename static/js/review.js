@@ -11,6 +11,13 @@
   // The config whose save is on its way: once the panel comes back, focus moves on from it.
   var savedConfig = null;
 
+  // htmx binds a swapped-in form when the swap settles, some milliseconds after it shows: a key pressed in
+  // between would post the form as a page. Binding it first (a no-op when already bound) keeps it in htmx.
+  function submitThroughHtmx(form) {
+    if (window.htmx) window.htmx.process(form);
+    form.requestSubmit();
+  }
+
   function typing(target, key) {
     if (!target.closest) return false;
     if (target.closest(TEXT_INPUTS)) return true;
@@ -163,13 +170,13 @@
     if (!document.getElementById("trace-body")) return;
     if (/^[1-9]$/.test(event.key) && form && form.dataset.configType === "CATEGORICAL") {
       var choice = form.querySelector('input[data-shortcut="' + event.key + '"]');
-      if (choice) { event.preventDefault(); choice.checked = true; form.requestSubmit(); }
+      if (choice) { event.preventDefault(); choice.checked = true; submitThroughHtmx(form); }
       return;
     }
     if (event.key === "e") { event.preventDefault(); goToPanel(); return; }
     if (event.key === "u") {
       var undo = document.querySelector("#review-toast [data-undo]");
-      if (undo) { event.preventDefault(); undo.click(); }
+      if (undo) { event.preventDefault(); submitThroughHtmx(undo.form); }
       return;
     }
     if (event.key === "j" || event.key === "k") { event.preventDefault(); moveInList(event.key); }

@@ -133,6 +133,7 @@ def test_j_and_k_move_a_highlight_over_the_rows_and_enter_opens_it(reviewer_page
     page.keyboard.press("?")
     expect(page.get_by_role("dialog")).to_contain_text("Highlight the next row")
     page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
     page.keyboard.press("Enter")
 
     expect(page).to_have_url(re.compile(rf"/traces/[0-9a-f]{{32}}/\?span={second}&"))
