@@ -119,6 +119,15 @@ def trace_annotation_upsert(
     )
 
 
+def session_annotation_upsert(
+    *, session: Session, name: str, identifier: str = "", **values: Unpack[AnnotationValues]
+) -> SessionAnnotation:
+    """Create or fully replace the session's annotation with this name and identifier."""
+    return _annotation_upsert(
+        SessionAnnotation, target={"session": session}, name=name, identifier=identifier, values=values
+    )
+
+
 def _annotation_upsert(
     model: type[A], *, target: dict[str, Any], name: str, identifier: str, values: AnnotationValues
 ) -> A:

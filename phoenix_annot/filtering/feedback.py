@@ -1,4 +1,5 @@
-"""Feedback read for the review table: per-span summaries for one page, roll-ups for a whole filter.
+"""Feedback read for the review tables: per-row summaries for one page, roll-ups for a whole filter, for
+spans, traces and sessions alike.
 
 Both leave out notes (annotations named "note"), as Phoenix's summaries do.
 """
@@ -11,8 +12,14 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 
-from phoenix_annot.annotations.models import NOTE_NAME, AnnotatorKind, SpanAnnotation, TraceAnnotation
-from phoenix_annot.tracing.models import Span
+from phoenix_annot.annotations.models import (
+    NOTE_NAME,
+    AnnotatorKind,
+    SessionAnnotation,
+    SpanAnnotation,
+    TraceAnnotation,
+)
+from phoenix_annot.tracing.models import Session, Span
 
 V = TypeVar("V", int, float)
 
@@ -66,6 +73,11 @@ def feedback_summaries_for_traces(trace_pks: Iterable[int]) -> dict[int, list[Fe
     return _summaries(TraceAnnotation.objects, "trace_id", list(trace_pks))
 
 
+def feedback_summaries_for_sessions(session_pks: Iterable[int]) -> dict[int, list[FeedbackSummary]]:
+    """Session primary key -> the summaries of its session annotations, like the span ones, in one query."""
+    return _summaries(SessionAnnotation.objects, "session_id", list(session_pks))
+
+
 def _summaries(annotations: QuerySet[Any], target: str, pks: list[int]) -> dict[int, list[FeedbackSummary]]:
     rows = (
         annotations.filter(**{f"{target}__in": pks})
@@ -113,16 +125,27 @@ _COUNTED = Q(score__isnull=False) | Q(label__isnull=False)
 
 
 def feedback_rollups(span_queryset: QuerySet[Span]) -> list[FeedbackRollup]:
-    """Per annotation name, the feedback over every span of the queryset, in one query.
+    """Per annotation name, the feedback over every span of the queryset, in one query."""
+    return _rollups(SpanAnnotation.objects, "span", span_queryset)
+
+
+def feedback_rollups_for_sessions(session_queryset: QuerySet[Session]) -> list[FeedbackRollup]:
+    """Per annotation name, the session annotations over every session of the queryset, each session
+    weighing the same (`span_count` counts sessions), in one query."""
+    return _rollups(SessionAnnotation.objects, "session", session_queryset)
+
+
+def _rollups(annotations: QuerySet[Any], target: str, targets: QuerySet[Any]) -> list[FeedbackRollup]:
+    """Per annotation name, the feedback over every target (span or session) of `targets`, in one query.
 
     Window counts over (span, name) give each annotation its weight, 1 / (the counted annotations of its
     span and name), so that summed per (name, label) they add up to 1 per span for the span count, to the
     span's mean score, and to each label's share. One sort of the annotation rows: no GROUP BY before the
     window (a second sort, ~20% slower), no correlated subquery per row (~7x slower).
     """
-    siblings = {"partition_by": [F("span_id"), F("name")]}
+    siblings = {"partition_by": [F(f"{target}_id"), F("name")]}
     weighted = (
-        SpanAnnotation.objects.filter(span__in=span_queryset.order_by().values("pk"))
+        annotations.filter(**{f"{target}__in": targets.order_by().values("pk")})
         .exclude(name=NOTE_NAME)
         .filter(_COUNTED)
         .annotate(

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import annotations, api_keys, configs, datasets, projects, spans, traces
+from .views import annotations, api_keys, configs, datasets, projects, sessions, spans, traces
 
 app_name = "web"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/<int:pk>/", spans.span_list, name="spans"),
     path("projects/<int:pk>/traces/", spans.span_list, {"tab": "traces"}, name="traces"),
+    path("projects/<int:pk>/sessions/", sessions.session_list, name="sessions"),
+    path("sessions/<int:pk>/", sessions.session_detail, name="session"),
     path("traces/<str:trace_id>/", traces.trace_detail, name="trace"),
     path("traces/<str:trace_id>/tree/", traces.trace_tree, name="trace-tree"),
     path("spans/<str:span_id>/", traces.span_redirect, name="span-redirect"),

@@ -1,4 +1,4 @@
-// The trace page's keys and Annotate panel, and the `?` list of keys on every page. Event delegation on
+// The trace and session pages' keys and Annotate panel, and the `?` list of keys on every page. Event delegation on
 // document, so htmx swaps need no re-binding.
 //
 // The `?` list is read from the page: every element with `data-help-key` (usually an <li> of a hidden
@@ -25,7 +25,7 @@
     return target.matches("input[type=number]") && key !== "j" && key !== "k";
   }
 
-  function layout() { return document.getElementById("trace-layout"); }
+  function layout() { return document.querySelector("#trace-layout, #session-layout"); }
 
   function panelOpen() { var l = layout(); return l !== null && !l.classList.contains("panel-closed"); }
 
@@ -61,7 +61,8 @@
     return ordered.filter(function (f) { return f.dataset.filled === "0" && f !== after; })[0] || null;
   }
 
-  function spanPanel() { return document.getElementById("panel-span"); }
+  // The panel the page is for: the selected span's on a trace page, the session's on a session page.
+  function spanPanel() { return document.querySelector("#panel-span, #panel-session"); }
 
   // `e`: the panel, at the first annotation this reviewer has not filled (else the first one).
   function goToPanel() {
@@ -162,12 +163,12 @@
     if (event.metaKey || event.ctrlKey || event.altKey) return;
     if (event.key === "Escape" && target.closest && target.closest("#annotate-panels")) {
       event.preventDefault();
-      document.getElementById("span-view").focus({ preventScroll: true });
+      document.querySelector("#span-view, #session-view").focus({ preventScroll: true });
       return;
     }
     if (typing(target, event.key)) return;
     if (event.key === "?") { event.preventDefault(); toggleKeyHelp(); return; }
-    if (!document.getElementById("trace-body")) return;
+    if (!document.querySelector("#trace-body, #session-body")) return;
     if (/^[1-9]$/.test(event.key) && form && form.dataset.configType === "CATEGORICAL") {
       var choice = form.querySelector('input[data-shortcut="' + event.key + '"]');
       if (choice) { event.preventDefault(); choice.checked = true; submitThroughHtmx(form); }

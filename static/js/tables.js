@@ -1,4 +1,4 @@
-// The Spans and Traces tables: the filter bar, row selection, and j/k/Enter to move and open rows.
+// The Spans, Traces and Sessions tables: the filter bar, row selection, and j/k/Enter to move and open rows.
 // Event delegation on document, so htmx swaps need no re-binding.
 (function () {
   "use strict";
@@ -49,7 +49,9 @@
   window.addEventListener("pageshow", clearSelection);
 
   // j / k move a highlight over the rows, Enter opens the highlighted row; not while typing in a field.
-  function rows() { return Array.from(document.querySelectorAll("#spans-table tbody tr[data-span-id]")); }
+  var TABLE = "#spans-table, #sessions-table";
+
+  function rows() { return Array.from(document.querySelectorAll("#spans-table tbody tr[data-span-id], #sessions-table tbody tr[data-row]")); }
 
   function typing(target) {
     return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
@@ -71,12 +73,12 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    if (!document.getElementById("spans-table")) return;
+    if (!document.querySelector(TABLE)) return;
     if (event.key === "j" || event.key === "k") {
       move(event.key === "j" ? 1 : -1);
       event.preventDefault();
     } else if (event.key === "Enter") {
-      var row = document.querySelector("#spans-table tbody tr.current");
+      var row = document.querySelector("#spans-table tbody tr.current, #sessions-table tbody tr.current");
       var link = row && row.querySelector("a.row-link");
       if (link && (event.target === document.body || event.target === row)) {
         link.click();

@@ -19,11 +19,12 @@ from phoenix_annot.accounts.models import ApiKey, User
 from phoenix_annot.accounts.services import api_key_create
 from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation, TraceAnnotation
 from phoenix_annot.datasets.models import Dataset, DatasetVersion
-from phoenix_annot.tracing.models import Span
+from phoenix_annot.tracing.models import Session, Span
 from phoenix_annot.web import urls as web_urls
 from tests.factories import (
     AnnotationConfigFactory,
     DatasetFactory,
+    SessionFactory,
     SpanAnnotationFactory,
     SpanFactory,
     UserFactory,
@@ -115,6 +116,12 @@ NOT_ALLOWED = Outcome(405)
 
 def whole_trace_page(w: World) -> str:
     return reverse("web:trace", args=[w.span.trace.trace_id])
+
+
+def a_session(w: World) -> int:
+    """The pk of a session of the world's project, the same one each time a row asks."""
+    session = Session.objects.filter(project=w.span.project).first()
+    return (session or SessionFactory(project=w.span.project)).pk
 
 
 def trace_page(w: World) -> str:
@@ -229,6 +236,9 @@ ROWS = [
     Row("GET", "web:trace", lambda w: ["f" * 32], MISSING, case="unknown trace"),
     Row("GET", "web:trace-tree", lambda w: [w.span.trace.trace_id], READ),
     Row("GET", "web:trace-tree", lambda w: ["f" * 32], MISSING, case="unknown trace"),
+    Row("GET", "web:sessions", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:session", lambda w: [a_session(w)], READ),
+    Row("GET", "web:session", lambda w: [0], MISSING, case="unknown session"),
     Row(
         "GET", "web:span-redirect", lambda w: [w.span.span_id], (LOGIN,) + (to(trace_page, writes=False),) * 3
     ),

@@ -9,6 +9,7 @@ from django.http import Http404, QueryDict
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
+    SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
     reviewer_identifier,
@@ -16,7 +17,7 @@ from phoenix_annot.annotations.models import (
 from phoenix_annot.annotations.ownership import Held, may_delete
 from phoenix_annot.core.keyset import keyset_after
 from phoenix_annot.filtering.feedback import FeedbackSummary, feedback_summaries_for_spans
-from phoenix_annot.tracing.models import Span, Trace
+from phoenix_annot.tracing.models import Session, Span, Trace
 from phoenix_annot.tracing.selectors import TreePlace, TreeRow, spans_for_tree, trace_tree_order
 
 from .configs import configs_by_name, project_configs
@@ -161,6 +162,17 @@ def trace_panel(trace: Trace, *, user: User, configs: list[AnnotationConfig]) ->
         TraceAnnotation.objects.filter(trace=trace).select_related("user").order_by("name", "-updated_at")
     )
     return _panel("trace", trace.trace_id, list(annotations), user=user, configs=configs)
+
+
+def session_panel(session: Session, *, user: User, configs: list[AnnotationConfig]) -> AnnotationTargetView:
+    """The panel of the session page; the web pages address a session by its pk (a session.id may hold any
+    text, slashes included)."""
+    annotations = (
+        SessionAnnotation.objects.filter(session=session)
+        .select_related("user")
+        .order_by("name", "-updated_at")
+    )
+    return _panel("session", str(session.pk), list(annotations), user=user, configs=configs)
 
 
 def _panel(

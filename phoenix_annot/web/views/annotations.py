@@ -1,4 +1,4 @@
-"""The Annotate panel: a reviewer's own annotations of a span or of a whole trace."""
+"""The Annotate panel: a reviewer's own annotations of a span, of a whole trace or of a session."""
 
 import json
 from dataclasses import dataclass
@@ -20,16 +20,18 @@ from phoenix_annot.annotations.models import (
     AnnotationSource,
     AnnotationType,
     AnnotatorKind,
+    SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
     reviewer_identifier,
 )
 from phoenix_annot.core.htmx import wants_partial
+from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.feedback import feedback_summaries_for_spans
-from phoenix_annot.tracing.models import Span, Trace
+from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
 from ..selectors.configs import configs_by_name, project_configs
-from ..selectors.traces import AnnotationTargetView, error_messages, span_panel, trace_panel
+from ..selectors.traces import AnnotationTargetView, error_messages, session_panel, span_panel, trace_panel
 
 # What an annotation's Undo puts back: every field a write replaces.
 RESTORED_FIELDS = frozenset({"label", "score", "explanation", "metadata", "annotator_kind", "source"})
@@ -69,34 +71,49 @@ class Saved:
     undo_previous: str = ""
 
 
+Annotation = SpanAnnotation | TraceAnnotation | SessionAnnotation
+ANNOTATION_MODELS: dict[str, type[Annotation]] = {
+    "span": SpanAnnotation,
+    "trace": TraceAnnotation,
+    "session": SessionAnnotation,
+}
+
+
 @dataclass(frozen=True)
 class Target:
     kind: str
-    obj: Span | Trace
+    obj: Span | Trace | Session
 
     @property
     def key(self) -> str:
+        if isinstance(self.obj, Session):
+            return str(self.obj.pk)
         return self.obj.span_id if isinstance(self.obj, Span) else self.obj.trace_id
 
     @property
-    def trace(self) -> Trace:
-        return self.obj if isinstance(self.obj, Trace) else self.obj.trace
+    def project(self) -> Project:
+        return self.obj.trace.project if isinstance(self.obj, Span) else self.obj.project
 
     def panel(self, user: User) -> AnnotationTargetView:
-        configs = project_configs(self.trace.project)
+        configs = project_configs(self.project)
         if isinstance(self.obj, Span):
             return span_panel(self.obj, user=user, configs=configs)
+        if isinstance(self.obj, Session):
+            return session_panel(self.obj, user=user, configs=configs)
         return trace_panel(self.obj, user=user, configs=configs)
 
-    def mine(self, name: str, user: User) -> SpanAnnotation | TraceAnnotation | None:
+    def mine(self, name: str, user: User) -> Annotation | None:
         """The reviewer's own annotation of this name, the one the panel writes."""
-        model = SpanAnnotation if isinstance(self.obj, Span) else TraceAnnotation
         key = {self.kind: self.obj, "name": name, "identifier": reviewer_identifier(user.pk)}
-        return model.objects.filter(**key).first()
+        return ANNOTATION_MODELS[self.kind].objects.filter(**key).first()
 
-    def trace_url(self) -> str:
-        url = reverse("web:trace", args=[self.trace.trace_id])
-        return f"{url}?span={self.obj.span_id}" if isinstance(self.obj, Span) else url
+    def page_url(self) -> str:
+        """The page the panel is on, for a request made without htmx."""
+        if isinstance(self.obj, Session):
+            return reverse("web:session", args=[self.obj.pk])
+        if isinstance(self.obj, Trace):
+            return reverse("web:trace", args=[self.obj.trace_id])
+        return f"{reverse('web:trace', args=[self.obj.trace.trace_id])}?span={self.obj.span_id}"
 
 
 def target_for(kind: str, key: str) -> Target:
@@ -104,6 +121,8 @@ def target_for(kind: str, key: str) -> Target:
         return Target(kind, get_object_or_404(Span.objects.select_related("trace__project"), span_id=key))
     if kind == "trace":
         return Target(kind, get_object_or_404(Trace.objects.select_related("project"), trace_id=key))
+    if kind == "session":
+        return Target(kind, get_object_or_404(Session.objects.select_related("project"), pk=ascii_int(key)))
     raise Http404(f"Unknown annotation target {kind}")
 
 
@@ -172,7 +191,7 @@ def annotation_undo(request: HttpRequest, kind: str, key: str) -> HttpResponse:
 def annotation_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """Delete one of the reviewer's own annotations; admins may delete anybody's."""
     require_writer(request.user)
-    model = {"span": SpanAnnotation, "trace": TraceAnnotation}.get(kind)
+    model = ANNOTATION_MODELS.get(kind)
     if model is None:
         raise Http404(f"Unknown annotation target {kind}")
     annotation = get_object_or_404(model.objects.select_related(kind), pk=pk)
@@ -181,9 +200,9 @@ def annotation_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return _panel_response(request, target, errors={}, name="")
 
 
-def _upsert(target: Target, values: dict[str, Any], *, user: User) -> SpanAnnotation | TraceAnnotation:
+def _upsert(target: Target, values: dict[str, Any], *, user: User) -> Annotation:
     name, label, score = values["name"].strip(), values["label"] or None, values["score"]
-    config = config_for_project(name=name, project_id=target.trace.project_id)
+    config = config_for_project(name=name, project_id=target.project.pk)
     if (
         config is not None
         and config.type == AnnotationType.CATEGORICAL
@@ -202,21 +221,21 @@ def _upsert(target: Target, values: dict[str, Any], *, user: User) -> SpanAnnota
     return _write(target, name=name, user=user, values=fields)
 
 
-def _write(
-    target: Target, *, name: str, user: User, values: dict[str, Any]
-) -> SpanAnnotation | TraceAnnotation:
+def _write(target: Target, *, name: str, user: User, values: dict[str, Any]) -> Annotation:
     """Upsert the reviewer's own annotation of this name with these values."""
     fields = {**values, "name": name, "identifier": reviewer_identifier(user.pk), "user": user}
     if isinstance(target.obj, Span):
         return services.span_annotation_upsert(span=target.obj, **fields)
+    if isinstance(target.obj, Session):
+        return services.session_annotation_upsert(session=target.obj, **fields)
     return services.trace_annotation_upsert(trace=target.obj, **fields)
 
 
-def _restored(annotation: SpanAnnotation | TraceAnnotation) -> dict[str, Any]:
+def _restored(annotation: Annotation) -> dict[str, Any]:
     return {field: getattr(annotation, field) for field in RESTORED_FIELDS}
 
 
-def _result(annotation: SpanAnnotation | TraceAnnotation) -> str:
+def _result(annotation: Annotation) -> str:
     """An annotation's result in the reviewer's words: its label, else its score, else that it explains."""
     if annotation.label:
         return annotation.label
@@ -240,7 +259,7 @@ def _panel_response(
     if not wants_partial(request):
         for message in error_messages(errors):
             messages.error(request, message)
-        return redirect(target.trace_url())
+        return redirect(target.page_url())
     panel = target.panel(request.user)
     panel.errors = errors
     panel.error_name = name if errors else ""

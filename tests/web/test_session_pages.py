@@ -1,0 +1,276 @@
+"""The Sessions tab and the session page: rows, texts, filters, paging, query counts, Annotate."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from phoenix_annot.annotations.models import SessionAnnotation, reviewer_identifier
+from phoenix_annot.filtering.feedback import feedback_rollups_for_sessions, feedback_summaries_for_sessions
+from phoenix_annot.tracing.models import Project, Session
+from tests.factories import (
+    BASE_TIME,
+    AnnotationConfigFactory,
+    ProjectFactory,
+    SessionAnnotationFactory,
+    SessionFactory,
+    SpanFactory,
+    TraceFactory,
+    UserFactory,
+)
+
+from .conftest import HTMX
+
+pytestmark = pytest.mark.django_db
+
+
+def conversation(project: Project, turns: list[tuple[str, str]], *, minute: int = 0) -> Session:
+    """A session of these (question, answer) turns, one trace with a root span and a child each."""
+    start = BASE_TIME + timedelta(minutes=minute)
+    session = SessionFactory(
+        project=project,
+        start_time=start,
+        end_time=start + timedelta(seconds=len(turns)),
+        trace_count=len(turns),
+    )
+    for n, (question, answer) in enumerate(turns):
+        at = start + timedelta(seconds=n)
+        trace = TraceFactory(
+            project=project, session=session, start_time=at, end_time=at + timedelta(seconds=1)
+        )
+        root = SpanFactory(trace=trace, span_kind="CHAIN", input_value=question, output_value=answer)
+        SpanFactory(trace=trace, parent_id=root.span_id, input_value="inner", output_value="inner")
+    return session
+
+
+def test_feedback_summaries_for_sessions_count_each_label_of_a_session():
+    session = SessionFactory()
+    SessionAnnotationFactory(session=session, name="outcome", label="resolved", score=1.0)
+    SessionAnnotationFactory(session=session, name="outcome", label="resolved", score=1.0, identifier="b")
+
+    (summary,) = feedback_summaries_for_sessions([session.pk])[session.pk]
+
+    assert (summary.name, summary.count, summary.label_counts, summary.mean_score) == (
+        "outcome",
+        2,
+        {"resolved": 2},
+        1.0,
+    )
+
+
+def test_session_rollups_weigh_each_session_once_and_leave_unscored_labels_out_of_the_mean():
+    project = ProjectFactory()
+    first, second, third = SessionFactory.create_batch(3, project=project)
+    SessionAnnotationFactory(session=first, name="outcome", label="resolved", score=1.0)
+    SessionAnnotationFactory(session=first, name="outcome", label="resolved", score=1.0, identifier="b")
+    SessionAnnotationFactory(session=second, name="outcome", label="unresolved", score=0.0)
+    SessionAnnotationFactory(session=third, name="outcome", label="unknown", score=None)
+
+    (rollup,) = feedback_rollups_for_sessions(Session.objects.filter(project=project))
+
+    assert (rollup.span_count, rollup.annotation_count, rollup.mean_score) == (3, 4, 0.5)
+    assert rollup.label_fractions == pytest.approx({"resolved": 1 / 3, "unresolved": 1 / 3, "unknown": 1 / 3})
+
+
+def test_the_sessions_tab_lists_newest_first_with_first_input_last_output_and_chips(reviewer_client: Client):
+    project = ProjectFactory()
+    older = conversation(project, [("hello", "hi"), ("bye", "ciao")], minute=0)
+    newer = conversation(
+        project, [("where is my parcel?", "on its way"), ("thanks", "you're welcome")], minute=5
+    )
+    SessionAnnotationFactory(session=older, name="outcome", label="resolved", score=1.0)
+
+    body = reviewer_client.get(f"/projects/{project.pk}/sessions/").content.decode()
+
+    assert body.index(newer.session_id) < body.index(older.session_id)
+    assert "where is my parcel?" in body and "you&#x27;re welcome" in body
+    assert "thanks" not in body and "on its way" not in body
+    assert "outcome: resolved" in body
+    assert "inner" not in body
+
+
+@pytest.mark.parametrize("sessions", [1, 30])
+def test_the_sessions_tab_costs_the_same_queries_for_one_session_or_a_page(
+    reviewer_client: Client, django_assert_max_num_queries, sessions: int
+):
+    project = ProjectFactory()
+    AnnotationConfigFactory(name="outcome")
+    for n in range(sessions):
+        session = conversation(project, [("q", "a"), ("q2", "a2")], minute=n)
+        SessionAnnotationFactory(session=session, name="outcome", label="resolved", score=1.0)
+
+    with django_assert_max_num_queries(9):
+        response = reviewer_client.get(f"/projects/{project.pk}/sessions/?annotation_name=outcome")
+
+    assert response.content.decode().count('data-row data-session-id="') == sessions
+
+
+def test_the_sessions_tab_pages_by_cursor_without_repeating_or_skipping_a_session(reviewer_client: Client):
+    project = ProjectFactory()
+    # Ties on the start time are ordered by id, so a page boundary inside them loses nothing.
+    sessions = [conversation(project, [("q", "a")], minute=n // 3) for n in range(30)]
+    seen: list[str] = []
+    url = f"/projects/{project.pk}/sessions/?size=25"
+    while url:
+        page = reviewer_client.get(url, **HTMX).context["page"]
+        seen += [row.session.session_id for row in page.rows]
+        url = (
+            f"/projects/{project.pk}/sessions/?size=25&cursor={page.next_cursor}" if page.next_cursor else ""
+        )
+
+    assert sorted(seen) == sorted(s.session_id for s in sessions) and len(seen) == 30
+
+
+def test_the_sessions_tab_filters_by_time_and_by_a_missing_or_present_annotation(reviewer_client: Client):
+    project = ProjectFactory()
+    early = conversation(project, [("early", "a")], minute=0)
+    late = conversation(project, [("late", "a")], minute=60)
+    SessionAnnotationFactory(session=early, name="outcome", label="resolved", score=1.0)
+    tab = f"/projects/{project.pk}/sessions/"
+
+    def listed(query: str) -> set[str]:
+        return {row.session.session_id for row in reviewer_client.get(tab + query).context["page"].rows}
+
+    after = (BASE_TIME + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    assert listed(f"?start_time_after={after}") == {late.session_id}
+    assert listed(f"?start_time_before={after}") == {early.session_id}
+    assert listed("?missing_annotation=outcome") == {late.session_id}
+    assert listed("?annotation_name=outcome&label=resolved") == {early.session_id}
+    assert listed("?annotation_name=outcome&label=unresolved") == set()
+
+
+def test_a_label_without_an_annotation_name_is_an_error_that_lists_nothing(reviewer_client: Client):
+    project = ProjectFactory()
+    conversation(project, [("q", "a")])
+
+    body = reviewer_client.get(f"/projects/{project.pk}/sessions/?label=resolved").content.decode()
+
+    assert "Choose an annotation name to filter on." in body and 'data-session-id="' not in body
+
+
+def test_the_session_page_reads_the_turns_in_order_from_their_root_spans(reviewer_client: Client):
+    project = ProjectFactory()
+    session = conversation(
+        project, [("first question", "first answer"), ("second question", "second answer")]
+    )
+
+    body = reviewer_client.get(f"/sessions/{session.pk}/").content.decode()
+
+    order = ["first question", "first answer", "second question", "second answer"]
+    assert [body.index(text) for text in order] == sorted(body.index(text) for text in order)
+    assert "inner" not in body
+    assert 'id="panel-session"' in body
+
+
+def test_a_turn_whose_root_holds_chat_json_shows_the_users_last_message_and_the_answer(
+    reviewer_client: Client,
+):
+    project = ProjectFactory()
+    session = SessionFactory(project=project)
+    trace = TraceFactory(project=project, session=session)
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of Peru?"}]
+    SpanFactory(
+        trace=trace,
+        input_value=json.dumps({"messages": messages}),
+        input_mime_type="application/json",
+        output_value=json.dumps({"choices": [{"message": {"role": "assistant", "content": "Lima."}}]}),
+        attributes={
+            "llm": {
+                "input_messages": [{"message": m} for m in messages],
+                "output_messages": [{"message": {"role": "assistant", "content": "Lima."}}],
+            }
+        },
+    )
+
+    turn = reviewer_client.get(f"/sessions/{session.pk}/").context["review"].turns[0]
+
+    assert (turn.user, turn.assistant) == ("Capital of Peru?", "Lima.")
+
+
+@pytest.mark.parametrize("turns", [1, 50])
+def test_the_session_page_costs_the_same_queries_for_one_turn_or_fifty(
+    reviewer_client: Client, django_assert_max_num_queries, turns: int
+):
+    project = ProjectFactory()
+    session = conversation(project, [(f"q{n}", f"a{n}") for n in range(turns)])
+    conversation(project, [("other", "x")], minute=10)
+
+    with django_assert_max_num_queries(10):
+        response = reviewer_client.get(f"/sessions/{session.pk}/?list=tab%3Dsessions")
+
+    assert response.context["neighbours"].previous is not None
+
+
+def test_j_and_k_walk_the_sessions_of_the_filtered_list_in_its_order(reviewer_client: Client):
+    project = ProjectFactory()
+    oldest, middle, newest = (conversation(project, [("q", "a")], minute=n) for n in range(3))
+    SessionAnnotationFactory(session=middle, name="outcome", label="resolved", score=1.0)
+    to_do = "tab=sessions&missing_annotation=outcome"
+
+    neighbours = reviewer_client.get(f"/sessions/{newest.pk}/", {"list": to_do}).context["neighbours"]
+    edge = reviewer_client.get(f"/sessions/{oldest.pk}/", {"list": to_do}).context["neighbours"]
+
+    assert (neighbours.previous, neighbours.next) == (None, oldest.pk)
+    assert (edge.previous, edge.next) == (newest.pk, None)
+
+
+def test_a_digit_on_the_session_panel_saves_the_reviewers_own_session_annotation(
+    reviewer_client: Client, reviewer
+):
+    project = ProjectFactory()
+    config = AnnotationConfigFactory(name="outcome")
+    config.projects.add(project)
+    session = conversation(project, [("q", "a")])
+
+    response = reviewer_client.post(
+        f"/annotate/session/{session.pk}/", {"name": "outcome", "label": "correct"}, **HTMX
+    )
+
+    annotation = SessionAnnotation.objects.get(session=session)
+    assert (annotation.label, annotation.identifier, annotation.user) == (
+        "correct",
+        reviewer_identifier(reviewer.pk),
+        reviewer,
+    )
+    assert annotation.score == next(v["score"] for v in config.values if v["label"] == "correct")
+    assert "Saved outcome = correct" in response.content.decode()
+
+
+def test_undo_on_the_session_panel_removes_the_new_annotation(reviewer_client: Client):
+    session = conversation(ProjectFactory(), [("q", "a")])
+    reviewer_client.post(f"/annotate/session/{session.pk}/", {"name": "outcome", "label": "fine"}, **HTMX)
+
+    reviewer_client.post(
+        f"/annotate/session/{session.pk}/undo/", {"name": "outcome", "previous": "null"}, **HTMX
+    )
+
+    assert not SessionAnnotation.objects.filter(session=session).exists()
+
+
+def test_a_reviewer_cannot_delete_another_reviewers_session_annotation(reviewer_client: Client):
+    session = conversation(ProjectFactory(), [("q", "a")])
+    theirs = SessionAnnotationFactory(session=session, name="outcome", label="resolved")
+
+    response = reviewer_client.post(f"/annotations/session/{theirs.pk}/delete/", **HTMX)
+
+    assert response.status_code == 403
+    assert SessionAnnotation.objects.filter(pk=theirs.pk).exists()
+
+
+@pytest.mark.parametrize("key", ["0", "abc", "99999999999999999999999"])
+def test_an_unknown_session_is_a_404_on_the_page_and_the_annotate_route(reviewer_client: Client, key: str):
+    annotate = reviewer_client.post(f"/annotate/session/{key}/", {"name": "outcome", "label": "x"})
+
+    assert (reviewer_client.get(f"/sessions/{key}/").status_code, annotate.status_code) == (404, 404)
+
+
+def test_a_viewer_cannot_annotate_a_session(client: Client):
+    viewer = UserFactory(username="vera", role="VIEWER")
+    client.force_login(viewer)
+    session = conversation(ProjectFactory(), [("q", "a")])
+
+    response = client.post(f"/annotate/session/{session.pk}/", {"name": "outcome", "label": "fine"}, **HTMX)
+
+    assert response.status_code == 403
+    assert not SessionAnnotation.objects.exists()
