@@ -33,7 +33,7 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
         login(page, args.base_url, args.username, args.password)
         page.screenshot(path=args.out_dir / "projects.png", full_page=True)
         page.click(f"#projects-table a:text-is('{args.project}')")

@@ -29,6 +29,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import models
 from django.db.models import Exists, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 from django.utils.dateparse import parse_datetime
@@ -270,6 +271,12 @@ class AttributesFilter(ValuesFilter):
     field_class = AttributesField
 
 
+def as_written(choices: type[models.TextChoices]) -> list[tuple[str, str]]:
+    """Each value as its own label: the tables show kinds and statuses as stored (LLM, OK), not as Django
+    names them from the member (Llm, Ok)."""
+    return [(value, value) for value in choices.values]
+
+
 class SpanFilter(django_filters.FilterSet):
     # Phoenix's parameters (PHOENIX_COMPAT.md §3.4).
     start_time = extend_schema_field(_datetime("Starting at or after this time (naive = UTC)."))(
@@ -287,10 +294,10 @@ class SpanFilter(django_filters.FilterSet):
     )
     name = extend_schema_field(_array("Exact span names."))(ValuesFilter(field_name="name"))
     span_kind = extend_schema_field(_array("Span kinds, any case.", enum=SpanKind.values))(
-        ChoicesInAnyCaseFilter(field_name="span_kind", choices=SpanKind.choices, label="Kind")
+        ChoicesInAnyCaseFilter(field_name="span_kind", choices=as_written(SpanKind), label="Kind")
     )
     status_code = extend_schema_field(_array("Status codes, any case.", enum=StatusCode.values))(
-        ChoicesInAnyCaseFilter(field_name="status_code", choices=StatusCode.choices, label="Status")
+        ChoicesInAnyCaseFilter(field_name="status_code", choices=as_written(StatusCode), label="Status")
     )
     attribute = extend_schema_field(
         _array(
@@ -354,7 +361,7 @@ class SpanFilter(django_filters.FilterSet):
         label="Score at most", help_text="...whose score is at most this (needs annotation_name)."
     )
     annotator_kind = django_filters.ChoiceFilter(
-        choices=AnnotatorKind.choices,
+        choices=as_written(AnnotatorKind),
         empty_label="any",
         label="Annotator",
         help_text="...written by this kind.",

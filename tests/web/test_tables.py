@@ -113,3 +113,15 @@ def test_an_annotation_name_nobody_used_costs_one_query_and_lists_the_names_used
 
     assert response.context["page"].absent_annotation_names == ["tone"]
     assert "Names in this project: helpfulness" in response.content.decode()
+
+
+def test_kinds_statuses_and_annotator_kinds_in_the_filter_bar_read_as_stored(reviewer_client: Client):
+    project = ProjectFactory()
+
+    html = reviewer_client.get(f"/projects/{project.pk}/").content.decode()
+
+    assert '<option value="LLM">LLM</option>' in html
+    assert '<option value="RETRIEVER">RETRIEVER</option>' in html
+    assert '<option value="ERROR">ERROR</option>' in html
+    assert '<option value="HUMAN">HUMAN</option>' in html
+    assert ">Llm<" not in html
