@@ -12,10 +12,17 @@ What it does, in order:
    a. ``GET /v1/projects/{p}/sessions?limit=100``: the first page, oldest first (Phoenix's default);
    b. the same, ``order=desc``: the newest sessions, what a Sessions tab opens on;
    c. a page in the middle, by cursor (``ProjectSession`` GlobalID of the middle session);
-   d. ``GET /v1/sessions/{id}`` of the long session, with all its turns.
+   d. ``GET /v1/sessions/{id}`` of the long session, with all its turns;
 
-   Targets (issue 12, for the pages that will read the same selectors): a page of sessions < 200 ms
-   median, a 50-turn session < 150 ms.
+   and the review pages, logged in as a reviewer (every other session carries an ``outcome`` annotation):
+
+   e. the Sessions tab as it opens (newest 50, feedback chips, roll-ups over every session of the project);
+   f. the Sessions tab at a page in the middle, by cursor;
+   g. the Sessions tab filtered to the to-do list (``missing_annotation=outcome``);
+   h. the session page of the long session, opened from the tab (its turns, Annotate panel, j/k).
+
+   Targets (issue 12): the Sessions tab (and a page of sessions over /v1) < 200 ms median, a 50-turn session
+   (page or /v1) < 150 ms.
 
 Run from the project root with the project's virtualenv, as a module (it imports bench/api.py's helpers)::
 
@@ -39,8 +46,11 @@ import psycopg
 
 from bench.api import ROOT, admin_sql, django_env, gunicorn, summary, timed
 from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.core.keyset import encode_cursor
 
 PROJECT = "sessions-bench"
+REVIEWER = "bench-reviewer"
+REVIEWER_PASSWORD = "bench-reviewer-password"
 LONG_SESSION = "long-conversation"
 PAGE_TARGET_MS = 200
 LONG_SESSION_TARGET_MS = 150
@@ -85,6 +95,12 @@ SELECT t.id, t.project_id, substr(md5(t.id || '-' || n), 1, 16),
     'What did I ask you before?', 'text/plain', 'You asked about the weather.', 'text/plain',
     CASE WHEN n = 0 THEN '' ELSE 'gpt-4o' END, 20, 10, 30, NULL, now()
 FROM tracing_trace t, generate_series(0, t.span_count - 1) n;
+
+INSERT INTO annotations_sessionannotation (session_id, name, label, score, explanation, metadata,
+    annotator_kind, identifier, source, user_id, created_at, updated_at)
+SELECT s.id, 'outcome', CASE WHEN s.id %% 4 = 0 THEN 'resolved' ELSE 'unresolved' END,
+    CASE WHEN s.id %% 4 = 0 THEN 1.0 ELSE 0.0 END, NULL, '{}'::jsonb, 'HUMAN', '', 'API', NULL, now(), now()
+FROM tracing_session s WHERE s.id %% 2 = 0;
 """
 
 
@@ -118,6 +134,23 @@ def middle_cursor(url: str) -> str:
     return to_global_id("ProjectSession", pk)
 
 
+def middle_page_cursor(url: str) -> str:
+    """The Sessions tab's cursor (newest first) at the middle session."""
+    with psycopg.connect(url) as conn:
+        start_time, pk = conn.execute(
+            "SELECT start_time, id FROM tracing_session ORDER BY start_time DESC, id DESC "
+            "OFFSET (SELECT count(*) / 2 FROM tracing_session) LIMIT 1"
+        ).fetchone()
+    return encode_cursor(start_time, pk)
+
+
+def project_and_long_session(url: str) -> tuple[int, int]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT project_id, id FROM tracing_session WHERE session_id = %s", (LONG_SESSION,)
+        ).fetchone()
+
+
 def get(client: httpx.Client, path: str) -> Any:
     response = client.get(path)
     response.raise_for_status()
@@ -140,6 +173,58 @@ def measure(base_url: str, *, cursor: str, runs: int, long_turns: int) -> dict[s
         }
 
 
+def log_in(client: httpx.Client) -> None:
+    """Log the client in as the reviewer through the login form: it keeps the session cookie."""
+    client.get("/login/").raise_for_status()
+    response = client.post(
+        "/login/",
+        data={
+            "username": REVIEWER,
+            "password": REVIEWER_PASSWORD,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+    )
+    if response.status_code != 302:
+        raise AssertionError(f"login failed: {response.status_code}")
+
+
+def page(client: httpx.Client, path: str) -> str:
+    response = client.get(path)
+    response.raise_for_status()
+    return response.text
+
+
+def measure_pages(
+    base_url: str, *, project: int, long_session: int, cursor: str, runs: int, long_turns: int
+) -> dict[str, Any]:
+    calls = {
+        "Sessions tab (newest 50)": f"/projects/{project}/sessions/",
+        "Sessions tab, middle page (cursor)": f"/projects/{project}/sessions/?cursor={cursor}",
+        "Sessions tab, to-do (no outcome)": f"/projects/{project}/sessions/?missing_annotation=outcome",
+        f"session page of {long_turns} turns": f"/sessions/{long_session}/?list=tab%3Dsessions",
+    }
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        log_in(client)
+        assert page(client, calls["Sessions tab (newest 50)"]).count("data-row data-session-id=") == 50
+        assert page(client, calls[f"session page of {long_turns} turns"]).count('class="turn"') == long_turns
+        return {
+            name: summary(timed(lambda path=path: page(client, path), runs)) for name, path in calls.items()
+        }
+
+
+def add_reviewer(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", REVIEWER],
+        cwd=ROOT,
+        env={
+            **env,
+            "DJANGO_SUPERUSER_PASSWORD": REVIEWER_PASSWORD,
+            "DJANGO_SUPERUSER_EMAIL": "r@example.com",
+        },
+        check=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -158,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = django_env(args.postgres_url)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        add_reviewer(env)
         started = time.perf_counter()
         seed(args.postgres_url, sessions=args.sessions, long_turns=args.long_turns)
         print(f"seeded and analysed in {time.perf_counter() - started:.0f} s")
@@ -165,6 +251,15 @@ def main(argv: list[str] | None = None) -> int:
             results = measure(
                 server.base_url,
                 cursor=middle_cursor(args.postgres_url),
+                runs=args.runs,
+                long_turns=args.long_turns,
+            )
+            project, long_session = project_and_long_session(args.postgres_url)
+            results |= measure_pages(
+                server.base_url,
+                project=project,
+                long_session=long_session,
+                cursor=middle_page_cursor(args.postgres_url),
                 runs=args.runs,
                 long_turns=args.long_turns,
             )
@@ -178,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         target = LONG_SESSION_TARGET_MS if "turns" in call else PAGE_TARGET_MS
         verdict = "ok" if figures["median_ms"] < target else "MISS"
         print(
-            f"  {call:32} median {figures['median_ms']:7.1f} ms  p90 {figures['p90_ms']:7.1f} ms  "
+            f"  {call:36} median {figures['median_ms']:7.1f} ms  p90 {figures['p90_ms']:7.1f} ms  "
             f"(target < {target} ms: {verdict})"
         )
     return 0
