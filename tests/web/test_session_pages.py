@@ -274,3 +274,22 @@ def test_a_viewer_cannot_annotate_a_session(client: Client):
 
     assert response.status_code == 403
     assert not SessionAnnotation.objects.exists()
+
+
+def test_the_session_panel_puts_first_the_configs_the_projects_sessions_are_judged_by(
+    reviewer_client: Client,
+):
+    project = ProjectFactory()
+    for name in ("correctness", "outcome", "tone"):
+        AnnotationConfigFactory(name=name).projects.add(project)
+    judged = conversation(project, [("q", "a")])
+    SessionAnnotationFactory(session=judged, name="outcome", label="resolved")
+    session = conversation(project, [("q", "a")], minute=5)
+
+    panel = reviewer_client.get(f"/sessions/{session.pk}/").context["review"].panel
+    after_save = reviewer_client.post(
+        f"/annotate/session/{session.pk}/", {"name": "outcome", "label": "correct"}, **HTMX
+    ).context["panel"]
+
+    assert [config.name for config in panel.configs] == ["outcome", "correctness", "tone"]
+    assert [config.name for config in after_save.configs] == ["outcome", "correctness", "tone"]

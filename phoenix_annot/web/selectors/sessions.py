@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404, QueryDict
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.annotations.models import AnnotationConfig
+from phoenix_annot.annotations.models import AnnotationConfig, SessionAnnotation
 from phoenix_annot.core.keyset import decode_cursor, encode_cursor, keyset_after
 from phoenix_annot.filtering.feedback import (
     FeedbackRollup,
@@ -19,7 +19,7 @@ from phoenix_annot.tracing import openinference
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
 from ..templatetags.rows import input_preview
-from .configs import configs_by_name, project_configs
+from .configs import configs_by_name
 from .spans import _page_size
 from .traces import AnnotationTargetView, session_panel
 
@@ -151,9 +151,22 @@ def session_for_review(*, pk: int, user: User) -> SessionReview:
     return SessionReview(
         session=session,
         turns=[_turn(trace, roots.get(trace.pk)) for trace in traces],
-        panel=session_panel(session, user=user, configs=project_configs(session.project)),
+        panel=session_panel(session, user=user, configs=session_configs(session.project)),
         configs_by_name=configs_by_name(),
     )
+
+
+def session_configs(project: Project) -> list[AnnotationConfig]:
+    """The project's configs for the session panel, those already used on its sessions first.
+
+    A config does not say what it judges, and a project's span configs (correctness, ...) come with it: this
+    way the digits and `e` start on the ones reviewers judge conversations by (the demo's outcome).
+    """
+    used = SessionAnnotation.objects.filter(session__project=project, name=OuterRef("name"))
+    configs = (
+        AnnotationConfig.objects.filter(projects=project).annotate(on_sessions=Exists(used)).order_by("name")
+    )
+    return sorted(configs, key=lambda config: not config.on_sessions)
 
 
 def _turn(trace: Trace, root: Span | None) -> Turn:

@@ -31,6 +31,7 @@ from phoenix_annot.filtering.feedback import feedback_summaries_for_spans
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
 from ..selectors.configs import configs_by_name, project_configs
+from ..selectors.sessions import session_configs
 from ..selectors.traces import AnnotationTargetView, error_messages, session_panel, span_panel, trace_panel
 
 # What an annotation's Undo puts back: every field a write replaces.
@@ -95,11 +96,11 @@ class Target:
         return self.obj.trace.project if isinstance(self.obj, Span) else self.obj.project
 
     def panel(self, user: User) -> AnnotationTargetView:
+        if isinstance(self.obj, Session):
+            return session_panel(self.obj, user=user, configs=session_configs(self.project))
         configs = project_configs(self.project)
         if isinstance(self.obj, Span):
             return span_panel(self.obj, user=user, configs=configs)
-        if isinstance(self.obj, Session):
-            return session_panel(self.obj, user=user, configs=configs)
         return trace_panel(self.obj, user=user, configs=configs)
 
     def mine(self, name: str, user: User) -> Annotation | None:
