@@ -177,3 +177,29 @@ class ExampleRevisionFactory(factory.django.DjangoModelFactory):
     input = factory.LazyFunction(lambda: {"input": "question"})
     output = factory.LazyFunction(lambda: {"output": "answer"})
     revision_kind = "CREATE"
+
+
+def conversation(project: Project, turns: list[tuple[str, str]], *, minute: int = 0) -> Session:
+    """A session of these (question, answer) turns, `minute` minutes after BASE_TIME: one trace a turn,
+    a CHAIN root span holding the question and answer, and a child LLM span saying "inner"."""
+    start = BASE_TIME + timedelta(minutes=minute)
+    session = SessionFactory(
+        project=project,
+        start_time=start,
+        end_time=start + timedelta(seconds=len(turns)),
+        trace_count=len(turns),
+    )
+    for n, (question, answer) in enumerate(turns):
+        at = start + timedelta(seconds=n)
+        trace = TraceFactory(
+            project=project,
+            session=session,
+            start_time=at,
+            end_time=at + timedelta(seconds=1),
+            root_span_name="support_answer",
+        )
+        root = SpanFactory(
+            trace=trace, name="support_answer", span_kind="CHAIN", input_value=question, output_value=answer
+        )
+        SpanFactory(trace=trace, parent_id=root.span_id, input_value="inner", output_value="inner")
+    return session

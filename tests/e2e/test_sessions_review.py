@@ -1,7 +1,5 @@
 """The Sessions tab and the session page in Chromium: read a conversation, label it by keyboard, move on."""
 
-from datetime import timedelta
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -9,14 +7,11 @@ from phoenix_annot.annotations.models import SessionAnnotation, reviewer_identif
 from phoenix_annot.tracing.models import Project, Session
 from tests.e2e.axe import assert_no_axe_violations
 from tests.factories import (
-    BASE_TIME,
     AnnotationConfigFactory,
     ProjectFactory,
     SessionAnnotationFactory,
-    SessionFactory,
-    SpanFactory,
-    TraceFactory,
     UserFactory,
+    conversation,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,34 +24,14 @@ OUTCOME_VALUES = [
 ]
 
 
-def support_chat(project: Project, turns: list[tuple[str, str]], *, minute: int) -> Session:
-    start = BASE_TIME + timedelta(minutes=minute)
-    session = SessionFactory(
-        project=project,
-        start_time=start,
-        end_time=start + timedelta(seconds=len(turns)),
-        trace_count=len(turns),
-    )
-    for n, (question, answer) in enumerate(turns):
-        at = start + timedelta(seconds=n)
-        trace = TraceFactory(
-            project=project, session=session, start_time=at, end_time=at, root_span_name="support_answer"
-        )
-        root = SpanFactory(
-            trace=trace, name="support_answer", span_kind="CHAIN", input_value=question, output_value=answer
-        )
-        SpanFactory(trace=trace, parent_id=root.span_id, name="retrieve", span_kind="RETRIEVER")
-    return session
-
-
 @pytest.fixture
 def support() -> tuple[Project, list[Session]]:
     """Three chats, oldest first; the oldest already has a reviewer's outcome."""
     project = ProjectFactory(name="support-rag")
     AnnotationConfigFactory(name="outcome", values=OUTCOME_VALUES).projects.add(project)
     chats = [
-        support_chat(project, [("How do I reset my password?", "Use the link on the login page.")], minute=0),
-        support_chat(
+        conversation(project, [("How do I reset my password?", "Use the link on the login page.")], minute=0),
+        conversation(
             project,
             [
                 ("Can I export my data?", "Yes, as CSV from Settings."),
@@ -65,7 +40,7 @@ def support() -> tuple[Project, list[Session]]:
             ],
             minute=5,
         ),
-        support_chat(project, [("Is there an API rate limit?", "100 requests a minute.")], minute=10),
+        conversation(project, [("Is there an API rate limit?", "100 requests a minute.")], minute=10),
     ]
     other = UserFactory(username="olga")
     SessionAnnotationFactory(

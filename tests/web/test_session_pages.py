@@ -8,7 +8,7 @@ from django.test import Client
 
 from phoenix_annot.annotations.models import SessionAnnotation, reviewer_identifier
 from phoenix_annot.filtering.feedback import feedback_rollups_for_sessions, feedback_summaries_for_sessions
-from phoenix_annot.tracing.models import Project, Session
+from phoenix_annot.tracing.models import Session
 from tests.factories import (
     BASE_TIME,
     AnnotationConfigFactory,
@@ -18,30 +18,12 @@ from tests.factories import (
     SpanFactory,
     TraceFactory,
     UserFactory,
+    conversation,
 )
 
 from .conftest import HTMX
 
 pytestmark = pytest.mark.django_db
-
-
-def conversation(project: Project, turns: list[tuple[str, str]], *, minute: int = 0) -> Session:
-    """A session of these (question, answer) turns, one trace with a root span and a child each."""
-    start = BASE_TIME + timedelta(minutes=minute)
-    session = SessionFactory(
-        project=project,
-        start_time=start,
-        end_time=start + timedelta(seconds=len(turns)),
-        trace_count=len(turns),
-    )
-    for n, (question, answer) in enumerate(turns):
-        at = start + timedelta(seconds=n)
-        trace = TraceFactory(
-            project=project, session=session, start_time=at, end_time=at + timedelta(seconds=1)
-        )
-        root = SpanFactory(trace=trace, span_kind="CHAIN", input_value=question, output_value=answer)
-        SpanFactory(trace=trace, parent_id=root.span_id, input_value="inner", output_value="inner")
-    return session
 
 
 def test_feedback_summaries_for_sessions_count_each_label_of_a_session():
