@@ -3,11 +3,14 @@
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.factories import UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
+# Playwright's assertions wait 5 s by default, its actions the page's 10 s: on 2 cores running the suite
+# with -n 2, a page load can take longer than 5 s, so assertions wait as long as actions do.
+expect.set_options(timeout=10_000)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
