@@ -20,7 +20,7 @@ from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
 from ..templatetags.rows import input_preview
 from .configs import configs_by_name
-from .spans import _page_size
+from .spans import page_size_from
 from .traces import AnnotationTargetView, session_panel
 
 # What a row of the tab reads of a root span: its texts, never its attributes.
@@ -61,7 +61,7 @@ def matching_sessions(*, project: Project, params: QueryDict) -> QuerySet[Sessio
 def session_list_for_review(*, project: Project, params: QueryDict) -> SessionPage:
     """One page of the project's sessions, newest first, with their first input and last output."""
     filterset = session_filterset(project=project, params=params)
-    page_size = _page_size(params.get("size"))
+    page_size = page_size_from(params.get("size"))
     sessions: list[Session] = []
     next_cursor, rollups, total = None, [], 0
     if filterset.is_valid():

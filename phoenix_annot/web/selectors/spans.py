@@ -70,7 +70,7 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
     filterset = span_filterset(project=project, params=params, user=user, tab=tab)
     sort = params.get("sort") if params.get("sort") in SORTS[tab] else "start_time"
     descending = params.get("dir") != "asc"
-    page_size = _page_size(params.get("size"))
+    page_size = page_size_from(params.get("size"))
     configs = configs_by_name()
     rows: list[Span] = []
     next_cursor, rollups, total = None, [], 0
@@ -136,7 +136,7 @@ def keyset_page(
     return rows[:size], next_cursor
 
 
-def _page_size(raw: str | None) -> int:
+def page_size_from(raw: str | None) -> int:
     size = ascii_int(raw or "")
     return size if size in PAGE_SIZES else PAGE_SIZES[1]
 

@@ -8,7 +8,7 @@ from phoenix_annot.tracing.models import Project
 
 from ..selectors.sessions import session_for_review, session_list_for_review, session_neighbours
 from ..selectors.spans import PAGE_SIZES
-from .spans import _without as without
+from .spans import query_without
 
 
 # Never from a cache: Back after labelling a session must show its new chips.
@@ -28,7 +28,7 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
         "page_sizes": PAGE_SIZES,
         "query": query.urlencode(),
         "list_query": in_list.urlencode(),
-        "chip_base": f"?{without(query, 'annotation_name', 'label')}",
+        "chip_base": f"?{query_without(query, 'annotation_name', 'label')}",
     }
     template = "sessions/_results.html" if wants_partial(request) else "sessions/list.html"
     return render(request, template, context)

@@ -11,6 +11,9 @@ from phoenix_annot.tracing.models import Project
 
 from ..selectors.spans import PAGE_SIZES, span_list_for_review
 
+# The filters a feedback chip sets: a chip's link drops the ones the list has before adding its own.
+CHIP_FILTERS = ("annotation_name", "label", "label_not", "score_min", "score_max")
+
 
 # Never from a cache: Back after "Add to dataset" must show the new dataset and no stale selection.
 @never_cache
@@ -36,14 +39,14 @@ def span_list(request: HttpRequest, pk: int, tab: str = "spans") -> HttpResponse
         "query": query.urlencode(),
         "query_unsorted": sorted_by.urlencode(),
         "list_query": in_list.urlencode(),
-        "chip_base": f"?{_without(query, 'annotation_name', 'label', 'label_not', 'score_min', 'score_max')}",
+        "chip_base": f"?{query_without(query, *CHIP_FILTERS)}",
         "datasets": Dataset.objects.order_by("name").values_list("pk", "name"),
     }
     template = "spans/_results.html" if wants_partial(request) else "spans/list.html"
     return render(request, template, context)
 
 
-def _without(query: QueryDict, *names: str) -> str:
+def query_without(query: QueryDict, *names: str) -> str:
     """The query string minus some parameters, ready for more to be appended."""
     trimmed = query.copy()
     for name in names:
