@@ -97,7 +97,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "phoenix_annot.core.middleware.DatabaseUnavailableMiddleware",
-    "phoenix_annot.api.middleware.QueryNulMiddleware",
+    "phoenix_annot.api.middleware.NulCharacterMiddleware",
     "phoenix_annot.accounts.middleware.CrossSiteV1Middleware",
     # Last, as django-axes asks: it turns a locked-out login attempt into its 429 page.
     "axes.middleware.AxesMiddleware",

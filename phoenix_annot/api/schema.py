@@ -245,7 +245,7 @@ def add_common_errors(result: dict[str, Any], generator: Any, request: Any, publ
                     str(status), {"description": text, "content": {TEXT: {"schema": {"type": "string"}}}}
                 )
             if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
-                # QueryNulMiddleware answers a NUL in any query parameter with request-validation JSON.
+                # NulCharacterMiddleware answers a NUL in any query parameter with request-validation JSON.
                 invalid = operation["responses"].setdefault(
                     "422", {"description": "A query parameter is invalid; `loc` points at it."}
                 )

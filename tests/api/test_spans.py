@@ -378,3 +378,26 @@ def test_a_first_trace_with_more_spans_than_the_cap_lists_its_earliest(api, monk
 
     assert [span["span_id"] for span in page["data"][0]["spans"]] == [s.span_id for s in spans[:5]]
     assert page["next_cursor"] == to_global_id("Trace", older.pk)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/v1/projects/a%00b"),
+        ("get", "/v1/projects/a%00b/spans"),
+        ("get", "/v1/projects/a%00b/traces"),
+        ("get", "/v1/projects/a%00b/sessions"),
+        ("get", "/v1/projects/a%00b/span_annotations?span_ids=x"),
+        ("get", "/v1/projects/a%00b/trace_annotations?trace_ids=x"),
+        ("get", "/v1/annotation_configs/a%00b"),
+        ("delete", "/v1/spans/a%00b"),
+    ],
+)
+def test_a_nul_in_a_path_identifier_is_a_404_in_plain_text_not_a_database_error(api, method, path):
+    api.raise_request_exception = False
+
+    response = getattr(api, method)(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "NUL" in response.content.decode()

@@ -467,3 +467,15 @@ def test_a_tampered_cursor_restarts_the_list(reviewer_client: Client, tab: str, 
 
     assert response.status_code == 200
     assert response.context["page"].rows == first.context["page"].rows
+
+
+@pytest.mark.parametrize(
+    "path", ["/traces/a%00b/", "/traces/a%00b/tree/", "/spans/a%00b/", "/sessions/1%00/"]
+)
+def test_an_address_holding_a_nul_is_the_sites_404_page_not_a_database_error(reviewer_client: Client, path):
+    reviewer_client.raise_request_exception = False
+
+    response = reviewer_client.get(path)
+
+    assert response.status_code == 404
+    assert b"phoenix-annot" in response.content
