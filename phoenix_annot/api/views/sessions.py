@@ -59,8 +59,7 @@ def session_from_identifier(identifier: str, *, quoted: bool = False) -> Session
         session = Session.objects.filter(pk=pk).first()
         what = f"ID {shown}"
     else:
-        # No stored session.id holds a NUL, and PostgreSQL refuses one in a query.
-        session = Session.objects.filter(session_id=identifier).first() if "\x00" not in identifier else None
+        session = Session.objects.filter(session_id=identifier).first()
         what = f"session_id {shown}"
     if session is None:
         raise PlainError(404, f"Session with {what} not found")
