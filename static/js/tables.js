@@ -80,7 +80,8 @@
     } else if (event.key === "Enter") {
       var row = document.querySelector("#spans-table tbody tr.current, #sessions-table tbody tr.current");
       var link = row && row.querySelector("a.row-link");
-      if (link && (event.target === document.body || event.target === row)) {
+      // Enter stays with a control that has focus (a link, a button, the key list), wherever else focus is.
+      if (link && !event.target.closest("a, button, summary, dialog")) {
         link.click();
         event.preventDefault();
       }
