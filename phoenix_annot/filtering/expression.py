@@ -18,6 +18,8 @@ parameters. Semantics follow Phoenix:
   not b`), as Phoenix evaluates it on each row of its annotation join.
 - `not` over conditions on one name applies per annotation, as in Phoenix: `not annotations['q'].label
   == 'a'` keeps spans with a q annotation labelled otherwise.
+- `session_annotations['q']` reads the annotations of the span's session (through its trace), with the
+  same rules as `trace_annotations['q']`; a span outside any session has none. Phoenix 20.26 refuses it.
 - `cumulative_llm_token_count_*` sum the LLM token counts of the span and its descendants, as Phoenix's
   stored sums do; they are computed when asked (sql.CumulativeTokenCount).
 """
@@ -133,7 +135,13 @@ _CUMULATIVE_COLUMNS: dict[str, tuple[str, ...]] = {
         ("total", ("llm_token_count_prompt", "llm_token_count_completion")),
     )
 }
-_ANNOTATION_TARGETS = {"annotations": "span", "evals": "span", "trace_annotations": "trace"}
+# session_annotations is ours: Phoenix 20.26 refuses it in a span filter ("invalid expression").
+_ANNOTATION_TARGETS = {
+    "annotations": "span",
+    "evals": "span",
+    "trace_annotations": "trace",
+    "session_annotations": "session",
+}
 _ANNOTATION_FIELDS = {
     "label": ValueType.TEXT,
     "score": ValueType.NUMBER,
@@ -636,8 +644,8 @@ class _Translator:
             return _annotation_ref(node, target, slices)
         if not (isinstance(root, ast.Name) and root.id in _JSON_ROOTS):
             _fail(
-                f"`{_source(node)}`: only attributes[...], metadata[...], annotations[...], evals[...] and"
-                " trace_annotations[...] take subscripts."
+                f"`{_source(node)}`: only attributes[...], metadata[...], annotations[...], evals[...],"
+                " trace_annotations[...] and session_annotations[...] take subscripts."
             )
         keys = [*_JSON_ROOTS[root.id], *(key for part in slices for key in _subscript_keys(part))]
         if not isinstance(keys[0], str):

@@ -15,25 +15,40 @@ from typing import Literal
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from phoenix_annot.annotations.models import NOTE_NAME, SpanAnnotation, TraceAnnotation
+from phoenix_annot.annotations.models import (
+    NOTE_NAME,
+    AnnotationBase,
+    SessionAnnotation,
+    SpanAnnotation,
+    TraceAnnotation,
+)
 
 Connector = Literal["and", "or"]
+Target = Literal["span", "trace", "session"]
 # SQL's three-valued logic: None is "unknown", what comparing with NULL gives.
 Truth = bool | None
+# Per target: its annotations, their key to it, and how a span reaches it (its session through its trace;
+# a span outside any session reaches none).
+_TARGETS: dict[Target, tuple[type[AnnotationBase], str, str]] = {
+    "span": (SpanAnnotation, "span", "pk"),
+    "trace": (TraceAnnotation, "trace", "trace"),
+    "session": (SessionAnnotation, "session", "trace__session"),
+}
 
 
 @dataclass(frozen=True)
 class AnnotationScope:
-    """The annotation rows a predicate looks at: the span's own or its trace's, of one name or of any."""
+    """The annotation rows a predicate looks at: the span's own, its trace's or its session's, of one name or
+    of any. `outer` names the target in the outer query when that query is not over spans (the Sessions
+    tab's is over sessions: "pk")."""
 
-    target: Literal["span", "trace"]
+    target: Target
     name: str | None
+    outer: str | None = None
 
     def rows(self) -> QuerySet:
-        if self.target == "trace":
-            rows = TraceAnnotation.objects.filter(trace=OuterRef("trace"))
-        else:
-            rows = SpanAnnotation.objects.filter(span=OuterRef("pk"))
+        model, key, from_span = _TARGETS[self.target]
+        rows = model.objects.filter(**{key: OuterRef(self.outer or from_span)})
         # Always true, but it makes (target, name, identifier) the best index for SQLite's planner, which
         # lacking statistics picks (name, score) for `score > x` and so reads every row of the name per span.
         rows = rows.filter(identifier__gte="")
