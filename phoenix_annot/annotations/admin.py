@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -35,6 +36,7 @@ from .models import (
     SpanAnnotation,
     TraceAnnotation,
 )
+from .retrieval import retrieval_metrics_refresh
 from .services import annotation_validate
 
 
@@ -132,6 +134,24 @@ class DocumentAnnotationAdmin(AnnotationAdmin):
     list_display = (*AnnotationAdmin.list_display, "document_position")
     search_fields = ("name", "label", "span__span_id")
     hex_id_lookups = ((16, "span__span_id"),)
+
+    # The span's stored retrieval metrics follow every change made here, as they follow the services'.
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        with transaction.atomic():
+            spans = {obj.span_id, form.initial.get("span")} - {None}
+            super().save_model(request, obj, form, change)
+            retrieval_metrics_refresh(span_pks=spans)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            retrieval_metrics_refresh(span_pks=[obj.span_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with transaction.atomic():
+            spans = set(queryset.values_list("span_id", flat=True))
+            super().delete_queryset(request, queryset)
+            retrieval_metrics_refresh(span_pks=spans)
 
 
 @admin.register(PendingAnnotation)

@@ -247,6 +247,42 @@ class DocumentAnnotation(AnnotationBase):
         ]
 
 
+class RetrievalMetrics(models.Model):
+    """Retrieval metrics of one retriever span, from the relevance annotations of its documents
+    (`annotations/retrieval.py` says how). Recomputed in the transaction of every document annotation write
+    or delete, so the Spans tab filters and rolls them up without reading JSON. A span has a row while at
+    least one of its documents is judged."""
+
+    span = models.OneToOneField(
+        Span, on_delete=models.CASCADE, primary_key=True, related_name="retrieval_metrics"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    document_count = models.PositiveIntegerField(help_text="k: how many documents the span retrieved.")
+    judged_count = models.PositiveIntegerField(help_text="Documents with a scored relevance annotation.")
+    relevant_count = models.PositiveIntegerField(help_text="Documents whose relevance is above 0.")
+    precision = models.FloatField(help_text="Precision@k: relevant documents / k.")
+    ndcg = models.FloatField(help_text="NDCG@k, the relevance scores as gains.")
+    hit = models.BooleanField(help_text="At least one relevant document.")
+
+    class Meta:
+        verbose_name_plural = "retrieval metrics"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(judged_count__gte=1)
+                & models.Q(judged_count__lte=models.F("document_count"))
+                & models.Q(relevant_count__lte=models.F("judged_count")),
+                name="retrieval_metrics_counts_consistent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "hit"], name="retrieval_metrics_hit_idx"),
+            models.Index(fields=["project", "ndcg"], name="retrieval_metrics_ndcg_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"span {self.span_id}: precision {self.precision:.2f}, NDCG {self.ndcg:.2f}"
+
+
 class PendingTarget(models.TextChoices):
     SPAN = "span"
     TRACE = "trace"

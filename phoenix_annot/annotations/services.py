@@ -36,6 +36,7 @@ from .models import (
     TraceAnnotation,
 )
 from .ownership import Held, Refusal, may_delete, not_yours, unrestricted, write_refusal
+from .retrieval import document_count, retrieval_metrics_refresh
 
 A = TypeVar("A", bound=AnnotationBase)
 
@@ -128,8 +129,42 @@ def session_annotation_upsert(
     )
 
 
+def document_annotation_upsert(
+    *, span: Span, document_position: int, name: str, identifier: str = "", **values: Unpack[AnnotationValues]
+) -> DocumentAnnotation:
+    """Create or fully replace the annotation of this name and identifier of one of the span's documents,
+    and the span's retrieval metrics with it; a position the span does not have is a ValidationError."""
+    count = document_count(_documents(span))
+    if not 0 <= document_position < count:
+        message = f"Span {span.span_id} has no document {document_position} ({count} retrieved)."
+        raise ValidationError({"document_position": message})
+    with transaction.atomic():
+        annotation = _annotation_upsert(
+            DocumentAnnotation,
+            target={"span": span},
+            position={"document_position": document_position},
+            name=name,
+            identifier=identifier,
+            values=values,
+        )
+        retrieval_metrics_refresh(span_pks=[span.pk])
+    return annotation
+
+
+def _documents(span: Span) -> Any:
+    attributes = span.attributes if isinstance(span.attributes, dict) else {}
+    retrieval = attributes.get("retrieval")
+    return retrieval.get("documents") if isinstance(retrieval, dict) else None
+
+
 def _annotation_upsert(
-    model: type[A], *, target: dict[str, Any], name: str, identifier: str, values: AnnotationValues
+    model: type[A],
+    *,
+    target: dict[str, Any],
+    name: str,
+    identifier: str,
+    values: AnnotationValues,
+    position: dict[str, int] | None = None,
 ) -> A:
     # Full replacement, as Phoenix does: a field left out of the write is cleared.
     values = {"label": None, "score": None, "explanation": None, "user": None, **values}
@@ -142,33 +177,43 @@ def _annotation_upsert(
         explanation=values["explanation"],
         config=config_for_project(name=name, project_id=target_obj.project_id),
     )
-    annotation = model(**target, name=name, identifier=identifier, **values)
+    position = position or {}
+    annotation = model(**target, **position, name=name, identifier=identifier, **values)
     # Foreign keys are excluded: they are model instances already, and checking them costs queries.
     annotation.full_clean(exclude=[*target, "user"], validate_unique=False, validate_constraints=False)
-    return _owned_upsert(model, target, name=name, identifier=identifier, values=values)
+    return _owned_upsert(model, target, name=name, identifier=identifier, values=values, position=position)
 
 
 def _owned_upsert(
-    model: type[A], target: dict[str, Any], *, name: str, identifier: str, values: dict[str, Any]
+    model: type[A],
+    target: dict[str, Any],
+    *,
+    name: str,
+    identifier: str,
+    values: dict[str, Any],
+    position: dict[str, int] | None = None,
 ) -> A:
     """Create the row of this key, or replace it when the ownership rule lets `values["user"]` do so."""
+    key = {"name": name, "identifier": identifier, **(position or {})}
     try:
-        return _owned_upsert_once(model, target, name=name, identifier=identifier, values=values)
+        return _owned_upsert_once(model, target, key=key, values=values)
     except IntegrityError:
         # Another writer created the same key between our read and our insert: theirs is there now.
-        return _owned_upsert_once(model, target, name=name, identifier=identifier, values=values)
+        return _owned_upsert_once(model, target, key=key, values=values)
 
 
 def _owned_upsert_once(
-    model: type[A], target: dict[str, Any], *, name: str, identifier: str, values: dict[str, Any]
+    model: type[A], target: dict[str, Any], *, key: dict[str, Any], values: dict[str, Any]
 ) -> A:
+    name, identifier = key["name"], key["identifier"]
     with transaction.atomic():
-        key = {**target, "name": name, "identifier": identifier}
-        stored = model.objects.select_for_update().filter(**key).first()
+        row_key = {**target, **key}
+        stored = model.objects.select_for_update().filter(**row_key).first()
         ((kind, target_obj),) = target.items()
         refusal = write_refusal(
             actor=values["user"],
-            where=f"{kind} {getattr(target_obj, f'{kind}_id')} ({_names(name, identifier)})",
+            where=f"{kind} {getattr(target_obj, f'{kind}_id')}{_position(key.get('document_position'))} "
+            f"({_names(name, identifier)})",
             identifier=identifier,
             annotator_kind=values["annotator_kind"],
             held=None if stored is None else Held.of(stored),
@@ -176,7 +221,7 @@ def _owned_upsert_once(
         if refusal is not None:
             raise not_yours([refusal])
         if stored is None:
-            return model.objects.create(**key, **values)
+            return model.objects.create(**row_key, **values)
         for field_name, value in values.items():
             setattr(stored, field_name, value)
         stored.save()
@@ -436,6 +481,10 @@ def _bulk_upsert(
             update_fields=UPSERT_FIELDS,
             batch_size=BATCH_SIZE,
         )
+        if spec.positioned:
+            retrieval_metrics_refresh(
+                span_pks={targets[w.target_id] for _i, w in valid if w.target_id in targets}
+            )
         if missing:
             _store_pending([w for _index, w in valid if w.target_id not in targets], target=target, user=user)
     pks = {targets[w.target_id]: w.target_id for _index, w in valid if w.target_id in targets}
@@ -464,7 +513,7 @@ def _out_of_bounds(valid: list[tuple[int, AnnotationWrite]], targets: dict[str, 
         for pk, documents in Span.objects.filter(pk__in=chunk).values_list(
             "pk", "attributes__retrieval__documents"
         ):
-            counts[pk] = len(documents) if isinstance(documents, list) else 0
+            counts[pk] = document_count(documents)
     refused = {}
     for index, w in valid:
         position = w.document_position or 0
@@ -703,7 +752,10 @@ def annotation_delete(*, annotation: AnnotationBase, user: User | None) -> None:
             f"({_names(annotation.name, annotation.identifier)})"
         )
         raise not_yours([Refusal(where, held.owner_pk, held=True)], done="deleted")
-    annotation.delete()
+    with transaction.atomic():
+        annotation.delete()
+        if isinstance(annotation, DocumentAnnotation):
+            retrieval_metrics_refresh(span_pks=[annotation.span_id])
 
 
 def annotations_delete(*, annotations: QuerySet[A], user: User | None) -> int:
@@ -714,5 +766,12 @@ def annotations_delete(*, annotations: QuerySet[A], user: User | None) -> int:
     """
     if user is not None and not user.is_admin:
         annotations = annotations.owned_by(user.pk)
-    deleted, _by_model = annotations.delete()
+    with transaction.atomic():
+        documents_of = (
+            set(annotations.values_list("span_id", flat=True))
+            if annotations.model is DocumentAnnotation
+            else ()
+        )
+        deleted, _by_model = annotations.delete()
+        retrieval_metrics_refresh(span_pks=documents_of)
     return deleted
