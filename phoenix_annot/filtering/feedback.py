@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Window
 
 from phoenix_annot.annotations.models import (
     NOTE_NAME,
     AnnotatorKind,
+    RetrievalMetrics,
     SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
@@ -203,6 +204,36 @@ def _rollup(name: str, groups: list[dict[str, Any]]) -> FeedbackRollup:
         mean_score=score_total / scored_spans if scored_spans else None,
         label_fractions=_largest_first(shares),
     )
+
+
+@dataclass(frozen=True)
+class RetrievalRollup:
+    """Retrieval metrics over the retriever spans of a filter that have a judged document, each span
+    weighing the same (annotations/retrieval.py says what counts)."""
+
+    span_count: int
+    mean_precision: float | None
+    mean_ndcg: float | None
+    hit_count: int
+
+    @property
+    def miss_count(self) -> int:
+        return self.span_count - self.hit_count
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.hit_count / self.span_count if self.span_count else None
+
+
+def retrieval_rollup(span_queryset: QuerySet[Span]) -> RetrievalRollup:
+    """The stored retrieval metrics of the queryset's spans, averaged in one query."""
+    totals = RetrievalMetrics.objects.filter(span__in=span_queryset.order_by().values("pk")).aggregate(
+        span_count=Count("pk"),
+        mean_precision=Avg("precision"),
+        mean_ndcg=Avg("ndcg"),
+        hit_count=Count("pk", filter=Q(hit=True)),
+    )
+    return RetrievalRollup(**totals)
 
 
 def _largest_first(values: Mapping[str, V]) -> dict[str, V]:

@@ -24,6 +24,7 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from hashlib import sha1
 from typing import Any
 
@@ -69,6 +70,8 @@ MORE_FILTERS = (
     "latency_min",
     "latency_max",
     *FEEDBACK_FILTERS,
+    "retrieval_hit",
+    "ndcg_below",
 )
 # The id of the page's list of annotation names the name boxes suggest.
 ANNOTATION_NAMES_LIST = "annotation-names"
@@ -277,6 +280,35 @@ def as_written(choices: type[models.TextChoices]) -> list[tuple[str, str]]:
     return [(value, value) for value in choices.values]
 
 
+class YesNoSelect(forms.NullBooleanSelect):
+    """The page's "any / yes / no"; the API's `true` / `false`. Any other value reaches the field, which
+    refuses it, instead of meaning "any"."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", "any"), ("true", "yes"), ("false", "no")]
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.get(name)
+
+
+class YesNoField(forms.NullBooleanField):
+    widget = YesNoSelect
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, "", "unknown"):
+            return None
+        if value in (True, "true", "True"):
+            return True
+        if value in (False, "false", "False"):
+            return False
+        raise forms.ValidationError("Input should be true or false", code="bool_parsing")
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    field_class = YesNoField
+
+
 class SpanFilter(django_filters.FilterSet):
     # Phoenix's parameters (PHOENIX_COMPAT.md §3.4).
     start_time = extend_schema_field(_datetime("Starting at or after this time (naive = UTC)."))(
@@ -378,6 +410,19 @@ class SpanFilter(django_filters.FilterSet):
         help_text="Spans nobody has annotated with this name.",
         widget=forms.TextInput(attrs={"list": ANNOTATION_NAMES_LIST, "placeholder": "annotation name"}),
     )
+    # Retrieval metrics (annotations/retrieval.py): only retriever spans with a judged document have them.
+    retrieval_hit = extend_schema_field(
+        {
+            "type": "boolean",
+            "description": "Retriever spans with a judged document: true when one is relevant "
+            "(relevance score above 0), false when none is.",
+        }
+    )(YesNoFilter(method="filter_retrieval_hit", label="Retrieval hit"))
+    ndcg_below = django_filters.NumberFilter(
+        method="filter_ndcg_below",
+        label="NDCG below",
+        help_text="Retriever spans with a judged document whose NDCG@k is below this.",
+    )
     condition = ConditionFilter(
         method="filter_condition",
         label="Filter expression",
@@ -438,6 +483,14 @@ class SpanFilter(django_filters.FilterSet):
     def filter_missing_annotation(self, queryset: QuerySet[Span], name: str, value: str) -> QuerySet[Span]:
         """Spans that nobody has annotated with this name yet."""
         return queryset.filter(~Q(Exists(AnnotationScope("span", value).rows())))
+
+    def filter_retrieval_hit(self, queryset: QuerySet[Span], name: str, value: bool) -> QuerySet[Span]:
+        """Retriever spans with a judged document, one of them relevant (true) or none (false)."""
+        return queryset.filter(retrieval_metrics__hit=value)
+
+    def filter_ndcg_below(self, queryset: QuerySet[Span], name: str, value: Decimal) -> QuerySet[Span]:
+        """Retriever spans with a judged document whose NDCG@k is below the value."""
+        return queryset.filter(retrieval_metrics__ndcg__lt=value)
 
     def filter_condition(self, queryset: QuerySet[Span], name: str, value: Q) -> QuerySet[Span]:
         """Spans matching the Phoenix filter expression, which ConditionField has translated already."""

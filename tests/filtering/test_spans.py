@@ -232,6 +232,8 @@ def test_the_filter_bar_form_has_a_field_per_filter():
         "annotator_kind",
         "labelled_by",
         "missing_annotation",
+        "retrieval_hit",
+        "ndcg_below",
         "condition",
     ]
 

@@ -14,9 +14,11 @@ from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.feedback import (
     FeedbackRollup,
     FeedbackSummary,
+    RetrievalRollup,
     feedback_rollups,
     feedback_summaries_for_spans,
     feedback_summaries_for_traces,
+    retrieval_rollup,
     span_annotation_names,
 )
 from phoenix_annot.filtering.spans import SpanFilter
@@ -50,6 +52,7 @@ class SpanPage:
     summaries: dict[int, list[FeedbackSummary]]
     trace_summaries: dict[int, list[FeedbackSummary]]
     rollups: list[FeedbackRollup]
+    retrieval: RetrievalRollup | None
     total: int
     sort: str
     descending: bool
@@ -73,10 +76,11 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
     page_size = page_size_from(params.get("size"))
     configs = configs_by_name()
     rows: list[Span] = []
-    next_cursor, rollups, total = None, [], 0
+    next_cursor, rollups, retrieval, total = None, [], None, 0
     if filterset.is_valid():
         matching = filterset.qs
         rollups = feedback_rollups(matching)
+        retrieval = retrieval_rollup(matching)
         rows, next_cursor = keyset_page(
             matching,
             sort_key=SORTS[tab][sort],
@@ -100,6 +104,7 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
         if tab == "traces"
         else {},
         rollups=rollups,
+        retrieval=retrieval,
         total=total,
         sort=sort,
         descending=descending,

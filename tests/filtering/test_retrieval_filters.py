@@ -1,0 +1,126 @@
+"""The Spans tab's retrieval filters (SpanFilter, so the page and /v1 read them alike) and its roll-up of
+the retrieval metrics over the filter."""
+
+import pytest
+from django.http import QueryDict
+
+from phoenix_annot.annotations.services import AnnotationWrite, document_annotations_upsert
+from phoenix_annot.filtering.feedback import retrieval_rollup
+from phoenix_annot.filtering.spans import SpanFilter
+from phoenix_annot.tracing.models import Span
+from tests.api.conftest import V1Client
+from tests.factories import ProjectFactory, SpanFactory, TraceFactory, UserFactory
+from tests.web.conftest import HTMX
+
+pytestmark = pytest.mark.django_db
+
+
+def retriever(project, name: str, relevances: list[float | None]) -> Span:
+    """A retriever span of len(relevances) documents, judged by an LLM where the relevance is not None."""
+    documents = [{"document": {"content": f"{name} {n}"}} for n in range(len(relevances))]
+    span = SpanFactory(
+        trace=TraceFactory(project=project),
+        name=name,
+        span_kind="RETRIEVER",
+        attributes={"retrieval": {"documents": documents}},
+    )
+    writes = [
+        AnnotationWrite(span.span_id, "relevance", "LLM", score=score, document_position=position)
+        for position, score in enumerate(relevances)
+        if score is not None
+    ]
+    if writes:
+        document_annotations_upsert(writes=writes, source="API", user=None)
+    return span
+
+
+@pytest.fixture
+def retrievers() -> dict[str, Span]:
+    project = ProjectFactory(name="rag")
+    return {
+        # precision 1/2, NDCG 1 (the relevant one first)
+        "first-good": retriever(project, "first-good", [1.0, 0.0]),
+        # precision 1/2, NDCG 1/log2(3) = 0.63
+        "second-good": retriever(project, "second-good", [0.0, 1.0]),
+        # precision 0, NDCG 0, no hit
+        "none-good": retriever(project, "none-good", [0.0, 0.0, None]),
+        # no judged document: no metrics, in neither yes nor no
+        "unjudged": retriever(project, "unjudged", [None, None]),
+        "llm": SpanFactory(trace=TraceFactory(project=project), name="llm"),
+    }
+
+
+def filtered(data: dict) -> set[str]:
+    spans = SpanFilter(QueryDict(mutable=True) | data, queryset=Span.objects.all())
+    assert spans.is_valid(), spans.errors
+    return set(spans.qs.values_list("name", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"retrieval_hit": "true"}, {"first-good", "second-good"}),
+        ({"retrieval_hit": "false"}, {"none-good"}),
+        ({"retrieval_hit": "unknown"}, {"first-good", "second-good", "none-good", "unjudged", "llm"}),
+        ({"ndcg_below": "0.7"}, {"second-good", "none-good"}),
+        ({"ndcg_below": "0.5"}, {"none-good"}),
+        ({"ndcg_below": "0.7", "retrieval_hit": "true"}, {"second-good"}),
+    ],
+)
+def test_retrieval_filters_keep_the_judged_retriever_spans_that_match(retrievers, data, expected):
+    assert filtered(data) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "field"), [({"retrieval_hit": "maybe"}, "retrieval_hit"), ({"ndcg_below": "x"}, "ndcg_below")]
+)
+def test_a_bad_retrieval_filter_value_is_an_error_naming_the_field(data, field):
+    spans = SpanFilter(QueryDict(mutable=True) | data, queryset=Span.objects.all())
+
+    assert not spans.is_valid()
+    assert list(spans.errors) == [field]
+
+
+def test_the_roll_up_averages_the_judged_retriever_spans_of_the_filter(retrievers):
+    rollup = retrieval_rollup(Span.objects.all())
+    hits_only = retrieval_rollup(Span.objects.filter(name__in=["first-good", "second-good", "unjudged"]))
+
+    assert (rollup.span_count, rollup.hit_count, rollup.miss_count) == (3, 2, 1)
+    assert rollup.mean_precision == pytest.approx((0.5 + 0.5 + 0) / 3)
+    assert rollup.mean_ndcg == pytest.approx((1 + 0.63093 + 0) / 3, abs=1e-5)
+    assert rollup.hit_rate == pytest.approx(2 / 3)
+    assert (hits_only.span_count, hits_only.hit_rate) == (2, 1.0)
+
+
+def test_the_roll_up_of_spans_without_judgements_is_empty(retrievers):
+    rollup = retrieval_rollup(Span.objects.filter(name__in=["unjudged", "llm"]))
+
+    assert (rollup.span_count, rollup.mean_ndcg, rollup.hit_rate) == (0, None, None)
+
+
+def test_the_spans_tab_shows_the_roll_up_for_its_filter(client, retrievers):
+    project = retrievers["llm"].project
+    client.force_login(UserFactory())
+
+    everything = client.get(f"/projects/{project.pk}/", **HTMX).content.decode()
+    misses = client.get(f"/projects/{project.pk}/?retrieval_hit=false", **HTMX).content.decode()
+    nothing_judged = client.get(f"/projects/{project.pk}/?span_kind=LLM", **HTMX).content.decode()
+
+    assert "3 retriever spans with judged documents" in everything
+    assert 'data-metric="ndcg">0.54</strong>' in everything
+    assert 'data-metric="hit-rate">67%</strong>' in everything
+    assert "1 retriever span with judged documents" in misses
+    assert 'data-metric="hit-rate">0%</strong>' in misses
+    assert 'data-rollup="retrieval"' not in nothing_judged
+
+
+def test_the_spans_api_takes_the_same_retrieval_filters(v1_auth_off, retrievers):
+    project = retrievers["llm"].project
+    api = V1Client()
+
+    data = api.get(f"/v1/projects/{project.name}/spans?retrieval_hit=false").json()["data"]
+    refused = api.get(f"/v1/projects/{project.name}/spans?retrieval_hit=maybe")
+
+    assert [span["name"] for span in data] == ["none-good"]
+    assert refused.status_code == 422
+    assert "retrieval_hit" in refused.content.decode()
