@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from phoenix_annot.annotations.models import SpanAnnotation
+from phoenix_annot.annotations.models import AnnotationBase, SpanAnnotation
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.tracing import openinference
 from phoenix_annot.tracing.models import Span, SpanKind
@@ -43,13 +43,18 @@ def example_metadata(span: Span, annotations: Iterable[SpanAnnotation]) -> dict[
     """The span's `metadata` attribute, its kind, and a snapshot of `annotations` (notes already left out)."""
     raw = openinference.at(span.attributes, "metadata")
     metadata = raw if isinstance(raw, dict) else ({} if raw is None else {"metadata": raw})
+    return {**metadata, "span_kind": span.span_kind, "annotations": annotations_snapshot(annotations)}
+
+
+def annotations_snapshot(annotations: Iterable[AnnotationBase]) -> dict[str, list[dict[str, Any]]]:
+    """Annotations (a span's, or a session's) by name, as an example's metadata keeps them."""
     snapshot: dict[str, list[dict[str, Any]]] = {}
     for annotation in annotations:
         snapshot.setdefault(annotation.name, []).append(_annotation(annotation))
-    return {**metadata, "span_kind": span.span_kind, "annotations": snapshot}
+    return snapshot
 
 
-def _annotation(annotation: SpanAnnotation) -> dict[str, Any]:
+def _annotation(annotation: AnnotationBase) -> dict[str, Any]:
     user = annotation.user
     return {
         "label": annotation.label,

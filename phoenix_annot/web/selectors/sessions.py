@@ -15,10 +15,9 @@ from phoenix_annot.filtering.feedback import (
     feedback_summaries_for_sessions,
 )
 from phoenix_annot.filtering.sessions import SessionFilter
-from phoenix_annot.tracing import openinference
+from phoenix_annot.tracing.conversations import Turn, first_roots, last_user_text, session_turns
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
-from ..templatetags.rows import input_preview
 from .configs import configs_by_name
 from .spans import page_size_from
 from .traces import AnnotationTargetView, session_panel
@@ -104,33 +103,15 @@ def _keyset_page(
 def _with_texts(sessions: list[Session]) -> list[SessionRow]:
     """Each session with the input of its first turn and the output of its last, in one query for all."""
     trace_pks = {pk for s in sessions for pk in (s.first_trace, s.last_trace) if pk is not None}
-    roots = _first_roots(Span.objects.filter(trace_id__in=trace_pks).only(*_ROOT_TEXT_FIELDS))
+    roots = first_roots(Span.objects.filter(trace_id__in=trace_pks).only(*_ROOT_TEXT_FIELDS))
     return [
         SessionRow(
             session=session,
-            first_input=input_preview(roots[session.first_trace]) if session.first_trace in roots else "",
+            first_input=last_user_text(roots[session.first_trace]) if session.first_trace in roots else "",
             last_output=roots[session.last_trace].output_value if session.last_trace in roots else "",
         )
         for session in sessions
     ]
-
-
-def _first_roots(spans: QuerySet[Span]) -> dict[int, Span]:
-    """Trace pk -> its root span (the earliest, should a trace have several)."""
-    roots: dict[int, Span] = {}
-    for span in spans.filter(parent_id__isnull=True).order_by("-start_time", "-pk"):
-        roots[span.trace_id] = span
-    return roots
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One trace of a session as a turn of the conversation: what the user said and what came back."""
-
-    trace: Trace
-    root: Span | None
-    user: str
-    assistant: str
 
 
 @dataclass(frozen=True)
@@ -146,11 +127,9 @@ def session_for_review(*, pk: int, user: User) -> SessionReview:
     session = Session.objects.select_related("project").filter(pk=pk).first()
     if session is None:
         raise Http404(f"No session {pk}")
-    traces = list(Trace.objects.filter(session=session).order_by("start_time", "pk"))
-    roots = _first_roots(Span.objects.filter(trace__session=session))
     return SessionReview(
         session=session,
-        turns=[_turn(trace, roots.get(trace.pk)) for trace in traces],
+        turns=session_turns([session.pk])[session.pk],
         panel=session_panel(session, user=user, configs=session_configs(session.project)),
         configs_by_name=configs_by_name(),
     )
@@ -167,29 +146,6 @@ def session_configs(project: Project) -> list[AnnotationConfig]:
         AnnotationConfig.objects.filter(projects=project).annotate(on_sessions=Exists(used)).order_by("name")
     )
     return sorted(configs, key=lambda config: not config.on_sessions)
-
-
-def _turn(trace: Trace, root: Span | None) -> Turn:
-    """The user's last message and the assistant's answer when the root holds chat messages, else its input
-    and output as they are."""
-    if root is None:
-        return Turn(trace=trace, root=None, user="", assistant="")
-    asked = [
-        openinference.message_text(message)
-        for message in openinference.input_messages(root.attributes, root.events)
-        if message.get("role") == "user"
-    ]
-    answered = [
-        openinference.message_text(message)
-        for message in openinference.output_messages(root.attributes, root.events)
-        if message.get("role") in ("assistant", None)
-    ]
-    return Turn(
-        trace=trace,
-        root=root,
-        user=asked[-1] if asked else input_preview(root),
-        assistant="\n\n".join(text for text in answered if text) or root.output_value,
-    )
 
 
 @dataclass(frozen=True)
