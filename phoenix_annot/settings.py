@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "phoenix_annot.tracing",
     "phoenix_annot.annotations",
     "phoenix_annot.datasets",
+    "phoenix_annot.queues",
     "phoenix_annot.demo",
     "phoenix_annot.web",
 ]

@@ -26,6 +26,14 @@ from phoenix_annot.annotations.models import (
     TraceAnnotation,
 )
 from phoenix_annot.datasets.models import Dataset, DatasetExample, DatasetVersion, ExampleRevision
+from phoenix_annot.queues.models import (
+    AnnotationQueue,
+    QueueConfig,
+    QueueItem,
+    QueueReservation,
+    QueueReview,
+    QueueReviewer,
+)
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
 from tests.factories import (
     AnnotationConfigFactory,
@@ -42,6 +50,12 @@ from tests.factories import (
     TraceAnnotationFactory,
     TraceFactory,
     UserFactory,
+)
+from tests.queues.factories import (
+    AnnotationQueueFactory,
+    QueueItemFactory,
+    QueueReservationFactory,
+    QueueReviewFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +105,10 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     DatasetVersion: DatasetVersionFactory,
     DatasetExample: DatasetExampleFactory,
     ExampleRevision: ExampleRevisionFactory,
+    AnnotationQueue: AnnotationQueueFactory,
+    QueueItem: QueueItemFactory,
+    QueueReservation: QueueReservationFactory,
+    QueueReview: QueueReviewFactory,
     InvalidApiKeyWindow: lambda: InvalidApiKeyWindow.objects.create(
         address="10.0.0.1", failures=20, window_start=timezone.now()
     ),
@@ -107,11 +125,14 @@ VIEW_AND_DELETE_ONLY = [
     DatasetVersion,
     ExampleRevision,
     InvalidApiKeyWindow,
+    QueueItem,
+    QueueReservation,
+    QueueReview,
 ]
 # django-axes writes these; its admin shows them read-only.
 LOGIN_RECORDS = {AccessAttempt, AccessLog, AccessFailureLog}
-# Edited through the AnnotationConfig page, as an inline.
-INLINE_ONLY = {ProjectAnnotationConfig}
+# Edited through the AnnotationConfig and AnnotationQueue pages, as inlines.
+INLINE_ONLY = {ProjectAnnotationConfig, QueueConfig, QueueReviewer}
 
 
 def admin_url(model: type[Model], view: str, *args: object) -> str:
@@ -121,7 +142,7 @@ def admin_url(model: type[Model], view: str, *args: object) -> str:
 def test_every_model_of_the_project_apps_is_registered_and_every_registered_model_is_smoke_tested() -> None:
     own_models = {
         model
-        for label in ("accounts", "tracing", "annotations", "datasets")
+        for label in ("accounts", "tracing", "annotations", "datasets", "queues")
         for model in apps.get_app_config(label).get_models()
     }
     registered = {model for model in apps.get_models() if admin.site.is_registered(model)}
