@@ -12,7 +12,14 @@ from phoenix_annot.annotations.models import (
     SpanAnnotation,
     TraceAnnotation,
 )
-from phoenix_annot.datasets.models import Dataset, DatasetExample, DatasetVersion, ExampleRevision
+from phoenix_annot.datasets.models import (
+    Dataset,
+    DatasetExample,
+    DatasetSplit,
+    DatasetSplitExample,
+    DatasetVersion,
+    ExampleRevision,
+)
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
 BASE_TIME = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -147,6 +154,22 @@ class DocumentAnnotationFactory(factory.django.DjangoModelFactory):
     source = "API"
 
 
+def retriever_span(project: Project, count: int, *, name: str = "retrieve") -> Span:
+    """A RETRIEVER span of `count` documents (ids doc-0, doc-1, ...) under a CHAIN root of its own trace."""
+    trace = TraceFactory(project=project)
+    root = SpanFactory(trace=trace, span_kind="CHAIN", name="answer")
+    documents = [
+        {"document": {"id": f"doc-{n}", "content": f"Passage {n} about pasta."}} for n in range(count)
+    ]
+    return SpanFactory(
+        trace=trace,
+        parent_id=root.span_id,
+        span_kind="RETRIEVER",
+        name=name,
+        attributes={"retrieval": {"documents": documents}},
+    )
+
+
 class DatasetFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Dataset
@@ -203,3 +226,19 @@ def conversation(project: Project, turns: list[tuple[str, str]], *, minute: int 
         )
         SpanFactory(trace=trace, parent_id=root.span_id, input_value="inner", output_value="inner")
     return session
+
+
+class DatasetSplitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DatasetSplit
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"split-{n}")
+
+
+class DatasetSplitExampleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DatasetSplitExample
+
+    split = factory.SubFactory(DatasetSplitFactory)
+    example = factory.SubFactory(DatasetExampleFactory)

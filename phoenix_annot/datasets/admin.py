@@ -4,7 +4,14 @@ from django.http import HttpRequest
 
 from phoenix_annot.tracing.admin import HexIdSearchMixin, ViewAndDeleteOnlyMixin
 
-from .models import Dataset, DatasetExample, DatasetVersion, ExampleRevision
+from .models import (
+    Dataset,
+    DatasetExample,
+    DatasetSplit,
+    DatasetSplitExample,
+    DatasetVersion,
+    ExampleRevision,
+)
 
 
 @admin.register(Dataset)
@@ -57,3 +64,28 @@ class ExampleRevisionAdmin(ViewAndDeleteOnlyMixin, admin.ModelAdmin):
     raw_id_fields = ("example", "version")
     readonly_fields = ("created_at",)
     ordering = ("-id",)
+
+
+@admin.register(DatasetSplit)
+class DatasetSplitAdmin(admin.ModelAdmin):
+    list_display = ("name", "description", "color", "example_count", "created_at")
+    search_fields = ("name",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_at", "updated_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DatasetSplit]:
+        return super().get_queryset(request).annotate(example_count=Count("memberships"))
+
+    # A split is global: these are its examples in every dataset, deleted ones included.
+    @admin.display(description="examples (all datasets)", ordering="example_count")
+    def example_count(self, obj: DatasetSplit) -> int:
+        return obj.example_count
+
+
+@admin.register(DatasetSplitExample)
+class DatasetSplitExampleAdmin(admin.ModelAdmin):
+    list_display = ("split", "example")
+    list_filter = ("split",)
+    search_fields = ("split__name", "example__dataset__name", "example__external_id")
+    list_select_related = ("split", "example")
+    raw_id_fields = ("split", "example")

@@ -6,7 +6,9 @@ from phoenix_annot.core.models import TimeStampedModel
 from phoenix_annot.tracing.models import Span
 
 
-class Dataset(TimeStampedModel):
+class CreatorDeletable(TimeStampedModel):
+    """A uniquely named thing that whoever created it, and admins, may delete."""
+
     name = models.CharField(max_length=255, unique=True)
     description = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
@@ -16,11 +18,12 @@ class Dataset(TimeStampedModel):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Who created it (page, API or upload); they and admins may delete it. Empty for datasets "
+        help_text="Who created it (page, API or upload); they and admins may delete it. Empty when it was "
         "created without a user.",
     )
 
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -28,6 +31,10 @@ class Dataset(TimeStampedModel):
 
     def deletable_by(self, user: User) -> bool:
         return user.is_admin or (self.user_id is not None and self.user_id == user.pk)
+
+
+class Dataset(CreatorDeletable):
+    pass
 
 
 class DatasetVersion(models.Model):
@@ -111,3 +118,31 @@ class ExampleRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.revision_kind} of example {self.example_id} at version {self.version_id}"
+
+
+class DatasetSplit(CreatorDeletable):
+    """A named subset of examples ("train", "test"). As in Phoenix, the name is global: every dataset
+    using "train" shares one split, and an example's membership is not versioned (README, Datasets)."""
+
+    UPLOAD_COLOR = "#808080"
+    DEFAULT_COLOR = "#33c5e8"
+
+    color = models.CharField(max_length=255, default=DEFAULT_COLOR, help_text="#rrggbb")
+    examples = models.ManyToManyField(
+        DatasetExample, through="DatasetSplitExample", related_name="splits", blank=True
+    )
+
+
+class DatasetSplitExample(models.Model):
+    split = models.ForeignKey(DatasetSplit, on_delete=models.CASCADE, related_name="memberships")
+    example = models.ForeignKey(DatasetExample, on_delete=models.CASCADE, related_name="split_memberships")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["split", "example"], name="dataset_split_example_unique"),
+        ]
+        # The unique constraint's index serves "the split's examples"; this one serves "the example's splits".
+        indexes = [models.Index(fields=["example", "split"], name="split_example_by_example_idx")]
+
+    def __str__(self) -> str:
+        return f"example {self.example_id} in {self.split_id}"

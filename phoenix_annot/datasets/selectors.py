@@ -5,6 +5,9 @@ DELETE (DESIGN.md §3). Revisions are history: a version's examples never change
 them twice (the two passes of an export) gives the same rows.
 """
 
+from collections import defaultdict
+from collections.abc import Iterable
+
 from django.db.models import (
     Case,
     Count,
@@ -21,7 +24,15 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 
-from .models import Dataset, DatasetExample, DatasetVersion, ExampleRevision, RevisionKind
+from .models import (
+    Dataset,
+    DatasetExample,
+    DatasetSplit,
+    DatasetSplitExample,
+    DatasetVersion,
+    ExampleRevision,
+    RevisionKind,
+)
 
 
 def datasets_with_example_count() -> QuerySet[Dataset]:
@@ -92,3 +103,31 @@ def example_revisions_at_version(*, version: DatasetVersion) -> QuerySet[Example
         )
         .order_by("example_id")
     )
+
+
+def in_splits(revisions: QuerySet[ExampleRevision], split_pks: Iterable[int]) -> QuerySet[ExampleRevision]:
+    """Only the revisions whose example is in one of the splits (once, however many it is in)."""
+    membership = DatasetSplitExample.objects.filter(example_id=OuterRef("example_id"), split_id__in=split_pks)
+    return revisions.filter(Exists(membership))
+
+
+def splits_at_version(*, version: DatasetVersion) -> QuerySet[DatasetSplit]:
+    """The splits holding examples of `version`, each with `example_count`, how many of them it holds.
+
+    Membership is not versioned, so this is which of the version's examples are in each split now.
+    """
+    live = example_revisions_at_version(version=version).values("example_id")
+    return DatasetSplit.objects.filter(memberships__example_id__in=live).annotate(
+        example_count=Count("memberships")
+    )
+
+
+def split_names_by_example(example_pks: Iterable[int]) -> dict[int, list[str]]:
+    """Each example's split names, sorted; examples in no split are left out."""
+    names: dict[int, list[str]] = defaultdict(list)
+    rows = DatasetSplitExample.objects.filter(example_id__in=list(example_pks)).values_list(
+        "example_id", "split__name"
+    )
+    for example_pk, name in rows.order_by("split__name"):
+        names[example_pk].append(name)
+    return names

@@ -2,9 +2,10 @@
 
 import hashlib
 import json
+import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from itertools import chain
@@ -23,7 +24,15 @@ from phoenix_annot.core.globalid import GlobalIDError, from_global_id
 from phoenix_annot.core.jsonsafe import is_storable_json
 from phoenix_annot.tracing.models import Span
 
-from .models import Dataset, DatasetExample, DatasetVersion, ExampleRevision, RevisionKind
+from .models import (
+    Dataset,
+    DatasetExample,
+    DatasetSplit,
+    DatasetSplitExample,
+    DatasetVersion,
+    ExampleRevision,
+    RevisionKind,
+)
 from .selectors import dataset_latest_version, example_revisions_at_version
 from .spans import example_input, example_metadata, example_output
 
@@ -31,7 +40,8 @@ from .spans import example_input, example_metadata, example_output
 MAX_SPANS_PER_ADD = 10_000
 MAX_NAME_LENGTH = Dataset._meta.get_field("name").max_length
 MAX_EXAMPLE_ID_LENGTH = DatasetExample._meta.get_field("external_id").max_length
-SPLITS_UNSUPPORTED = "Dataset splits are not supported yet"
+MAX_SPLIT_NAME_LENGTH = DatasetSplit._meta.get_field("name").max_length
+SPLIT_NAME_EMPTY = "Dataset split name cannot be empty"
 # Past 2**53 a double no longer holds every integer: larger numbers are compared as the double they round to.
 MAX_EXACT_INTEGER = 2**53
 # Rows read at a time when a whole version is read.
@@ -40,6 +50,14 @@ CHUNK_SIZE = 500
 
 class DuplicateDatasetName(ValidationError):
     pass
+
+
+class DuplicateSplitName(ValidationError):
+    pass
+
+
+class UnknownExamples(ValidationError):
+    """Example ids that name no example of the dataset (Phoenix: a 404)."""
 
 
 class UploadAction(StrEnum):
@@ -66,6 +84,8 @@ class Incoming:
     metadata: dict[str, Any]
     span_id: str | None
     external_id: str | None
+    # None: the upload said nothing of this example's splits, so an example it matches keeps its own.
+    splits: frozenset[str] | None = None
 
     @cached_property
     def content_hash(self) -> bytes:
@@ -132,16 +152,23 @@ class SpansAdded:
 
 
 def dataset_add_spans(
-    *, dataset: Dataset, spans: QuerySet[Span] | Sequence[Span], user: User | None
+    *,
+    dataset: Dataset,
+    spans: QuerySet[Span] | Sequence[Span],
+    user: User | None,
+    split_name: str | None = None,
 ) -> SpansAdded:
     """Add one example per span that is not an example yet, as one new version; no version when none is new.
 
     A span whose example was deleted by a later version comes back as that same example (the span stays
-    linked to one example per dataset). Queries do not grow with the number of spans.
+    linked to one example per dataset). With `split_name`, every span's example, new or not, is put in that
+    split too. Queries do not grow with the number of spans.
     """
     spans = list(spans[: MAX_SPANS_PER_ADD + 1] if isinstance(spans, QuerySet) else spans)
     if len(spans) > MAX_SPANS_PER_ADD:
         raise ValidationError(f"Add at most {MAX_SPANS_PER_ADD:,} spans at a time; narrow the selection.")
+    if split_name is not None:
+        split_name = _split_name(split_name)
     annotations = _annotations_by_span([span.pk for span in spans])
     with transaction.atomic():
         _lock(dataset)
@@ -154,27 +181,28 @@ def dataset_add_spans(
         distinct = {span.pk: span for span in spans}
         to_add = [span for span in distinct.values() if holders.get(span.pk) not in live]
         already = len(distinct) - len(to_add)
-        if not to_add:
-            return SpansAdded(version=None, added=0, already=already)
-        version = _version_create(dataset=dataset, user=user)
+        version = _version_create(dataset=dataset, user=user) if to_add else None
         new_examples = DatasetExample.objects.bulk_create(
             DatasetExample(dataset=dataset, span=span) for span in to_add if span.pk not in holders
         )
         example_pks = {example.span_id: example.pk for example in new_examples} | holders
-        bulk_insert(
-            ExampleRevision,
-            [
-                {
-                    "example_id": example_pks[span.pk],
-                    "version_id": version.pk,
-                    "input": example_input(span),
-                    "output": example_output(span),
-                    "metadata": example_metadata(span, annotations.get(span.pk, [])),
-                    "revision_kind": RevisionKind.CREATE,
-                }
-                for span in to_add
-            ],
-        )
+        if version is not None:
+            bulk_insert(
+                ExampleRevision,
+                [
+                    {
+                        "example_id": example_pks[span.pk],
+                        "version_id": version.pk,
+                        "input": example_input(span),
+                        "output": example_output(span),
+                        "metadata": example_metadata(span, annotations.get(span.pk, [])),
+                        "revision_kind": RevisionKind.CREATE,
+                    }
+                    for span in to_add
+                ],
+            )
+        if split_name is not None:
+            splits_assign(example_pks=example_pks.values(), split_name=split_name, user=user)
     return SpansAdded(version=version, added=len(to_add), already=already)
 
 
@@ -212,10 +240,8 @@ def dataset_upload(
     _validate_name(name)
     if description is not None and not isinstance(description, str):
         raise ValidationError("description should be a string")
-    incoming = _incoming(inputs, outputs, metadata, span_ids, example_ids)
+    incoming = _incoming(inputs, outputs, metadata, span_ids, example_ids, splits)
     upload_action = _action(action)
-    if _has_splits(splits, len(incoming)):
-        raise ValidationError(SPLITS_UNSUPPORTED)
     with transaction.atomic():
         dataset = _dataset_for_upload(
             name=name, description=description or "", user=user, create=upload_action == UploadAction.CREATE
@@ -224,10 +250,21 @@ def dataset_upload(
         previous = _previous(latest) if latest else []
         plan = _plan(incoming, previous, keep_unmatched=upload_action == UploadAction.APPEND)
         if latest is not None and plan.is_empty:
-            return UploadResult(dataset, latest, 0, 0, 0)
-        version = _version_create(dataset=dataset, user=user)
-        _revisions_write(dataset=dataset, version=version, plan=plan, previous=previous)
-    return UploadResult(dataset, version, len(plan.creates), len(plan.patches), len(plan.deletes))
+            version, created_pks = latest, []
+        else:
+            version = _version_create(dataset=dataset, user=user)
+            created_pks = _revisions_write(dataset=dataset, version=version, plan=plan, previous=previous)
+        # Phoenix counts an example whose splits alone changed as updated, without a new version.
+        regrouped = _memberships_set(
+            {
+                pk: item.splits
+                for pk, item in chain(plan.patches, plan.kept, zip(created_pks, plan.creates, strict=True))
+                if item.splits is not None
+            },
+            user=user,
+        )
+    updated = len(plan.patches) + len(regrouped & {pk for pk, _item in plan.kept})
+    return UploadResult(dataset, version, len(plan.creates), updated, len(plan.deletes))
 
 
 @dataclass(frozen=True)
@@ -235,6 +272,8 @@ class _Plan:
     creates: list[Incoming]
     patches: list[tuple[int, Incoming]]
     deletes: list[int]
+    # Matched examples whose content is unchanged: no revision, but their splits may still change.
+    kept: list[tuple[int, Incoming]] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -270,6 +309,7 @@ def _plan(incoming: list[Incoming], previous: list[_PreviousExample], *, keep_un
             unmatched_by_hash[digest].append(pk)
     creates: list[Incoming] = []
     patches: list[tuple[int, Incoming]] = []
+    kept: list[tuple[int, Incoming]] = []
     for index, item in enumerate(incoming):
         pk = matches.get(index)
         if pk is None and item.external_id is None and unmatched_by_hash[item.content_hash]:
@@ -279,9 +319,11 @@ def _plan(incoming: list[Incoming], previous: list[_PreviousExample], *, keep_un
             creates.append(item)
         elif hashes[pk] != item.content_hash:
             patches.append((pk, item))
+        else:
+            kept.append((pk, item))
     matched = set(matches.values())
     deletes = [] if keep_unmatched else [pk for pk in hashes if pk not in matched]
-    return _Plan(creates, patches, deletes)
+    return _Plan(creates, patches, deletes, kept)
 
 
 def _match_by_id(incoming: list[Incoming], previous: list[_PreviousExample]) -> dict[int, int]:
@@ -325,7 +367,8 @@ def _revision_hash(revision: ExampleRevision) -> bytes:
 
 def _revisions_write(
     *, dataset: Dataset, version: DatasetVersion, plan: _Plan, previous: list[_PreviousExample]
-) -> None:
+) -> list[int]:
+    """Write the plan's revisions; the example pk of each of `plan.creates`, in order."""
     staying = {example.example_id for example in previous} - set(plan.deletes)
     created_pks = _examples_for_creates(dataset=dataset, creates=plan.creates, staying=staying)
     revisions = chain(
@@ -343,6 +386,7 @@ def _revisions_write(
     # memory than the upload's own values.
     for batch in chunks(revisions):
         ExampleRevision.objects.bulk_create(batch)
+    return created_pks
 
 
 def _revision(pk: int, version: DatasetVersion, item: Incoming, kind: RevisionKind) -> ExampleRevision:
@@ -458,7 +502,9 @@ def _validate_name(name: Any) -> None:
         raise ValidationError(f"Dataset name is longer than {MAX_NAME_LENGTH} characters")
 
 
-def _incoming(inputs: Any, outputs: Any, metadata: Any, span_ids: Any, example_ids: Any) -> list[Incoming]:
+def _incoming(
+    inputs: Any, outputs: Any, metadata: Any, span_ids: Any, example_ids: Any, splits: Any = None
+) -> list[Incoming]:
     if not inputs:
         raise ValidationError("input is required")
     if not isinstance(inputs, list) or not all(isinstance(value, dict) for value in inputs):
@@ -470,8 +516,10 @@ def _incoming(inputs: Any, outputs: Any, metadata: Any, span_ids: Any, example_i
     span_ids = _ids(_column("span_ids", span_ids, count, str, "strings or nulls"), count)
     example_ids = _ids(_column("example_ids", example_ids, count, str, "strings or nulls"), count)
     _validate_example_ids(example_ids)
+    split_sets = _upload_splits(splits, count)
     incoming = [
-        Incoming(*values) for values in zip(inputs, outputs, metadata, span_ids, example_ids, strict=True)
+        Incoming(*values)
+        for values in zip(inputs, outputs, metadata, span_ids, example_ids, split_sets, strict=True)
     ]
     for index, item in enumerate(incoming):
         if not all(is_storable_json(part) for part in (item.input, item.output, item.metadata)):
@@ -508,9 +556,226 @@ def _ids(values: list[str | None] | None, count: int) -> list[str | None]:
     return [value or None for value in values] if values else [None] * count
 
 
-def _has_splits(splits: Any, count: int) -> bool:
-    if not splits:
-        return False
-    if not isinstance(splits, list) or len(splits) != count:
-        raise ValidationError("splits should be a list of same length as input")
-    return any(split for split in splits)
+def _upload_splits(splits: Any, count: int) -> list[frozenset[str] | None]:
+    """Each example's split names, as Phoenix reads them: a name, a list of names or null (no split);
+    names are stripped and blank ones dropped. All None when the upload has no `splits`."""
+    if splits is None:
+        return [None] * count
+    if not isinstance(splits, list):
+        raise ValidationError("splits must be a list")
+    if len(splits) != count:
+        raise ValidationError(f"splits must have same length as inputs ({len(splits)} != {count})")
+    return [_split_names(value) for value in splits]
+
+
+def _split_names(value: Any) -> frozenset[str]:
+    if isinstance(value, list):
+        for item in value:
+            if item is not None and not isinstance(item, str):
+                raise ValidationError(f"Split value must be a string or None, got {type(item).__name__}")
+        values = value
+    elif value is None or isinstance(value, str):
+        values = [value]
+    else:
+        raise ValidationError(
+            f"Split value must be a string, list of strings, or None, got {type(value).__name__}"
+        )
+    names = frozenset(name.strip() for name in values if name and name.strip())
+    for name in names:
+        _check_split_name_length(name)
+    return names
+
+
+def _split_name(name: Any) -> str:
+    """A split name as Phoenix takes it: stripped, and not empty."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(SPLIT_NAME_EMPTY)
+    _check_split_name_length(name.strip())
+    return name.strip()
+
+
+def _check_split_name_length(name: str) -> None:
+    if len(name) > MAX_SPLIT_NAME_LENGTH:
+        raise ValidationError(f"Split names are at most {MAX_SPLIT_NAME_LENGTH} characters: {name[:40]}…")
+
+
+# --- splits ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RandomSplit:
+    """What `dataset_split_randomly` did: the two splits and how many examples went to each."""
+
+    first: DatasetSplit
+    second: DatasetSplit
+    first_count: int
+    second_count: int
+
+
+def split_create(
+    *,
+    dataset: Dataset,
+    name: Any,
+    description: str | None = None,
+    color: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    example_ids: Iterable[str] = (),
+    user: User | None,
+) -> DatasetSplit:
+    """A new split (its name global: taken by any dataset, a DuplicateSplitName), holding the examples of
+    `dataset` that `example_ids` name (GlobalIDs or the uploader's ids)."""
+    name = _split_name(name)
+    with transaction.atomic():
+        example_pks = _dataset_example_pks(dataset=dataset, identifiers=example_ids)
+        try:
+            with transaction.atomic():
+                split = DatasetSplit.objects.create(
+                    name=name,
+                    description=description or "",
+                    color=color or DatasetSplit.DEFAULT_COLOR,
+                    metadata=metadata or {},
+                    user=user,
+                )
+        except IntegrityError:
+            raise DuplicateSplitName(f"A dataset split named '{name}' already exists") from None
+        _memberships_add(split=split, example_pks=example_pks)
+    return split
+
+
+def split_update(
+    *,
+    split: DatasetSplit,
+    dataset: Dataset,
+    changes: dict[str, Any],
+    add_example_ids: Iterable[str] = (),
+    remove_example_ids: Iterable[str] = (),
+) -> DatasetSplit:
+    """Change the fields `changes` holds (`name`, `description`, `color`, `metadata`; a null description
+    clears it, a null colour or metadata keeps it), and add or remove examples of `dataset`."""
+    if "name" in changes:
+        split.name = _split_name(changes["name"])
+    if "description" in changes:
+        split.description = changes["description"] or ""
+    for key in ("color", "metadata"):
+        if changes.get(key) is not None:
+            setattr(split, key, changes[key])
+    with transaction.atomic():
+        adding = _dataset_example_pks(dataset=dataset, identifiers=add_example_ids)
+        removing = _dataset_example_pks(dataset=dataset, identifiers=remove_example_ids)
+        try:
+            with transaction.atomic():
+                split.save()
+        except IntegrityError:
+            raise DuplicateSplitName("A dataset split with this name already exists") from None
+        _memberships_add(split=split, example_pks=adding)
+        for chunk in chunks(removing):
+            DatasetSplitExample.objects.filter(split=split, example_id__in=chunk).delete()
+    return split
+
+
+def split_delete(*, split: DatasetSplit) -> None:
+    """Delete the split: every dataset's examples leave it; the examples stay."""
+    split.delete()
+
+
+def splits_assign(*, example_pks: Iterable[int], split_name: str, user: User | None) -> DatasetSplit:
+    """Put these examples in the split named `split_name`, made when new; what they were in, they stay in
+    (an example may be in several splits, as in Phoenix)."""
+    name = _split_name(split_name)
+    with transaction.atomic():
+        split = _splits_named({name}, user=user, color=DatasetSplit.DEFAULT_COLOR)[name]
+        _memberships_add(split=split, example_pks=example_pks)
+    return split
+
+
+def dataset_split_randomly(
+    *,
+    version: DatasetVersion,
+    ratio: float,
+    seed: int,
+    names: tuple[str, str] = ("train", "test"),
+    user: User | None,
+) -> RandomSplit:
+    """Put `ratio` of the version's examples, drawn at random, in the first split, the others in the second,
+    and each out of the other of the two.
+
+    The draw depends only on the seed and on the examples' order (by when they came into the dataset), never
+    on database ids or engine: the same version, ratio and seed give the same assignment on SQLite and
+    PostgreSQL, so a training set can be rebuilt.
+    """
+    if not 0 < ratio < 1:
+        raise ValidationError("ratio must be between 0 and 1 (exclusive)")
+    first_name, second_name = (_split_name(name) for name in names)
+    if first_name == second_name:
+        raise ValidationError("The two splits need different names")
+    with transaction.atomic():
+        _lock(version.dataset)
+        pks = list(example_revisions_at_version(version=version).values_list("example_id", flat=True))
+        if not pks:
+            raise ValidationError("This version has no examples to split")
+        random.Random(seed).shuffle(pks)
+        cut = round(len(pks) * ratio)
+        splits = _splits_named({first_name, second_name}, user=user, color=DatasetSplit.DEFAULT_COLOR)
+        first, second = splits[first_name], splits[second_name]
+        for chunk in chunks(pks):
+            DatasetSplitExample.objects.filter(split__in=[first, second], example_id__in=chunk).delete()
+        _memberships_add(split=first, example_pks=pks[:cut])
+        _memberships_add(split=second, example_pks=pks[cut:])
+    return RandomSplit(first, second, cut, len(pks) - cut)
+
+
+def _dataset_example_pks(*, dataset: Dataset, identifiers: Iterable[str]) -> list[int]:
+    """The pks of the dataset's examples that `identifiers` name, by DatasetExample GlobalID or external id;
+    UnknownExamples lists those that name none."""
+    wanted = list(dict.fromkeys(identifiers))
+    by_node = {value: pk for value in wanted if (pk := _example_node_pk(value)) is not None}
+    examples = DatasetExample.objects.filter(dataset=dataset)
+    known_nodes = set(examples.filter(pk__in=by_node.values()).values_list("pk", flat=True))
+    external_ids = [value for value in wanted if value not in by_node]
+    by_external = dict(examples.filter(external_id__in=external_ids).values_list("external_id", "pk"))
+    pks: list[int] = []
+    unknown: list[str] = []
+    for value in wanted:
+        pk = by_node[value] if value in by_node and by_node[value] in known_nodes else by_external.get(value)
+        if pk is None:
+            unknown.append(value)
+        else:
+            pks.append(pk)
+    if unknown:
+        raise UnknownExamples(f"Dataset examples not found in this dataset: {', '.join(unknown)}")
+    return pks
+
+
+def _splits_named(names: set[str], *, user: User | None, color: str) -> dict[str, DatasetSplit]:
+    """The splits of these names, the missing ones made; concurrent makers of one name share it."""
+    if not names:
+        return {}
+    DatasetSplit.objects.bulk_create(
+        [DatasetSplit(name=name, color=color, user=user) for name in sorted(names)], ignore_conflicts=True
+    )
+    return {split.name: split for split in DatasetSplit.objects.filter(name__in=names)}
+
+
+def _memberships_add(*, split: DatasetSplit, example_pks: Iterable[int]) -> None:
+    for chunk in chunks(example_pks):
+        DatasetSplitExample.objects.bulk_create(
+            [DatasetSplitExample(split=split, example_id=pk) for pk in chunk], ignore_conflicts=True
+        )
+
+
+def _memberships_set(targets: dict[int, frozenset[str]], *, user: User | None) -> set[int]:
+    """Make each example's splits exactly the named ones; the examples whose splits changed."""
+    splits = _splits_named(set().union(*targets.values()), user=user, color=DatasetSplit.UPLOAD_COLOR)
+    wanted = {pk: {splits[name].pk for name in names} for pk, names in targets.items()}
+    current: dict[int, set[int]] = defaultdict(set)
+    for chunk in chunks(wanted):
+        rows = DatasetSplitExample.objects.filter(example_id__in=chunk).values_list("example_id", "split_id")
+        for example_pk, split_pk in rows:
+            current[example_pk].add(split_pk)
+    changed = [pk for pk in wanted if current[pk] != wanted[pk]]
+    for chunk in chunks(changed):
+        DatasetSplitExample.objects.filter(example_id__in=chunk).delete()
+        DatasetSplitExample.objects.bulk_create(
+            [DatasetSplitExample(split_id=split_pk, example_id=pk) for pk in chunk for split_pk in wanted[pk]]
+        )
+    return set(changed)

@@ -293,8 +293,23 @@ def _columns(rows: Iterator[dict[str, Any]], keys: TableKeys, limits: UploadLimi
         if keys.example_id:
             columns.example_ids.append(_cell(row, keys.example_id))
         if split_keys:
-            columns.splits.append([value for key in split_keys if (value := _cell(row, key))])
+            columns.splits.append([name for key in split_keys for name in _split_cell(_cell(row, key))])
     return columns
+
+
+def _split_cell(value: Any) -> list[Any]:
+    """The split names in a split column's cell: a name, or a JSON list of names (a CSV cell holds the list
+    as text); a JSONL number is read as its text, as Phoenix does."""
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [value]
+    if isinstance(value, list):
+        return [item if isinstance(item, str) or item is None else json.dumps(item) for item in value]
+    if value is None or isinstance(value, str):
+        return [value]
+    return [json.dumps(value)]
 
 
 def _value_count(value: Any) -> int:

@@ -19,6 +19,11 @@ urlpatterns = [
     path("annotate/<str:kind>/<str:key>/", annotations.annotate, name="annotate"),
     path("annotate/<str:kind>/<str:key>/undo/", annotations.annotation_undo, name="annotation-undo"),
     path("annotations/<str:kind>/<int:pk>/delete/", annotations.annotation_delete, name="annotation-delete"),
+    path(
+        "annotate/document/<str:span_id>/<int:position>/",
+        annotations.document_annotate,
+        name="annotate-document",
+    ),
     path("settings/api-keys/", api_keys.api_keys, name="api-keys"),
     path("settings/api-keys/<int:pk>/revoke/", api_keys.api_key_revoke_view, name="api-key-revoke"),
     path(

@@ -25,7 +25,14 @@ from phoenix_annot.annotations.models import (
     SpanAnnotation,
     TraceAnnotation,
 )
-from phoenix_annot.datasets.models import Dataset, DatasetExample, DatasetVersion, ExampleRevision
+from phoenix_annot.datasets.models import (
+    Dataset,
+    DatasetExample,
+    DatasetSplit,
+    DatasetSplitExample,
+    DatasetVersion,
+    ExampleRevision,
+)
 from phoenix_annot.queues.models import (
     AnnotationQueue,
     QueueConfig,
@@ -39,6 +46,8 @@ from tests.factories import (
     AnnotationConfigFactory,
     DatasetExampleFactory,
     DatasetFactory,
+    DatasetSplitExampleFactory,
+    DatasetSplitFactory,
     DatasetVersionFactory,
     DocumentAnnotationFactory,
     ExampleRevisionFactory,
@@ -104,6 +113,8 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     Dataset: DatasetFactory,
     DatasetVersion: DatasetVersionFactory,
     DatasetExample: DatasetExampleFactory,
+    DatasetSplit: DatasetSplitFactory,
+    DatasetSplitExample: DatasetSplitExampleFactory,
     ExampleRevision: ExampleRevisionFactory,
     AnnotationQueue: AnnotationQueueFactory,
     QueueItem: QueueItemFactory,

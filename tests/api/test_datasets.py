@@ -442,7 +442,11 @@ def test_an_uploading_user_is_recorded_on_the_dataset_and_version(keyed_client):
             422,
             "outputs should be a list of same length as input containing only dictionary objects",
         ),
-        ({"name": "qa", "inputs": [{}], "splits": ["train"]}, 422, "Dataset splits are not supported yet"),
+        (
+            {"name": "qa", "inputs": [{}], "splits": [5]},
+            422,
+            "Split value must be a string, list of strings, or None, got int",
+        ),
         ([{"name": "qa"}], 422, "The request body must be a JSON object"),
     ],
 )
@@ -573,8 +577,8 @@ def test_a_csv_upload_with_a_description_keeps_it(api):
             "input_keys and output_keys have overlap: {'q'}",
         ),
         (
-            [*form(extra=[field("split_key", "s")]), file_part(b"q,a,s\n1,2,train\n")],
-            "Dataset splits are not supported yet",
+            [*form(extra=[field("split_key", "s")]), file_part(b"q,a,x\n1,2,train\n")],
+            "split keys not found in column headers: {'s'}",
         ),
         (
             [*form(extra=[field("split_key", "s"), field("split_keys[]", "s")]), file_part(b"q,a,s\n1,2,\n")],

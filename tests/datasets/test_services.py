@@ -5,7 +5,13 @@ from django.core.exceptions import ValidationError
 
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.datasets import services
-from phoenix_annot.datasets.models import Dataset, DatasetExample, DatasetVersion, ExampleRevision
+from phoenix_annot.datasets.models import (
+    Dataset,
+    DatasetExample,
+    DatasetSplit,
+    DatasetVersion,
+    ExampleRevision,
+)
 from phoenix_annot.datasets.selectors import dataset_latest_version, example_revisions_at_version
 from phoenix_annot.datasets.services import (
     DuplicateDatasetName,
@@ -422,8 +428,12 @@ def test_an_edited_example_from_a_span_takes_the_span_over_from_the_example_it_r
         ({"span_ids": ["a", 1]}, "span_ids should be a list of same length as input containing only strings"),
         ({"example_ids": ["a", "a"]}, "example_ids must be unique; repeated: a"),
         ({"example_ids": ["a", "x" * 256]}, "example_ids are at most 255 characters long"),
-        ({"splits": ["train", None]}, "Dataset splits are not supported yet"),
-        ({"splits": [["train"]]}, "splits should be a list of same length as input"),
+        ({"splits": [["train"]]}, "splits must have same length as inputs (1 != 2)"),
+        ({"splits": "train"}, "splits must be a list"),
+        ({"splits": ["train", 5]}, "Split value must be a string, list of strings, or None, got int"),
+        ({"splits": [["train", 5], None]}, "Split value must be a string or None, got int"),
+        ({"splits": [{"a": 1}, None]}, "Split value must be a string, list of strings, or None, got dict"),
+        ({"splits": ["x" * 256, None]}, "Split names are at most 255 characters"),
         ({"description": 5}, "description should be a string"),
         ({"inputs": [{"q": "a\x00b"}, {}]}, "Example 0 contains a NUL character"),
         ({"outputs": [{}, {"a": "\ud800"}]}, "Example 1 contains a NUL character, an unpaired surrogate"),
@@ -438,8 +448,9 @@ def test_bad_uploads_are_refused_with_a_message_naming_the_problem(values, messa
     assert not Dataset.objects.exists()
 
 
-def test_splits_that_are_all_empty_are_no_splits():
+def test_splits_that_are_all_empty_put_the_examples_in_no_split():
     assert upload(splits=[None, []]).created == 2
+    assert not DatasetSplit.objects.exists()
 
 
 @pytest.mark.parametrize("count", [5, 50])

@@ -222,6 +222,22 @@ def test_split_columns_are_collected_for_the_service_to_judge():
     assert columns.splits == [["train"]]
 
 
+def test_a_csv_split_cell_may_hold_a_json_list_of_names():
+    file = csv_file(b'q,split\n1,"[""train"", ""test""]"\n2,\n3,[not json\n')
+
+    columns = table_columns(file, keys(input=["q"], split=frozenset({"split"})), limits=LIMITS)
+
+    assert columns.splits == [["train", "test"], [None], ["[not json"]]
+
+
+def test_a_jsonl_split_value_may_be_a_list_and_a_number_is_read_as_its_text():
+    file = jsonl_file(b'{"q": 1, "s": ["a", null]}\n{"q": 2, "s": 5}\n{"q": 3}\n')
+
+    columns = table_columns(file, keys(input=["q"], split=frozenset({"s"})), limits=LIMITS)
+
+    assert columns.splits == [["a", None], ["5"], [None]]
+
+
 @pytest.mark.parametrize(
     ("table_keys", "message"),
     [

@@ -583,7 +583,8 @@ def _form_upload(request: Request, limits: UploadLimits) -> dict[str, Any]:
         "metadata": columns.metadata,
         "span_ids": columns.span_ids,
         "example_ids": columns.example_ids,
-        "splits": columns.splits,
+        # No split column: the upload says nothing of splits, so matched examples keep theirs.
+        "splits": columns.splits if keys.split else None,
     }
 
 
