@@ -10,6 +10,8 @@
   var TEXT_INPUTS = "textarea, select, [contenteditable], input:not([type]), input[type=text], input[type=search], input[type=email], input[type=url], input[type=password]";
   // The config whose save is on its way: once the panel comes back, focus moves on from it.
   var savedConfig = null;
+  // The retrieved document whose relevance is on its way: once saved, focus moves to the next document.
+  var savedDocument = null;
 
   // htmx binds a swapped-in form when the swap settles, some milliseconds after it shows: a key pressed in
   // between would post the form as a page. Binding it first (a no-op when already bound) keeps it in htmx.
@@ -169,6 +171,13 @@
     if (typing(target, event.key)) return;
     if (event.key === "?") { event.preventDefault(); toggleKeyHelp(); return; }
     if (!document.querySelector("#trace-body, #session-body")) return;
+    var doc = target.closest && target.closest("[data-document]");
+    if (/^[1-9]$/.test(event.key) && doc) {
+      var docForm = doc.querySelector("form[data-document-form]");
+      var relevance = docForm && docForm.querySelector('input[data-shortcut="' + event.key + '"]');
+      if (relevance) { event.preventDefault(); relevance.checked = true; saveDocument(docForm); }
+      return;
+    }
     if (/^[1-9]$/.test(event.key) && form && form.dataset.configType === "CATEGORICAL") {
       var choice = form.querySelector('input[data-shortcut="' + event.key + '"]');
       if (choice) { event.preventDefault(); choice.checked = true; submitThroughHtmx(form); }
@@ -183,6 +192,28 @@
     if (event.key === "j" || event.key === "k") { event.preventDefault(); moveInList(event.key); }
   });
 
+  function saveDocument(form) {
+    savedDocument = form.dataset.position;
+    submitThroughHtmx(form);
+  }
+
+  // A click on a relevance choice saves it, as its digit does.
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-document-form]");
+    if (form) saveDocument(form);
+  });
+
+  // After a document's relevance is saved, the next document takes focus (the last one keeps it), so
+  // digits label the documents one after another.
+  function documentSaved(swapped) {
+    var position = savedDocument;
+    savedDocument = null;
+    var next = swapped.querySelector(".errorlist") ? null : document.querySelector('[data-document="' + (Number(position) + 1) + '"]');
+    var focus = next || swapped.closest("[data-document]");
+    focus.focus({ preventScroll: true });
+    focus.scrollIntoView({ block: "nearest" });
+  }
+
   // After the settle, not the swap: htmx binds the new forms' hx-post by then, so a digit pressed at once
   // saves through htmx instead of posting the form as a page.
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -190,6 +221,7 @@
     // `j`/`k` fetch the next row's page without reloading scripts and styles (hx-boost): it swaps the body.
     if (event.detail.boosted) { revealSelectedSpan(); readyForLabels(); return; }
     if (swapped.id === "trace-body") { readyForLabels(); return; }
+    if (savedDocument !== null && swapped.id === "document-relevance-" + savedDocument) { documentSaved(swapped); return; }
     if (!savedConfig || swapped.id !== savedConfig.panel) return;
     var saved = swapped.querySelector('form[data-config="' + CSS.escape(savedConfig.name) + '"]');
     var stay = savedConfig.stay;

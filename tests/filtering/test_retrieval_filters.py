@@ -9,7 +9,7 @@ from phoenix_annot.filtering.feedback import retrieval_rollup
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Span
 from tests.api.conftest import V1Client
-from tests.factories import ProjectFactory, SpanFactory, TraceFactory, UserFactory
+from tests.factories import ProjectFactory, SpanFactory, TraceFactory, UserFactory, retriever_span
 from tests.web.conftest import HTMX
 
 pytestmark = pytest.mark.django_db
@@ -17,13 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def retriever(project, name: str, relevances: list[float | None]) -> Span:
     """A retriever span of len(relevances) documents, judged by an LLM where the relevance is not None."""
-    documents = [{"document": {"content": f"{name} {n}"}} for n in range(len(relevances))]
-    span = SpanFactory(
-        trace=TraceFactory(project=project),
-        name=name,
-        span_kind="RETRIEVER",
-        attributes={"retrieval": {"documents": documents}},
-    )
+    span = retriever_span(project, len(relevances), name=name)
     writes = [
         AnnotationWrite(span.span_id, "relevance", "LLM", score=score, document_position=position)
         for position, score in enumerate(relevances)
@@ -61,7 +55,10 @@ def filtered(data: dict) -> set[str]:
     [
         ({"retrieval_hit": "true"}, {"first-good", "second-good"}),
         ({"retrieval_hit": "false"}, {"none-good"}),
-        ({"retrieval_hit": "unknown"}, {"first-good", "second-good", "none-good", "unjudged", "llm"}),
+        (
+            {"retrieval_hit": "unknown"},
+            {"first-good", "second-good", "none-good", "unjudged", "llm", "answer"},
+        ),
         ({"ndcg_below": "0.7"}, {"second-good", "none-good"}),
         ({"ndcg_below": "0.5"}, {"none-good"}),
         ({"ndcg_below": "0.7", "retrieval_hit": "true"}, {"second-good"}),

@@ -9,17 +9,27 @@ from django.http import Http404, QueryDict
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
+    AnnotationType,
+    DocumentAnnotation,
     SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
     reviewer_identifier,
 )
 from phoenix_annot.annotations.ownership import Held, may_delete
+from phoenix_annot.annotations.retrieval import (
+    RELEVANCE_NAME,
+    Judgement,
+    RetrievalScores,
+    document_relevances,
+    retrieval_scores,
+)
 from phoenix_annot.core.keyset import keyset_after
 from phoenix_annot.filtering.feedback import FeedbackSummary, feedback_summaries_for_spans
 from phoenix_annot.tracing.models import Session, Span, Trace
 from phoenix_annot.tracing.selectors import TreePlace, TreeRow, spans_for_tree, trace_tree_order
 
+from ..span_display import Document
 from .configs import configs_by_name, project_configs
 from .spans import SORTS, matching_spans
 
@@ -184,6 +194,81 @@ def _panel(
     return AnnotationTargetView(
         kind=kind, key=key, annotations=annotations, configs=configs, mine=mine, deletable=deletable
     )
+
+
+@dataclass(frozen=True)
+class RelevanceChoice:
+    label: str
+    score: float | None
+
+
+# A document's relevance choices when the project has no categorical `relevance` config: the labels and
+# scores the LLM relevance judges write, so a reviewer's judgement and theirs read alike.
+DEFAULT_RELEVANCE_CHOICES = (RelevanceChoice("relevant", 1.0), RelevanceChoice("irrelevant", 0.0))
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One retrieved document with its annotations (every name, everybody's) and the reviewer's relevance."""
+
+    position: int
+    document: Document
+    annotations: list[DocumentAnnotation]
+    mine: DocumentAnnotation | None
+
+
+@dataclass(frozen=True)
+class DocumentsReview:
+    """A retriever span's documents with their relevance controls, and its retrieval metrics."""
+
+    span_id: str
+    rows: list[DocumentRow]
+    choices: list[RelevanceChoice]
+    scores: RetrievalScores | None
+    name: str = RELEVANCE_NAME
+
+
+def documents_review(
+    span: Span, *, documents: list[Document], user: User, configs: list[AnnotationConfig]
+) -> DocumentsReview:
+    """The span's documents (`span_display`'s) with their annotations, in one query whatever their number.
+
+    The choices are those of the project's categorical `relevance` config when it has one; the metrics are
+    computed as the stored ones are (annotations/retrieval.py), from the same rows.
+    """
+    annotations = list(
+        DocumentAnnotation.objects.filter(span=span)
+        .select_related("user")
+        .order_by("document_position", "name", "-updated_at")
+    )
+    identifier = reviewer_identifier(user.pk)
+    by_position: dict[int, list[DocumentAnnotation]] = {}
+    for annotation in annotations:
+        by_position.setdefault(annotation.document_position, []).append(annotation)
+    rows = []
+    for position, document in enumerate(documents):
+        found = by_position.get(position, [])
+        mine = next((a for a in found if a.name == RELEVANCE_NAME and a.identifier == identifier), None)
+        rows.append(DocumentRow(position, document, found, mine))
+    judgements = [
+        Judgement(a.document_position, a.annotator_kind, a.score)
+        for a in annotations
+        if a.name == RELEVANCE_NAME and a.score is not None
+    ]
+    return DocumentsReview(
+        span_id=span.span_id,
+        rows=rows,
+        choices=relevance_choices(configs),
+        scores=retrieval_scores(document_relevances(len(documents), judgements)),
+    )
+
+
+def relevance_choices(configs: list[AnnotationConfig]) -> list[RelevanceChoice]:
+    """The labels a reviewer picks a document's relevance from, with the score each stands for."""
+    config = next((c for c in configs if c.name == RELEVANCE_NAME), None)
+    if config is None or config.type != AnnotationType.CATEGORICAL:
+        return list(DEFAULT_RELEVANCE_CHOICES)
+    return [RelevanceChoice(value["label"], value.get("score")) for value in config.values]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The Annotate panel: a reviewer's own annotations of a span, of a whole trace or of a session."""
+"""The Annotate panel: a reviewer's own annotations of a span, of a whole trace or of a session; and the
+relevance of each retrieved document of a retriever span."""
 
 import json
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from phoenix_annot.annotations.models import (
     TraceAnnotation,
     reviewer_identifier,
 )
+from phoenix_annot.annotations.retrieval import RELEVANCE_NAME
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.feedback import feedback_summaries_for_spans
@@ -32,7 +34,16 @@ from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
 from ..selectors.configs import configs_by_name, project_configs
 from ..selectors.sessions import session_configs
-from ..selectors.traces import AnnotationTargetView, error_messages, session_panel, span_panel, trace_panel
+from ..selectors.traces import (
+    AnnotationTargetView,
+    documents_review,
+    error_messages,
+    relevance_choices,
+    session_panel,
+    span_panel,
+    trace_panel,
+)
+from ..span_display import span_display
 
 # What an annotation's Undo puts back: every field a write replaces.
 RESTORED_FIELDS = frozenset({"label", "score", "explanation", "metadata", "annotator_kind", "source"})
@@ -199,6 +210,48 @@ def annotation_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     target = Target(kind, getattr(annotation, kind))
     services.annotation_delete(annotation=annotation, user=request.user)
     return _panel_response(request, target, errors={}, name="")
+
+
+@login_required
+@require_POST
+def document_annotate(request: HttpRequest, span_id: str, position: int) -> HttpResponse:
+    """Set the reviewer's own relevance of one retrieved document: one of the span's relevance choices."""
+    require_writer(request.user)
+    span = get_object_or_404(Span.objects.select_related("trace__project"), span_id=span_id)
+    configs = project_configs(span.trace.project)
+    documents = span_display(span).documents
+    if position >= len(documents):
+        raise Http404(f"Span {span_id} has no document {position}")
+    choices = {choice.label: choice.score for choice in relevance_choices(configs)}
+    label = request.POST.get("label", "")
+    errors, saved = [], None
+    if label not in choices:
+        errors = [f"Label: choose one of {', '.join(choices)}."]
+    else:
+        try:
+            services.document_annotation_upsert(
+                span=span,
+                document_position=position,
+                name=RELEVANCE_NAME,
+                identifier=reviewer_identifier(request.user.pk),
+                label=label,
+                score=choices[label],
+                annotator_kind=AnnotatorKind.HUMAN,
+                source=AnnotationSource.APP,
+                user=request.user,
+            )
+        except ValidationError as exc:
+            errors = error_messages(exc.message_dict)
+        else:
+            text = f"Saved {RELEVANCE_NAME} = {label} for document #{position}"
+            saved = Saved(kind="span", key=span.span_id, text=text)
+    if not wants_partial(request):
+        for message in errors:
+            messages.error(request, message)
+        return redirect(Target("span", span).page_url())
+    review = documents_review(span, documents=documents, user=request.user, configs=configs)
+    context = {"documents": review, "row": review.rows[position], "errors": errors, "saved": saved}
+    return render(request, "annotations/_document_saved.html", context)
 
 
 def _upsert(target: Target, values: dict[str, Any], *, user: User) -> Annotation:

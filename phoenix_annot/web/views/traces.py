@@ -9,7 +9,7 @@ from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
 from phoenix_annot.tracing.models import Span
 
 from ..selectors.configs import configs_by_name
-from ..selectors.traces import trace_for_review, trace_neighbours, trace_tree_page
+from ..selectors.traces import documents_review, trace_for_review, trace_neighbours, trace_tree_page
 from ..span_display import span_display
 
 
@@ -18,10 +18,19 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
     """The span tree and the selected span; selecting another span swaps the trace body only."""
     review = trace_for_review(trace_id=trace_id, span_id=request.GET.get("span"), user=request.user)
     list_query = request.GET.get("list", "")
+    display = span_display(review.selected)
     context = {
         "review": review,
-        "display": span_display(review.selected),
+        "display": display,
         "list_query": list_query,
+        "documents": documents_review(
+            review.selected,
+            documents=display.documents,
+            user=request.user,
+            configs=review.span_panel.configs,
+        )
+        if display.documents
+        else None,
     }
     if wants_partial(request):
         return render(request, "traces/_span_detail.html", context)
