@@ -212,6 +212,10 @@ OTLP_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES", 20 * 1024 * 1
 OTLP_MAX_SPANS_PER_REQUEST = env_int("PHOENIX_ANNOT_OTLP_MAX_SPANS_PER_REQUEST", 10_000)
 OTLP_MAX_ATTRIBUTES_PER_REQUEST = env_int("PHOENIX_ANNOT_OTLP_MAX_ATTRIBUTES_PER_REQUEST", 200_000)
 
+# A session whose last span ended less than this long ago is "ongoing" (more turns may come): its page
+# warns that a label on its outcome may be premature. 30 minutes of inactivity, as web analytics end a visit.
+SESSION_IDLE_SECONDS = env_int("PHOENIX_ANNOT_SESSION_IDLE_SECONDS", 30 * 60)
+
 # Largest JSON body a /v1 REST route reads (dataset uploads have their own, larger limit).
 API_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_API_MAX_BODY_BYTES", 20 * 1024 * 1024)
 # Largest dataset upload body (POST /v1/datasets/upload) on the wire, JSON or multipart: past this it is

@@ -59,7 +59,7 @@ FEEDBACK_FILTERS = (
     "annotator_kind",
     "labelled_by",
 )
-_NEEDS_ANNOTATION_NAME = ("label", "label_not", "score_min", "score_max")
+NEEDS_ANNOTATION_NAME = ("label", "label_not", "score_min", "score_max")
 # The review page's filter bar: one line of common filters, the others behind "More filters".
 COMMON_FILTERS = ("condition", "span_kind", "status_code", "missing_annotation")
 MORE_FILTERS = (
@@ -124,7 +124,7 @@ class SpanFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if not cleaned.get("annotation_name"):
-            for name in _NEEDS_ANNOTATION_NAME:
+            for name in NEEDS_ANNOTATION_NAME:
                 if cleaned.get(name) not in (None, ""):
                     self.add_error(name, "Choose an annotation name to filter on.")
         return cleaned
@@ -502,16 +502,19 @@ class SpanFilter(django_filters.FilterSet):
         if labelled_by and not (user and user.is_authenticated):
             # An anonymous requester has written no annotation: none is theirs, every one is not.
             return queryset.none() if labelled_by == "me" else queryset
-        predicate = _feedback_predicate(values, user if labelled_by else None)
+        scope = AnnotationScope("span", values["annotation_name"] or None)
+        predicate = feedback_predicate(values, user if labelled_by else None, scope)
         if predicate is None:
             return queryset
         found = predicate.span_q()
         return queryset.filter(~found if labelled_by == "not_me" else found)
 
 
-def _feedback_predicate(values: dict[str, Any], author: User | None) -> Predicate | None:
-    """One annotation meeting every feedback filter given (None when none is); see the module docstring."""
-    scope = AnnotationScope("span", values["annotation_name"] or None)
+def feedback_predicate(
+    values: dict[str, Any], author: User | None, scope: AnnotationScope
+) -> Predicate | None:
+    """One annotation in scope meeting every feedback filter given (None when none is); see the module
+    docstring. The Sessions tab asks it of session annotations, without `labelled_by`."""
     parts = []
     if values["label"]:
         parts.append(Predicate(Q(label=values["label"]), scope))

@@ -1,8 +1,11 @@
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from phoenix_annot.core.models import TimeStampedModel
 
@@ -55,9 +58,20 @@ def session_id_from_attribute(value: Any) -> str | None:
     return text if 0 < len(text) <= SESSION_ID_MAX_LENGTH else None
 
 
+def session_idle_since() -> datetime:
+    """Sessions whose last span ended at or after this are ongoing: more turns may still come."""
+    return timezone.now() - timedelta(seconds=settings.SESSION_IDLE_SECONDS)
+
+
 class SessionQuerySet(models.QuerySet["Session"]):
     def for_project(self, project: Project) -> "SessionQuerySet":
         return self.filter(project=project)
+
+    def ongoing(self) -> "SessionQuerySet":
+        return self.filter(end_time__gte=session_idle_since())
+
+    def ended(self) -> "SessionQuerySet":
+        return self.filter(end_time__lt=session_idle_since())
 
 
 class Session(TimeStampedModel):
@@ -106,6 +120,11 @@ class Session(TimeStampedModel):
     @property
     def status_code(self) -> str:
         return StatusCode.ERROR if self.error_count else StatusCode.OK
+
+    @property
+    def is_ongoing(self) -> bool:
+        """Whether its last span ended within the idle window (SessionQuerySet.ongoing, for one row)."""
+        return self.end_time >= session_idle_since()
 
 
 class TraceQuerySet(models.QuerySet["Trace"]):

@@ -44,6 +44,7 @@ urlpatterns = [
     path("configs/<int:pk>/", configs.config_edit, name="config-edit"),
     path("datasets/", datasets.dataset_list, name="datasets"),
     path("datasets/add-spans/", datasets.dataset_add_spans_view, name="dataset-add-spans"),
+    path("datasets/add-sessions/", sessions.dataset_add_sessions_view, name="dataset-add-sessions"),
     path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset"),
     path("datasets/<int:pk>/export/<str:export>/", datasets.dataset_export, name="dataset-export"),
 ]

@@ -402,6 +402,19 @@ ROWS = [
         data=lambda w: {"project": w.span.project.pk, "span": [w.span.span_id], "dataset": w.dataset.pk},
         effect=lambda w: DatasetVersion.objects.count(),
     ),
+    Row("GET", "web:dataset-add-sessions", none, POST_ONLY),
+    Row(
+        "POST",
+        "web:dataset-add-sessions",
+        none,
+        (LOGIN, FORBIDDEN) + (to(lambda w: reverse("web:dataset", args=[w.dataset.pk])),) * 2,
+        data=lambda w: {
+            "project": w.span.project.pk,
+            "session": [Session.objects.get(pk=a_session(w)).session_id],
+            "dataset": w.dataset.pk,
+        },
+        effect=lambda w: DatasetVersion.objects.count(),
+    ),
     Row("GET", "admin:index", none, (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
 ]
 

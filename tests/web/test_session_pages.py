@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from phoenix_annot.annotations.models import SessionAnnotation, reviewer_identifier
 from phoenix_annot.filtering.feedback import feedback_rollups_for_sessions, feedback_summaries_for_sessions
@@ -12,6 +13,7 @@ from phoenix_annot.tracing.models import Session
 from tests.factories import (
     BASE_TIME,
     AnnotationConfigFactory,
+    DatasetFactory,
     ProjectFactory,
     SessionAnnotationFactory,
     SessionFactory,
@@ -24,6 +26,12 @@ from tests.factories import (
 from .conftest import HTMX
 
 pytestmark = pytest.mark.django_db
+
+
+def still_going(session: Session, *, minutes_ago: int = 5) -> None:
+    """The session's last span ended `minutes_ago` minutes ago (conversation() sessions ended long ago)."""
+    session.end_time = timezone.now() - timedelta(minutes=minutes_ago)
+    Session.objects.filter(pk=session.pk).update(end_time=session.end_time)
 
 
 def test_feedback_summaries_for_sessions_count_each_label_of_a_session():
@@ -78,14 +86,19 @@ def test_the_sessions_tab_costs_the_same_queries_for_one_session_or_a_page(
 ):
     project = ProjectFactory()
     AnnotationConfigFactory(name="outcome")
+    DatasetFactory()
     for n in range(sessions):
         session = conversation(project, [("q", "a"), ("q2", "a2")], minute=n)
         SessionAnnotationFactory(session=session, name="outcome", label="resolved", score=1.0)
+        if n % 2 == 0:
+            still_going(session)
 
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = reviewer_client.get(f"/projects/{project.pk}/sessions/?annotation_name=outcome")
 
-    assert response.content.decode().count('data-row data-session-id="') == sessions
+    body = response.content.decode()
+    assert body.count('data-row data-session-id="') == sessions
+    assert body.count('class="kind session-ongoing"') == (sessions + 1) // 2
 
 
 def test_the_sessions_tab_pages_by_cursor_without_repeating_or_skipping_a_session(reviewer_client: Client):
@@ -178,7 +191,9 @@ def test_the_session_page_costs_the_same_queries_for_one_turn_or_fifty(
     session = conversation(project, [(f"q{n}", f"a{n}") for n in range(turns)])
     conversation(project, [("other", "x")], minute=10)
 
-    with django_assert_max_num_queries(10):
+    still_going(session)
+
+    with django_assert_max_num_queries(11):
         response = reviewer_client.get(f"/sessions/{session.pk}/?list=tab%3Dsessions")
 
     assert response.context["neighbours"].previous is not None
@@ -275,3 +290,71 @@ def test_the_session_panel_puts_first_the_configs_the_projects_sessions_are_judg
 
     assert [config.name for config in panel.configs] == ["outcome", "correctness", "tone"]
     assert [config.name for config in after_save.configs] == ["outcome", "correctness", "tone"]
+
+
+def test_a_session_still_receiving_turns_is_marked_ongoing_on_the_tab_and_its_page(reviewer_client: Client):
+    project = ProjectFactory()
+    going = conversation(project, [("hello", "hi")], minute=1)
+    still_going(going)
+    ended = conversation(project, [("bye", "ciao")], minute=0)
+
+    rows = reviewer_client.get(f"/projects/{project.pk}/sessions/").content.decode().split("<tr data-row")
+    going_page = reviewer_client.get(f"/sessions/{going.pk}/").content.decode()
+    ended_page = reviewer_client.get(f"/sessions/{ended.pk}/").content.decode()
+
+    assert [("session-ongoing" in row, going.session_id in row) for row in rows[1:]] == [
+        (True, True),
+        (False, False),
+    ]
+    assert "session-ongoing" in going_page and 'id="ongoing-hint"' in going_page
+    assert "may be premature" in going_page and "less than 30 minutes ago" in going_page
+    assert "session-ongoing" not in ended_page and "ongoing-hint" not in ended_page
+    # A label is not forbidden: the Annotate panel is there all the same.
+    assert 'data-action="annotate"' in going_page
+
+
+def test_the_sessions_tab_filters_ongoing_or_ended_sessions_by_the_idle_setting(
+    reviewer_client: Client, settings
+):
+    project = ProjectFactory()
+    recent = conversation(project, [("q", "a")], minute=2)
+    still_going(recent, minutes_ago=5)
+    quiet = conversation(project, [("q", "a")], minute=1)
+    still_going(quiet, minutes_ago=45)
+    old = conversation(project, [("q", "a")], minute=0)
+    tab = f"/projects/{project.pk}/sessions/"
+
+    def listed(query: str) -> set[str]:
+        return {row.session.session_id for row in reviewer_client.get(tab + query).context["page"].rows}
+
+    assert listed("?activity=ongoing") == {recent.session_id}
+    assert listed("?activity=ended") == {quiet.session_id, old.session_id}
+    settings.SESSION_IDLE_SECONDS = 60 * 60
+    assert listed("?activity=ongoing") == {recent.session_id, quiet.session_id}
+    assert "Select a valid choice" in reviewer_client.get(tab + "?activity=soon").content.decode()
+
+
+def test_the_sessions_tab_filters_session_annotations_by_score_label_and_annotator_kind(
+    reviewer_client: Client,
+):
+    project = ProjectFactory()
+    judged_low = conversation(project, [("q", "a")], minute=0)
+    judged_high = conversation(project, [("q", "a")], minute=1)
+    unjudged = conversation(project, [("q", "a")], minute=2)
+    SessionAnnotationFactory(session=judged_low, name="outcome", label="failed", score=0.1, identifier="h")
+    SessionAnnotationFactory(
+        session=judged_low, name="outcome", label="solved", score=0.9, identifier="j", annotator_kind="LLM"
+    )
+    SessionAnnotationFactory(session=judged_high, name="outcome", label="solved", score=0.8)
+    tab = f"/projects/{project.pk}/sessions/"
+
+    def listed(query: str) -> set[str]:
+        return {row.session.session_id for row in reviewer_client.get(tab + query).context["page"].rows}
+
+    assert listed("?annotation_name=outcome&score_max=0.5") == {judged_low.session_id}
+    assert listed("?annotation_name=outcome&score_min=0.5") == {judged_low.session_id, judged_high.session_id}
+    # One annotation meets every filter: the LLM's is solved, the human's failed.
+    assert listed("?annotation_name=outcome&annotator_kind=LLM&label=failed") == set()
+    assert listed("?annotation_name=outcome&annotator_kind=HUMAN&label=failed") == {judged_low.session_id}
+    assert listed("?annotation_name=outcome&label_not=solved") == {judged_low.session_id, unjudged.session_id}
+    assert "Choose an annotation name" in reviewer_client.get(tab + "?score_max=0.5").content.decode()

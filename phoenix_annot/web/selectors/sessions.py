@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404, QueryDict
 
@@ -45,6 +46,11 @@ class SessionPage:
     next_cursor: str | None
     configs_by_name: dict[str, AnnotationConfig]
     annotation_names: list[str]
+
+
+def idle_minutes() -> int:
+    """The idle window after which a session has ended (SESSION_IDLE_SECONDS), in whole minutes."""
+    return max(1, round(settings.SESSION_IDLE_SECONDS / 60))
 
 
 def session_filterset(*, project: Project, params: QueryDict) -> SessionFilter:

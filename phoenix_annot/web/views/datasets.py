@@ -1,3 +1,5 @@
+from collections.abc import Callable
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django import forms
@@ -26,6 +28,7 @@ from phoenix_annot.datasets.services import (
     dataset_add_spans,
     dataset_create,
 )
+from phoenix_annot.datasets.sessions import SessionsAdded
 from phoenix_annot.tracing.models import Project
 
 from ..selectors.spans import matching_spans
@@ -34,10 +37,12 @@ from ..templatetags.display import count
 EXAMPLES_PER_PAGE = 50
 
 
-class AddSpansForm(forms.Form):
+class AddRowsForm(forms.Form):
+    """What a table's selection bar posts: the rows chosen (ids in `rows_field`, or every row matching the
+    list's filter) and the dataset to add them to, or the name of a new one."""
+
+    rows_field: ClassVar[str]
     project = forms.ModelChoiceField(queryset=Project.objects.all())
-    tab = forms.ChoiceField(choices=[("spans", "spans"), ("traces", "traces")], required=False)
-    span = forms.MultipleChoiceField(required=False, choices=[])
     all_matching = forms.BooleanField(required=False)
     filter_query = forms.CharField(required=False)
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.all(), required=False)
@@ -45,42 +50,65 @@ class AddSpansForm(forms.Form):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        # Span ids are checked against the project below, not against a fixed list of choices.
-        self.fields["span"].valid_value = lambda value: True
+        # Row ids are checked against the project by the view's query, not against a fixed list of choices.
+        self.fields[self.rows_field].valid_value = lambda value: True
 
     def clean(self) -> dict:
         cleaned = super().clean()
         if not cleaned.get("dataset") and not (cleaned.get("new_dataset_name") or "").strip():
             raise ValidationError("Choose a dataset or name a new one.")
-        if not cleaned.get("all_matching") and not cleaned.get("span"):
+        if not cleaned.get("all_matching") and not cleaned.get(self.rows_field):
             raise ValidationError("Select at least one row.")
         return cleaned
+
+
+class AddSpansForm(AddRowsForm):
+    rows_field = "span"
+    tab = forms.ChoiceField(choices=[("spans", "spans"), ("traces", "traces")], required=False)
+    span = forms.MultipleChoiceField(required=False, choices=[])
 
 
 @login_required
 @require_POST
 def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
     """Add the selected spans, or every span matching the list's filter, to a dataset as one version."""
+
+    def add(dataset: Dataset, values: dict[str, Any]) -> SpansAdded:
+        params = QueryDict(values["filter_query"] or "")
+        tab = values["tab"] or "spans"
+        spans = matching_spans(project=values["project"], params=params, user=request.user, tab=tab)
+        if not values["all_matching"]:
+            spans = spans.filter(span_id__in=values["span"])
+        return dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
+
+    return add_rows_to_dataset(request, AddSpansForm, add)
+
+
+def add_rows_to_dataset(
+    request: HttpRequest,
+    form_class: type[AddRowsForm],
+    add: Callable[[Dataset, dict[str, Any]], SpansAdded],
+) -> HttpResponse:
+    """The selection bar's post: check it, `add` the rows to the dataset chosen (created here when new) in one
+    transaction, and go to the dataset, or back to the list with the reason it was refused."""
     if not request.user.can_write:
         raise PermissionDenied("Viewers cannot change datasets.")
-    form = AddSpansForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
-        by_field = [f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
-        for error in form.non_field_errors() or by_field:
+        # Field errors by label only when there is no form-wide one (which has no field, nor label).
+        for error in form.non_field_errors() or [
+            f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
+        ]:
             messages.error(request, error)
         return redirect(request.headers.get("Referer") or reverse("web:projects"))
     values = form.cleaned_data
-    project, params = values["project"], QueryDict(values["filter_query"] or "")
-    spans = matching_spans(project=project, params=params, user=request.user, tab=values["tab"] or "spans")
-    if not values["all_matching"]:
-        spans = spans.filter(span_id__in=values["span"])
     try:
-        # One boundary: a new dataset whose spans are refused is not left behind empty.
+        # One boundary: a new dataset whose rows are refused is not left behind empty.
         with transaction.atomic(durable=True):
             dataset = values["dataset"] or dataset_create(
                 name=values["new_dataset_name"].strip(), user=request.user
             )
-            added = dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
+            added = add(dataset, values)
     except DuplicateDatasetName:
         messages.error(
             request, f"A dataset named “{values['new_dataset_name']}” already exists; pick it in the list."
@@ -96,7 +124,8 @@ def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
 
 def added_message(dataset: Dataset, added: SpansAdded) -> str:
     new = f"{count(added.added)} new example{pluralize(added.added)}"
-    return f"{dataset.name}: {new}, {count(added.already)} already in the dataset."
+    revised = f", {count(added.revised)} revised" if isinstance(added, SessionsAdded) else ""
+    return f"{dataset.name}: {new}{revised}, {count(added.already)} already in the dataset."
 
 
 @login_required

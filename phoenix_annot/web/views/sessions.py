@@ -1,14 +1,34 @@
+from typing import Any
+
+from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from phoenix_annot.core.htmx import wants_partial
+from phoenix_annot.datasets.models import Dataset
+from phoenix_annot.datasets.services import SpansAdded
+from phoenix_annot.datasets.sessions import dataset_add_sessions
 from phoenix_annot.tracing.models import Project
 
-from ..selectors.sessions import session_for_review, session_list_for_review, session_neighbours
+from ..selectors.sessions import (
+    idle_minutes,
+    matching_sessions,
+    session_for_review,
+    session_list_for_review,
+    session_neighbours,
+)
 from ..selectors.spans import PAGE_SIZES
+from .datasets import AddRowsForm, add_rows_to_dataset
 from .spans import query_without
+
+
+def dataset_choices() -> QuerySet[Dataset]:
+    """The datasets the Add to dataset forms offer, by name."""
+    return Dataset.objects.order_by("name").values_list("pk", "name")
 
 
 # Never from a cache: Back after labelling a session must show its new chips.
@@ -29,6 +49,8 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
         "query": query.urlencode(),
         "list_query": in_list.urlencode(),
         "chip_base": f"?{query_without(query, 'annotation_name', 'label')}",
+        "datasets": dataset_choices(),
+        "idle_minutes": idle_minutes(),
     }
     template = "sessions/_results.html" if wants_partial(request) else "sessions/list.html"
     return render(request, template, context)
@@ -45,5 +67,28 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "neighbours": session_neighbours(session=review.session, list_query=list_query)
         if list_query
         else None,
+        "datasets": dataset_choices(),
+        "idle_minutes": idle_minutes(),
     }
     return render(request, "sessions/detail.html", context)
+
+
+class AddSessionsForm(AddRowsForm):
+    rows_field = "session"
+    session = forms.MultipleChoiceField(required=False, choices=[])
+
+
+@login_required
+@require_POST
+def dataset_add_sessions_view(request: HttpRequest) -> HttpResponse:
+    """Add the selected sessions, or every session matching the Sessions tab's filters, to a dataset: one
+    chat example each, as one version (a session already there is revised)."""
+
+    def add(dataset: Dataset, values: dict[str, Any]) -> SpansAdded:
+        params = QueryDict(values["filter_query"] or "")
+        sessions = matching_sessions(project=values["project"], params=params)
+        if not values["all_matching"]:
+            sessions = sessions.filter(session_id__in=values["session"])
+        return dataset_add_sessions(dataset=dataset, sessions=sessions, user=request.user)
+
+    return add_rows_to_dataset(request, AddSessionsForm, add)
