@@ -27,4 +27,14 @@ urlpatterns = [
         datasets.DatasetOpenAIEvalsView.as_view(),
         name="dataset-jsonl-openai-evals",
     ),
+    path(
+        "datasets/<str:dataset_identifier>/splits",
+        datasets.DatasetSplitListView.as_view(),
+        name="dataset-splits",
+    ),
+    path(
+        "datasets/<str:dataset_identifier>/splits/<str:split_id>",
+        datasets.DatasetSplitDetailView.as_view(),
+        name="dataset-split",
+    ),
 ]

@@ -22,9 +22,11 @@ from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
 
+from phoenix_annot.core.batching import chunks
 from phoenix_annot.core.globalid import to_global_id
 
 from .models import ExampleRevision
+from .selectors import split_names_by_example
 
 SECTIONS = ("input", "output", "metadata")
 CHUNK_SIZE = 500
@@ -50,28 +52,30 @@ def example_ids(revision: ExampleRevision) -> tuple[str, str]:
 
 def csv_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
     """`id`, `node_id`, then `input.<k>`, `output.<k>`, `metadata.<k>` (nested keys joined by `.`, sorted
-    within each section so the columns do not depend on the database's JSON key order)."""
+    within each section so the columns do not depend on the database's JSON key order), then, as Phoenix
+    writes it when any example is in a split, `splits` (a JSON list of names)."""
     columns: dict[str, set[str]] = {section: set() for section in SECTIONS}
-    for revision in _rows(revisions):
+    any_split = False
+    for revision, splits in _rows_with_splits(revisions):
+        any_split = any_split or bool(splits)
         for section in SECTIONS:
             columns[section].update(_flattened(getattr(revision, section)))
     header = ["id", "node_id"] + [
         f"{section}.{key}" for section in SECTIONS for key in sorted(columns[section])
     ]
-    yield _csv_line(header)
-    for revision in _rows(revisions):
+    yield _csv_line([*header, "splits"] if any_split else header)
+    for revision, splits in _rows_with_splits(revisions):
         cells = {
             f"{section}.{key}": value
             for section in SECTIONS
             for key, value in _flattened(getattr(revision, section)).items()
         }
-        yield _csv_line(
-            [*map(_csv_cell, example_ids(revision)), *(_csv_cell(cells.get(name)) for name in header[2:])]
-        )
+        row = [*map(_csv_cell, example_ids(revision)), *(_csv_cell(cells.get(name)) for name in header[2:])]
+        yield _csv_line([*row, _csv_cell(splits)] if any_split else row)
 
 
 def jsonl_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
-    for revision in _rows(revisions):
+    for revision, splits in _rows_with_splits(revisions):
         example_id, node_id = example_ids(revision)
         yield _json_line(
             {
@@ -80,7 +84,7 @@ def jsonl_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:
                 "input": revision.input,
                 "output": revision.output,
                 "metadata": revision.metadata,
-                "splits": [],
+                "splits": splits,
             }
         )
 
@@ -144,6 +148,14 @@ EXPORT_FORMATS = {
 
 def _rows(revisions: QuerySet[ExampleRevision]) -> Iterator[ExampleRevision]:
     return revisions.iterator(chunk_size=CHUNK_SIZE)
+
+
+def _rows_with_splits(revisions: QuerySet[ExampleRevision]) -> Iterator[tuple[ExampleRevision, list[str]]]:
+    """Each revision with its example's split names (sorted), one query for the names of a chunk of rows."""
+    for chunk in chunks(_rows(revisions), CHUNK_SIZE):
+        names = split_names_by_example(revision.example_id for revision in chunk)
+        for revision in chunk:
+            yield revision, names.get(revision.example_id, [])
 
 
 def _chat_report(revisions: QuerySet[ExampleRevision], chat_row: ChatRow) -> ChatReport:

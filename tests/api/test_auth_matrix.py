@@ -15,9 +15,15 @@ import pytest
 
 from phoenix_annot.api.auth import ADMIN_ONLY, DATASET_DELETE_DENIED, VIEWER_WRITE_DENIED
 from phoenix_annot.api.errors import MISSING_KEY
+from phoenix_annot.api.views.datasets import SPLIT_DELETE_DENIED
+from phoenix_annot.api.views.queues import QUEUE_CHANGE_DENIED
+from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.queues.models import QueueItem
 from tests.api.conftest import V1Client, World, client_for_role
 from tests.api.routes import v1_routes
+from tests.factories import DatasetSplitFactory
 from tests.ingest.builders import export_request, otlp_span
+from tests.queues.factories import QueueItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +73,35 @@ LOGGED_SPAN = {
 CONFIG = {"name": "quality", "type": "CONTINUOUS", "lower_bound": 0, "upper_bound": 1}
 P = "/v1/projects/{identifier}"
 DS = "/v1/datasets/{dataset_id}"
+AQ = "/v1/annotation_queues/{queue_id}"
+AQ_ITEM = f"{AQ}/items/{{item_id}}"
+# A queue created by nobody in particular: only admins change or delete it.
+QUEUE_CHANGES = {("PATCH", AQ), ("DELETE", AQ)}
+
+
+def queue_item(world: World) -> QueueItem:
+    """The world's span as the item of a review queue of its project, made on first use."""
+    return QueueItem.objects.filter(span=world.span).first() or QueueItemFactory(
+        queue__project=world.project, span=world.span
+    )
+
+
+def queue_path(world: World, rest: str = "") -> str:
+    return f"/v1/annotation_queues/{to_global_id('AnnotationQueue', queue_item(world).queue_id)}{rest}"
+
+
+def item_path(action: str) -> Callable[[World], str]:
+    return lambda w: queue_path(w, f"/items/{to_global_id('AnnotationQueueItem', queue_item(w).pk)}/{action}")
+
+
+SPLITS = "/v1/datasets/{dataset_identifier}/splits"
+SPLIT = f"{SPLITS}/{{split_id}}"
+
+
+def new_split(world: World) -> str:
+    """The address of a split nobody in particular made, so that only admins may delete it."""
+    return f"/v1/datasets/{world.dataset_gid}/splits/{to_global_id('DatasetSplit', DatasetSplitFactory().pk)}"
+
 
 CALLS = [
     Call("GET", "/v1/projects", lambda w: "/v1/projects"),
@@ -198,6 +233,33 @@ CALLS = [
     Call("GET", f"{DS}/versions", lambda w: f"/v1/datasets/{w.dataset_gid}/versions"),
     Call("GET", f"{DS}/examples", lambda w: f"/v1/datasets/{w.dataset_gid}/examples"),
     Call("GET", f"{DS}/csv", lambda w: f"/v1/datasets/{w.dataset_gid}/csv"),
+    Call("GET", "/v1/annotation_queues", lambda w: "/v1/annotation_queues"),
+    Call(
+        "POST",
+        "/v1/annotation_queues",
+        lambda w: "/v1/annotation_queues",
+        json_body(lambda w: {"project": "p", "name": "new"}),
+    ),
+    Call("GET", AQ, queue_path),
+    Call("PATCH", AQ, queue_path, json_body(lambda w: {"instructions": "Check the sources."})),
+    Call("DELETE", AQ, queue_path),
+    Call("GET", f"{AQ}/items", lambda w: queue_path(w, "/items")),
+    Call(
+        "POST",
+        f"{AQ}/items",
+        lambda w: queue_path(w, "/items"),
+        json_body(lambda w: {"span_ids": [w.span.span_id]}),
+    ),
+    Call("POST", f"{AQ}/next", lambda w: queue_path(w, "/next")),
+    Call("POST", f"{AQ_ITEM}/submit", item_path("submit"), json_body(lambda w: {"data": []})),
+    Call("POST", f"{AQ_ITEM}/skip", item_path("skip"), json_body(lambda w: {"reason": "not English"})),
+    Call("POST", f"{AQ_ITEM}/release", item_path("release")),
+    Call("GET", SPLITS, lambda w: f"/v1/datasets/{w.dataset_gid}/splits"),
+    Call(
+        "POST", SPLITS, lambda w: f"/v1/datasets/{w.dataset_gid}/splits", json_body(lambda w: {"name": "val"})
+    ),
+    Call("PATCH", SPLIT, new_split, json_body(lambda w: {"description": "held out"})),
+    Call("DELETE", SPLIT, new_split),
     Call("GET", f"{DS}/jsonl", lambda w: f"/v1/datasets/{w.dataset_gid}/jsonl"),
     Call("GET", f"{DS}/jsonl/openai_ft", lambda w: f"/v1/datasets/{w.dataset_gid}/jsonl/openai_ft"),
     Call("GET", f"{DS}/jsonl/openai_evals", lambda w: f"/v1/datasets/{w.dataset_gid}/jsonl/openai_evals"),
@@ -228,6 +290,10 @@ def expected(call: Call, caller: str) -> tuple[int, str | None]:
     if caller == "ANNOTATOR" and (call.method, call.route) == ("DELETE", DS):
         # The world's dataset was created by nobody in particular: only admins delete it.
         return 403, DATASET_DELETE_DENIED
+    if caller == "ANNOTATOR" and (call.method, call.route) in QUEUE_CHANGES:
+        return 403, QUEUE_CHANGE_DENIED
+    if caller == "ANNOTATOR" and (call.method, call.route) == ("DELETE", SPLIT):
+        return 403, SPLIT_DELETE_DENIED
     return 2, None
 
 

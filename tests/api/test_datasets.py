@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from phoenix_annot.core.globalid import to_global_id
-from phoenix_annot.datasets.models import Dataset, DatasetVersion
+from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion
 from phoenix_annot.datasets.services import dataset_add_spans, dataset_upload
 from tests.datasets.multipart import CONTENT_TYPE, field, file_part, multipart
 from tests.factories import DatasetFactory, DatasetVersionFactory, ProjectFactory, SpanFactory
 
 pytestmark = pytest.mark.django_db
 
+JSON = "application/json"
 CHAT_INPUT = {"messages": [{"role": "user", "content": "Hi"}]}
 CHAT_OUTPUT = {"messages": [{"role": "assistant", "content": "Hello"}]}
 
@@ -798,3 +799,246 @@ def test_export_errors_follow_phoenix(api, route):
         404,
         f"No dataset version with id {other_version} can be found.",
     )
+
+
+# --- splits (answers recorded from Phoenix 20.26.1) --------------------------------------------------------
+
+
+def split_names(api, dataset_gid: str, *query: str) -> tuple[list[str], list[dict]]:
+    data = api.get(f"/v1/datasets/{dataset_gid}/examples?{'&'.join(query)}").json()["data"]
+    return data["filtered_splits"], [example["input"] for example in data["examples"]]
+
+
+@pytest.fixture
+def split_dataset():
+    """Four examples: a in train, b in test and train, c in none, d in test."""
+    return upload(
+        inputs=[{"q": "a"}, {"q": "b"}, {"q": "c"}, {"q": "d"}],
+        splits=["train", ["train", "test"], None, "test"],
+    ).dataset
+
+
+def test_a_datasets_splits_are_listed_newest_first_with_its_example_count_by_id_or_name(api, split_dataset):
+    upload(name="other", inputs=[{"q": "z"}], splits=["train"])
+    train, test = DatasetSplit.objects.get(name="train"), DatasetSplit.objects.get(name="test")
+
+    by_id = api.get(f"/v1/datasets/{gid('Dataset', split_dataset.pk)}/splits").json()
+    by_name = api.get("/v1/datasets/qa/splits?limit=1").json()
+
+    assert by_id == {
+        "data": [
+            {
+                "id": gid("DatasetSplit", split.pk),
+                "name": split.name,
+                "description": None,
+                "color": "#808080",
+                "metadata": {},
+                "example_count": 2,
+                "created_at": split.created_at.isoformat(),
+                "updated_at": split.updated_at.isoformat(),
+            }
+            for split in sorted([train, test], key=lambda s: -s.pk)
+        ],
+        "next_cursor": None,
+    }
+    assert [s["name"] for s in by_name["data"]] == [by_id["data"][0]["name"]]
+    assert by_name["next_cursor"] == by_id["data"][1]["id"]
+
+
+@pytest.mark.parametrize(
+    ("identifier", "message"),
+    [
+        ("nope", "Dataset with name nope not found"),
+        (gid("Dataset", 999), f"Dataset with ID {gid('Dataset', 999)} not found"),
+    ],
+)
+def test_the_splits_of_an_unknown_dataset_are_a_404(api, identifier, message):
+    assert_plain(api.get(f"/v1/datasets/{identifier}/splits"), 404, message)
+
+
+def test_examples_are_filtered_by_split_names_or_ids_and_the_answer_names_the_splits(api, split_dataset):
+    dataset_gid = gid("Dataset", split_dataset.pk)
+    test = DatasetSplit.objects.get(name="test")
+
+    assert split_names(api, dataset_gid, "split=train") == (["train"], [{"q": "a"}, {"q": "b"}])
+    assert split_names(api, dataset_gid, "split=train", f"split={gid('DatasetSplit', test.pk)}") == (
+        ["test", "train"],
+        [{"q": "a"}, {"q": "b"}, {"q": "d"}],
+    )
+    assert split_names(api, dataset_gid) == ([], [{"q": "a"}, {"q": "b"}, {"q": "c"}, {"q": "d"}])
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("split=nope&split=nope2&split=train", "Dataset splits not found: nope, nope2"),
+        (f"split={gid('DatasetSplit', 99)}", "Dataset splits not found for IDs: 99"),
+        # A GlobalID of another type is a name.
+        (f"split={gid('Dataset', 1)}", f"Dataset splits not found: {gid('Dataset', 1)}"),
+    ],
+)
+def test_filtering_examples_by_an_unknown_split_is_a_404_naming_it(api, split_dataset, query, message):
+    assert_plain(api.get(f"/v1/datasets/{gid('Dataset', split_dataset.pk)}/examples?{query}"), 404, message)
+
+
+def test_a_split_is_created_with_a_201_holding_the_examples_named(api, split_dataset):
+    example_ids = [
+        e["id"]
+        for e in api.get("/v1/datasets/" + gid("Dataset", split_dataset.pk) + "/examples").json()["data"][
+            "examples"
+        ]
+    ]
+    body = {
+        "name": "val",
+        "description": "d",
+        "color": "#123456",
+        "metadata": {"k": 1},
+        "example_ids": example_ids[:2],
+    }
+
+    response = api.post("/v1/datasets/qa/splits", body)
+
+    assert response.status_code == 201
+    split = DatasetSplit.objects.get(name="val")
+    assert response.json()["data"] == {
+        "id": gid("DatasetSplit", split.pk),
+        "name": "val",
+        "description": "d",
+        "color": "#123456",
+        "metadata": {"k": 1},
+        "example_count": 2,
+        "created_at": split.created_at.isoformat(),
+        "updated_at": split.updated_at.isoformat(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"name": "train"}, 409, "A dataset split named 'train' already exists"),
+        ({"name": "  "}, 422, "Dataset split name cannot be empty"),
+        ({"name": "val", "example_ids": ["nope"]}, 404, "Dataset examples not found in this dataset: nope"),
+    ],
+)
+def test_a_split_that_cannot_be_created_gets_phoenixs_status_and_nothing_is_made(
+    api, split_dataset, body, status, message
+):
+    assert_plain(api.post("/v1/datasets/qa/splits", body), status, message)
+    assert set(DatasetSplit.objects.values_list("name", flat=True)) == {"train", "test"}
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({}, ["body", "name"]),
+        ({"name": 5}, ["body", "name"]),
+        ({"name": "m", "metadata": [1]}, ["body", "metadata"]),
+    ],
+)
+def test_a_malformed_split_body_is_a_422_pointing_at_the_field(api, split_dataset, body, loc):
+    response = api.post("/v1/datasets/qa/splits", body)
+
+    assert response.status_code == 422
+    assert [item["loc"] for item in response.json()["detail"]] == [loc]
+
+
+def test_a_split_is_renamed_and_its_examples_changed_by_patch(api, split_dataset):
+    train = DatasetSplit.objects.get(name="train")
+    dataset_gid = gid("Dataset", split_dataset.pk)
+    examples = api.get(f"/v1/datasets/{dataset_gid}/examples").json()["data"]["examples"]
+    url = f"/v1/datasets/qa/splits/{gid('DatasetSplit', train.pk)}"
+
+    response = api.patch(
+        url,
+        {"name": "train2", "add_example_ids": [examples[2]["id"]], "remove_example_ids": [examples[0]["id"]]},
+        content_type=JSON,
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["data"]["name"], response.json()["data"]["example_count"]) == ("train2", 2)
+    assert split_names(api, dataset_gid, "split=train2")[1] == [{"q": "b"}, {"q": "c"}]
+
+
+@pytest.mark.parametrize(
+    ("split_id", "body", "status", "message"),
+    [
+        ("nope", {"name": "x"}, 422, "Invalid dataset split ID: nope"),
+        (
+            gid("DatasetSplit", 99),
+            {"name": "x"},
+            404,
+            f"Dataset split with ID {gid('DatasetSplit', 99)} not found",
+        ),
+        (None, {"name": "test"}, 409, "A dataset split with this name already exists"),
+        (None, {"name": None}, 422, "Dataset split name cannot be empty"),
+        (None, {"add_example_ids": ["zzz"]}, 404, "Dataset examples not found in this dataset: zzz"),
+    ],
+)
+def test_a_split_that_cannot_be_changed_gets_phoenixs_status_and_is_left_as_it_was(
+    api, split_dataset, split_id, body, status, message
+):
+    train = DatasetSplit.objects.get(name="train")
+
+    url = f"/v1/datasets/qa/splits/{split_id or gid('DatasetSplit', train.pk)}"
+
+    response = api.patch(url, body, content_type=JSON)
+
+    assert_plain(response, status, message)
+    assert DatasetSplit.objects.get(pk=train.pk).name == "train"
+
+
+def test_deleting_a_split_takes_it_out_of_every_dataset(api, split_dataset):
+    upload(name="other", inputs=[{"q": "z"}], splits=["train"])
+    train = DatasetSplit.objects.get(name="train")
+
+    response = api.delete(f"/v1/datasets/other/splits/{gid('DatasetSplit', train.pk)}")
+
+    assert response.status_code == 204
+    assert [s["name"] for s in api.get("/v1/datasets/qa/splits").json()["data"]] == ["test"]
+    assert_plain(
+        api.delete(f"/v1/datasets/qa/splits/{gid('DatasetSplit', train.pk)}"),
+        404,
+        f"Dataset split with ID {gid('DatasetSplit', train.pk)} not found",
+    )
+
+
+def test_the_exports_write_each_examples_splits_and_beyond_phoenix_take_one_split(api, split_dataset):
+    dataset_gid = gid("Dataset", split_dataset.pk)
+
+    everything = [
+        json.loads(line) for line in text(api.get(f"/v1/datasets/{dataset_gid}/jsonl")).splitlines()
+    ]
+    test_only = [
+        json.loads(line)["input"]
+        for line in text(api.get(f"/v1/datasets/{dataset_gid}/jsonl?split=test")).splitlines()
+    ]
+    csv_rows = list(csv.DictReader(io.StringIO(text(api.get(f"/v1/datasets/{dataset_gid}/csv?split=train")))))
+
+    assert [line["splits"] for line in everything] == [["train"], ["test", "train"], [], ["test"]]
+    assert test_only == [{"q": "b"}, {"q": "d"}]
+    assert [(row["input.q"], row["splits"]) for row in csv_rows] == [
+        ("a", '["train"]'),
+        ("b", '["test", "train"]'),
+    ]
+    assert_plain(
+        api.get(f"/v1/datasets/{dataset_gid}/openai_ft?split=nope".replace("openai_ft", "jsonl/openai_ft")),
+        404,
+        "Dataset splits not found: nope",
+    )
+
+
+def test_a_csv_upload_with_a_split_key_puts_each_row_in_its_splits(api):
+    response = post_form(
+        api,
+        *form(extra=[field("split_key", "sp")]),
+        file_part(b'q,a,sp\n1,x,train\n2,y,"[""train"",""test""]"\n3,z,\n'),
+    )
+
+    assert response.status_code == 200, response.content
+    dataset_gid = response.json()["data"]["dataset_id"]
+    lines = [json.loads(line) for line in text(api.get(f"/v1/datasets/{dataset_gid}/jsonl")).splitlines()]
+    assert [(line["input"], line["splits"]) for line in lines] == [
+        ({"q": "1"}, ["train"]),
+        ({"q": "2"}, ["test", "train"]),
+        ({"q": "3"}, []),
+    ]

@@ -1,3 +1,4 @@
+import csv
 import json
 
 import pytest
@@ -13,7 +14,12 @@ from phoenix_annot.datasets.exports import (
 )
 from phoenix_annot.datasets.models import ExampleRevision
 from phoenix_annot.datasets.selectors import example_revisions_at_version
-from tests.factories import DatasetExampleFactory, DatasetVersionFactory, ExampleRevisionFactory
+from tests.factories import (
+    DatasetExampleFactory,
+    DatasetSplitExampleFactory,
+    DatasetVersionFactory,
+    ExampleRevisionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -125,5 +131,28 @@ def test_exports_read_the_rows_in_chunks_without_a_query_per_row(version, django
         add(version, input={"n": n}, output=CHAT_OUTPUT)
     revisions = example_revisions_at_version(version=version)
 
-    with django_assert_max_num_queries(2):
+    # Two passes, each reading the rows and then their splits a chunk at a time.
+    with django_assert_max_num_queries(4):
         assert len(list(csv_lines(revisions))) == 31
+
+
+def test_the_jsonl_and_csv_exports_carry_each_examples_splits_as_phoenix_writes_them(version):
+    first = add(version, input={"q": "a"})
+    add(version, input={"q": "b"})
+    DatasetSplitExampleFactory(example_id=first.example_id, split__name="train")
+    DatasetSplitExampleFactory(example_id=first.example_id, split__name="test")
+    revisions = example_revisions_at_version(version=version)
+
+    jsonl = [json.loads(line)["splits"] for line in jsonl_lines(revisions)]
+    csv_rows = list(csv.reader("".join(csv_lines(revisions)).splitlines()))
+
+    assert jsonl == [["test", "train"], []]
+    assert [row[-1] for row in csv_rows] == ["splits", '["test", "train"]', "[]"]
+
+
+def test_the_csv_export_has_no_splits_column_when_no_example_is_in_a_split(version):
+    add(version, input={"q": "a"})
+
+    header = next(csv_lines(example_revisions_at_version(version=version)))
+
+    assert header == "id,node_id,input.q,output.output\n"

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import parse_header_parameters
@@ -41,19 +41,26 @@ from phoenix_annot.datasets.exports import (
     openai_ft_lines,
     openai_ft_report,
 )
-from phoenix_annot.datasets.models import Dataset, DatasetVersion, ExampleRevision
+from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.selectors import (
     dataset_latest_version,
     dataset_versions,
     datasets_with_example_count,
     example_revisions_at_version,
+    in_splits,
+    splits_at_version,
 )
 from phoenix_annot.datasets.services import (
     MAX_EXAMPLE_ID_LENGTH,
     MAX_NAME_LENGTH,
     DuplicateDatasetName,
+    DuplicateSplitName,
+    UnknownExamples,
     dataset_delete,
     dataset_upload,
+    split_create,
+    split_delete,
+    split_update,
 )
 from phoenix_annot.datasets.uploads import (
     CSV,
@@ -69,6 +76,7 @@ from phoenix_annot.datasets.uploads import (
 
 from ..auth import DATASET_DELETE_DENIED, DatasetDeletion, V1Access
 from ..errors import PlainError
+from ..lookups import by_identifier
 from ..params import paginate_desc, query_bool, query_int, query_list
 from ..parsers import BodyLimit, BodyTooLarge, SizeLimitedJSONParser
 from ..schema import (
@@ -81,10 +89,11 @@ from ..schema import (
     limit_param,
     list_query,
     page_envelope,
+    path_param,
     query,
     sync_param,
 )
-from ..wire import envelope, iso, page
+from ..wire import envelope, iso, page, validated
 from .annotations import acting_user
 
 MAX_PAGE_SIZE = 1000
@@ -190,10 +199,38 @@ FormUploadInput = OpenApiRequest(
     ),
     encoding={"file": {"contentType": f"{CSV}, {JSONL}"}},
 )
+SPLITS_NOT_FOUND = "`Dataset splits not found: <names>` or `Dataset splits not found for IDs: <ids>`"
 EXAMPLES_NOT_FOUND = (
     "`ID <id> refers to a <type>`, `No dataset with id <id> can be found.`, `No dataset version with id "
-    "<id> can be found.`, `Dataset has no versions.` or `Dataset splits not found: <names>`."
+    f"<id> can be found.`, `Dataset has no versions.`, {SPLITS_NOT_FOUND}."
 )
+SPLIT_PARAM = list_query(
+    "split",
+    "Only the examples in any of these splits: DatasetSplit GlobalIDs or names. Membership is not versioned: "
+    "an older version is filtered by the splits its examples are in now.",
+)
+
+
+def _split_node_pk(value: str) -> int | None:
+    try:
+        return from_global_id(value, "DatasetSplit")[1]
+    except GlobalIDError:
+        return None
+
+
+def requested_splits(request: Request) -> list[DatasetSplit]:
+    """The splits `?split=` names (a DatasetSplit GlobalID, else a name), by name; unknown ones are a 404
+    in Phoenix's words."""
+    values = query_list(request, "split")
+    pks = {value: pk for value in values if (pk := _split_node_pk(value)) is not None}
+    names = [value for value in values if value not in pks]
+    splits = list(DatasetSplit.objects.filter(Q(name__in=names) | Q(pk__in=pks.values())).order_by("name"))
+    if missing := [name for name in names if name not in {split.name for split in splits}]:
+        raise PlainError(404, f"Dataset splits not found: {', '.join(missing)}")
+    found_pks = {split.pk for split in splits}
+    if missing_pks := [str(pk) for pk in pks.values() if pk not in found_pks]:
+        raise PlainError(404, f"Dataset splits not found for IDs: {', '.join(missing_pks)}")
+    return splits
 
 
 def dataset_data(dataset: Dataset) -> dict[str, Any]:
@@ -374,7 +411,7 @@ class DatasetExamplesView(APIView):
         parameters=[
             DATASET_ID,
             VERSION_ID,
-            list_query("split", "Split names or ids (there are no splits yet, so any is unknown)."),
+            SPLIT_PARAM,
         ],
         responses={
             200: data_envelope("ListDatasetExamplesResponseBody", ExamplesOut()),
@@ -405,16 +442,16 @@ class DatasetExamplesView(APIView):
         version = _version(dataset, version_id, version_pk)
         if version is None:
             raise PlainError(404, "Dataset has no versions.")
-        if splits := query_list(request, "split"):
-            # There are no splits yet, so every named split is unknown, as Phoenix says of unknown splits.
-            raise PlainError(404, f"Dataset splits not found: {', '.join(splits)}")
+        splits = requested_splits(request)
         revisions = example_revisions_at_version(version=version)
+        if splits:
+            revisions = in_splits(revisions, [split.pk for split in splits])
         return Response(
             envelope(
                 {
                     "dataset_id": to_global_id("Dataset", dataset.pk),
                     "version_id": to_global_id("DatasetVersion", version.pk),
-                    "filtered_splits": [],
+                    "filtered_splits": [split.name for split in splits],
                     "examples": [example_data(revision) for revision in revisions],
                 }
             )
@@ -627,6 +664,8 @@ class DatasetExportView(APIView):
         revisions = (
             example_revisions_at_version(version=version) if version else ExampleRevision.objects.none()
         )
+        if splits := requested_splits(request):
+            revisions = in_splits(revisions, [split.pk for split in splits])
         response = StreamingHttpResponse(self.lines(revisions), content_type=self.content_type)
         response["Content-Disposition"] = (
             f"attachment; filename*=UTF-8''{quote(dataset.name)}.{self.extension}"
@@ -642,12 +681,13 @@ def export_schema(operation_id: str, what: str, media_type: str) -> Any:
         get=extend_schema(
             operation_id=operation_id,
             summary=f"Download a dataset version as {what}",
-            parameters=[DATASET_ID, VERSION_ID],
+            description="Beyond Phoenix, which ignores it: `split` keeps the examples of those splits.",
+            parameters=[DATASET_ID, VERSION_ID, SPLIT_PARAM],
             responses={
                 (200, media_type): OpenApiResponse(OpenApiTypes.STR, description="An attachment"),
                 **errors(
                     {
-                        404: "`No dataset version with id <id> can be found.`",
+                        404: f"`No dataset version with id <id> can be found.` or {SPLITS_NOT_FOUND}",
                         422: "`Invalid dataset ID format: <id>`, `Invalid dataset version ID format: <id>` "
                         "or `Dataset does not exist.`",
                     },
@@ -680,3 +720,205 @@ class DatasetOpenAIFineTuningView(DatasetExportView):
 class DatasetOpenAIEvalsView(DatasetExportView):
     lines = staticmethod(openai_evals_lines)
     report = staticmethod(openai_evals_report)
+
+
+# --- splits ------------------------------------------------------------------------------------------------
+
+DATASET_IDENTIFIER = path_param("dataset_identifier", "The dataset's GlobalID or its name.")
+SPLIT_ID = global_id_path("split_id", "DatasetSplit")
+DATASET_NOT_FOUND = "`Dataset with name <name> not found` or `Dataset with ID <id> not found`"
+SPLIT_DELETE_DENIED = "Only admins and the split's creator can delete a split."
+
+
+class SplitOut(serializers.Serializer):
+    id = serializers.CharField(help_text="DatasetSplit GlobalID")
+    name = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    color = serializers.CharField()
+    metadata = serializers.DictField()
+    example_count = serializers.IntegerField(
+        help_text="This dataset's examples in the split, at its latest version"
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class StrictText(serializers.CharField):
+    """A JSON string, as pydantic takes one: a number is refused, not turned into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Input should be a valid string", code="string_type")
+        return super().to_internal_value(data)
+
+
+def _text(**kwargs: Any) -> StrictText:
+    return StrictText(allow_blank=True, trim_whitespace=False, **kwargs)
+
+
+class SplitCreateIn(serializers.Serializer):
+    name = _text(help_text="Unique across datasets; blank is refused.")
+    description = _text(allow_null=True, required=False)
+    color = _text(allow_null=True, required=False, help_text="#33c5e8 when absent")
+    metadata = serializers.DictField(required=False)
+    example_ids = serializers.ListField(
+        child=_text(), required=False, help_text="Examples of this dataset: GlobalIDs or uploaders' ids."
+    )
+
+
+class SplitUpdateIn(serializers.Serializer):
+    name = _text(allow_null=True, required=False)
+    description = _text(allow_null=True, required=False, help_text="null clears it")
+    color = _text(allow_null=True, required=False)
+    metadata = serializers.DictField(allow_null=True, required=False, help_text="Replaces the metadata.")
+    add_example_ids = serializers.ListField(child=_text(), required=False)
+    remove_example_ids = serializers.ListField(child=_text(), required=False)
+
+
+def _splits_counted(dataset: Dataset) -> QuerySet[DatasetSplit]:
+    latest = dataset_latest_version(dataset=dataset)
+    return splits_at_version(version=latest) if latest else DatasetSplit.objects.none()
+
+
+def split_data(split: DatasetSplit, example_count: int) -> dict[str, Any]:
+    return {
+        "id": to_global_id("DatasetSplit", split.pk),
+        "name": split.name,
+        "description": split.description or None,
+        "color": split.color,
+        "metadata": split.metadata,
+        "example_count": example_count,
+        "created_at": iso(split.created_at),
+        "updated_at": iso(split.updated_at),
+    }
+
+
+def _split_answer(dataset: Dataset, split: DatasetSplit, status: int = 200) -> Response:
+    counted = _splits_counted(dataset).filter(pk=split.pk).first()
+    return Response(envelope(split_data(split, counted.example_count if counted else 0)), status=status)
+
+
+def _split_errors(call: Callable[[], DatasetSplit]) -> DatasetSplit:
+    """The service's refusals in Phoenix's statuses."""
+    try:
+        return call()
+    except DuplicateSplitName as exc:
+        raise PlainError(409, exc.messages[0]) from None
+    except UnknownExamples as exc:
+        raise PlainError(404, exc.messages[0]) from None
+    except ValidationError as exc:
+        raise PlainError(422, "; ".join(exc.messages)) from None
+
+
+class DatasetSplitListView(APIView):
+    @extend_schema(
+        operation_id="listDatasetSplits",
+        summary="The splits holding examples of a dataset, newest first",
+        description="A split is global; each counts this dataset's examples in it, at the latest version.",
+        parameters=[DATASET_IDENTIFIER, cursor_param("DatasetSplit"), limit_param(default=10, maximum=1000)],
+        responses={
+            200: page_envelope("ListDatasetSplitsResponseBody", SplitOut(many=True)),
+            **errors({404: DATASET_NOT_FOUND, 422: "`Invalid cursor format: <cursor>`"}),
+        },
+    )
+    def get(self, request: Request, dataset_identifier: str) -> Response:
+        dataset = by_identifier(Dataset, "Dataset", dataset_identifier)
+        limit = query_int(request, "limit", default=10, maximum=1000)
+        splits, next_cursor = paginate_desc(
+            _splits_counted(dataset), request=request, type_name="DatasetSplit", limit=limit
+        )
+        return Response(page([split_data(split, split.example_count) for split in splits], next_cursor))
+
+    @extend_schema(
+        operation_id="createDatasetSplit",
+        summary="Create a split, optionally holding examples of this dataset",
+        parameters=[DATASET_IDENTIFIER],
+        request=SplitCreateIn,
+        responses={
+            201: data_envelope("CreateDatasetSplitResponseBody", SplitOut()),
+            **errors(
+                {
+                    404: f"{DATASET_NOT_FOUND}, or `Dataset examples not found in this dataset: <ids>`",
+                    409: "`A dataset split named '<name>' already exists`",
+                    422: "`Dataset split name cannot be empty`",
+                }
+            ),
+        },
+    )
+    def post(self, request: Request, dataset_identifier: str) -> Response:
+        dataset = by_identifier(Dataset, "Dataset", dataset_identifier)
+        values = validated(SplitCreateIn, request.data)
+        split = _split_errors(lambda: split_create(dataset=dataset, **values, user=acting_user(request)))
+        return _split_answer(dataset, split, status=201)
+
+
+class SplitDeletion(DatasetDeletion):
+    """After V1Access: a split, which every dataset shares, is deleted by an admin or by whoever made it."""
+
+    message = SPLIT_DELETE_DENIED
+
+
+class DatasetSplitDetailView(APIView):
+    permission_classes = [V1Access, SplitDeletion]
+
+    def _split(self, dataset_identifier: str, split_id: str) -> tuple[Dataset, DatasetSplit]:
+        dataset = by_identifier(Dataset, "Dataset", dataset_identifier)
+        pk = _typed_pk(split_id, "DatasetSplit", f"Invalid dataset split ID: {split_id}")
+        split = DatasetSplit.objects.filter(pk=pk).first()
+        if split is None:
+            raise PlainError(404, f"Dataset split with ID {split_id} not found")
+        return dataset, split
+
+    @extend_schema(
+        operation_id="updateDatasetSplit",
+        summary="Rename or describe a split, and add or remove examples of this dataset",
+        parameters=[DATASET_IDENTIFIER, SPLIT_ID],
+        request=SplitUpdateIn,
+        responses={
+            200: data_envelope("UpdateDatasetSplitResponseBody", SplitOut()),
+            **errors(
+                {
+                    404: f"{DATASET_NOT_FOUND}, `Dataset split with ID <id> not found` or `Dataset examples "
+                    "not found in this dataset: <ids>`",
+                    409: "`A dataset split with this name already exists`",
+                    422: "`Invalid dataset split ID: <id>` or `Dataset split name cannot be empty`",
+                }
+            ),
+        },
+    )
+    def patch(self, request: Request, dataset_identifier: str, split_id: str) -> Response:
+        dataset, split = self._split(dataset_identifier, split_id)
+        values = validated(SplitUpdateIn, request.data)
+        add_ids, remove_ids = values.pop("add_example_ids", []), values.pop("remove_example_ids", [])
+        split = _split_errors(
+            lambda: split_update(
+                split=split,
+                dataset=dataset,
+                changes=values,
+                add_example_ids=add_ids,
+                remove_example_ids=remove_ids,
+            )
+        )
+        return _split_answer(dataset, split)
+
+    @extend_schema(
+        operation_id="deleteDatasetSplit",
+        summary="Delete a split: it leaves every dataset, the examples stay",
+        parameters=[DATASET_IDENTIFIER, SPLIT_ID],
+        responses={
+            204: None,
+            **errors(
+                {
+                    403: f"`{SPLIT_DELETE_DENIED}`",
+                    404: f"{DATASET_NOT_FOUND} or `Dataset split with ID <id> not found`",
+                    422: "`Invalid dataset split ID: <id>`",
+                },
+                validation=False,
+            ),
+        },
+    )
+    def delete(self, request: Request, dataset_identifier: str, split_id: str) -> Response:
+        _dataset, split = self._split(dataset_identifier, split_id)
+        self.check_object_permissions(request, split)
+        split_delete(split=split)
+        return Response(status=204)
