@@ -3,13 +3,21 @@
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from phoenix_annot.accounts.models import User
 
-from .models import AnnotationQueue, ItemState, QueueItem, QueueReview, ReviewOutcome
+from .models import AnnotationQueue, ItemState, QueueConfig, QueueItem, QueueReview, ReviewOutcome
 
 ITEM_FIELDS = ("pk", "queue_id", "review_count", "completed_at", "created_at", "skip_count", "reserved_count")
+
+
+def annotation_queues_with_settings() -> QuerySet[AnnotationQueue]:
+    """Queues with what describes them fetched for the whole page: their configs and reviewers' ids."""
+    return AnnotationQueue.objects.prefetch_related(
+        Prefetch("queue_configs", queryset=QueueConfig.objects.select_related("annotation_config")),
+        Prefetch("reviewers", queryset=User.objects.only("pk")),
+    )
 
 
 def queue_item_rows(items: QuerySet[QueueItem], *, now: datetime) -> QuerySet[Any]:
