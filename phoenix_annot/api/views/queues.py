@@ -7,7 +7,8 @@ the queue's rule (services.py).
 """
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -70,6 +71,7 @@ from .annotation_configs import TYPE_NAMES as CONFIG_TYPE_NAMES
 from .annotations import AnnotationInput, acting_user
 from .spans import time_limited_filter
 
+T = TypeVar("T")
 QUEUE_TYPE = "AnnotationQueue"
 ITEM_TYPE = "AnnotationQueueItem"
 REVIEW_TYPE = "AnnotationQueueReview"
@@ -621,6 +623,14 @@ def _query_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def reviewing(service: Callable[..., T], **kwargs: Any) -> T:
+    """The service's answer; a review it refuses is a 409 saying why."""
+    try:
+        return service(**kwargs)
+    except ReviewRefused as refused:
+        raise PlainError(409, str(refused)) from None
+
+
 def review_errors(extra: dict[int, str] | None = None) -> Any:
     return errors(
         {
@@ -694,12 +704,13 @@ class ItemSubmitView(APIView):
             )
             for entry in validated(SubmitReviewInput, request.data)["data"]
         ]
-        try:
-            submitted = queue_item_submit(
-                item=item, reviewer=reviewer, annotations=annotations, source=AnnotationSource.API
-            )
-        except ReviewRefused as refused:
-            raise PlainError(409, str(refused)) from None
+        submitted = reviewing(
+            queue_item_submit,
+            item=item,
+            reviewer=reviewer,
+            annotations=annotations,
+            source=AnnotationSource.API,
+        )
         review = submitted.review
         return Response(
             envelope(
@@ -734,10 +745,7 @@ class ItemSkipView(APIView):
         item = item_from_id(queue_id, item_id)
         reviewer = reviewer_of(request)
         reason = validated(SkipItemInput, request.data or {})["reason"]
-        try:
-            following = queue_item_skip(item=item, reviewer=reviewer, reason=reason)
-        except ReviewRefused as refused:
-            raise PlainError(409, str(refused)) from None
+        following = reviewing(queue_item_skip, item=item, reviewer=reviewer, reason=reason)
         return Response(envelope({"next": reservation_data(following)}))
 
 
