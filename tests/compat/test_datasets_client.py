@@ -158,3 +158,48 @@ def test_datasets_list_pages_through_every_dataset(phoenix):
         phoenix.datasets.create_dataset(name=f"listed-{n}", examples=[EXAMPLES[0]])
 
     assert [d["name"] for d in phoenix.datasets.list()] == ["listed-2", "listed-1", "listed-0"]
+
+
+def test_a_dataframe_with_a_split_key_makes_splits_that_get_dataset_filters_by(phoenix):
+    frame = pd.DataFrame(
+        {
+            "question": ["What is AI?", "Explain ML", "Define NLP"],
+            "answer": ["Artificial intelligence", "Machine learning", "Language"],
+            "split": ["train", "test", '["train", "test"]'],
+        }
+    )
+
+    created = phoenix.datasets.create_dataset(
+        name="split-frame",
+        dataframe=frame,
+        input_keys=["question"],
+        output_keys=["answer"],
+        split_key="split",
+    )
+    train = phoenix.datasets.get_dataset(dataset="split-frame", splits=["train"])
+
+    assert len(created) == 3
+    assert [example["input"]["question"] for example in train.examples] == ["What is AI?", "Define NLP"]
+    assert train._filtered_split_names == ["train"]
+
+
+def test_examples_carrying_splits_are_filtered_by_split_through_the_client(phoenix):
+    examples = [
+        {**EXAMPLES[0], "splits": "train"},
+        {**EXAMPLES[1], "splits": ["train", "test"]},
+        {"input": {"question": "Unsplit?"}, "output": {}, "metadata": {}, "splits": None},
+    ]
+
+    phoenix.datasets.create_dataset(name="split-examples", examples=examples)
+    test = phoenix.datasets.get_dataset(dataset="split-examples", splits=["test"])
+    both = phoenix.datasets.get_dataset(dataset="split-examples", splits=["test", "train"])
+
+    assert [example["input"]["question"] for example in test.examples] == ["Capital of France?"]
+    assert (len(both), both._filtered_split_names) == (2, ["test", "train"])
+
+
+def test_get_dataset_with_an_unknown_split_fails_as_on_phoenix(phoenix):
+    phoenix.datasets.create_dataset(name="no-splits", examples=EXAMPLES)
+
+    with pytest.raises(Exception, match="404"):
+        phoenix.datasets.get_dataset(dataset="no-splits", splits=["nope"])

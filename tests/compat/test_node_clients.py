@@ -181,3 +181,19 @@ def test_the_typescript_client_writes_annotations_reads_them_back_and_makes_a_da
         {"question": "2 + 2?"},
     ]
     assert [example["output"] for example in examples] == [{"answer": "Allí."}, {"answer": "4"}]
+
+
+def test_the_typescript_client_puts_examples_in_splits_and_reads_one_split(
+    node_clients: Path, served: Served
+) -> None:
+    done = node(
+        "dataset_splits.mjs",
+        {"baseUrl": served.base_url, "headers": served.headers, "datasetName": "split in node"},
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "whole": ["2 + 2?", "3 + 3?", "4 + 4?"],
+        "train": ["2 + 2?", "3 + 3?"],
+        "test": ["3 + 3?", "5 + 5?"],
+    }
