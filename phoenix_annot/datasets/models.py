@@ -3,7 +3,7 @@ from django.db import models
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.core.models import TimeStampedModel
-from phoenix_annot.tracing.models import Span
+from phoenix_annot.tracing.models import Session, Span
 
 
 class CreatorDeletable(TimeStampedModel):
@@ -65,6 +65,14 @@ class DatasetExample(models.Model):
         related_name="dataset_examples",
         help_text="The span this example was made from, while it exists.",
     )
+    session = models.ForeignKey(
+        Session,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dataset_examples",
+        help_text="The session (a conversation) this chat example was made from, while it exists.",
+    )
     external_id = models.CharField(
         max_length=255,
         null=True,
@@ -83,6 +91,12 @@ class DatasetExample(models.Model):
                 fields=["dataset", "span"],
                 condition=models.Q(span__isnull=False),
                 name="dataset_example_unique_span",
+            ),
+            # Likewise a session: adding it again revises its example.
+            models.UniqueConstraint(
+                fields=["dataset", "session"],
+                condition=models.Q(session__isnull=False),
+                name="dataset_example_unique_session",
             ),
         ]
 

@@ -7,13 +7,13 @@
 - metadata: `session_id`, `project` (its name) and `annotations`, the session's annotations by name as a
   span's example keeps them (notes left out).
 
-DatasetExample has no link to a session: the `session_id` in the example's metadata is what a later add
-matches, so adding a session again revises its live example (a PATCH) instead of adding another. A session
-whose example was deleted from the dataset comes back as a new example.
+A session is linked to one example per dataset (DatasetExample.session), as a span is: adding it again
+revises that example (a PATCH) when the conversation or its annotations changed since, and a session whose
+example was deleted comes back as that same example.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,23 +26,21 @@ from phoenix_annot.annotations.models import NOTE_NAME, SessionAnnotation
 from phoenix_annot.tracing.conversations import Turn, session_turns
 from phoenix_annot.tracing.models import Session
 
-from .models import Dataset
+from .models import Dataset, DatasetExample, ExampleRevision, RevisionKind
 from .selectors import dataset_latest_version, example_revisions_at_version
 from .services import (
     Incoming,
     SpansAdded,
     _lock,
-    _Plan,
+    _revision,
     _revision_hash,
-    _revisions_write,
     _version_create,
+    splits_assign,
 )
 from .spans import annotations_snapshot
 
 # One add reads every turn of every session into memory (a session may hold hundreds of turns).
 MAX_SESSIONS_PER_ADD = 1_000
-# The metadata key a session's example is found by.
-SESSION_KEY = "session_id"
 
 
 @dataclass(frozen=True)
@@ -53,10 +51,15 @@ class SessionsAdded(SpansAdded):
 
 
 def dataset_add_sessions(
-    *, dataset: Dataset, sessions: QuerySet[Session] | Sequence[Session], user: User | None
+    *,
+    dataset: Dataset,
+    sessions: QuerySet[Session] | Sequence[Session],
+    user: User | None,
+    split_name: str | None = None,
 ) -> SessionsAdded:
     """One example per session, as one new version: new sessions are created, changed ones revised; no
-    version when nothing changed. Queries do not grow with the number of sessions."""
+    version when nothing changed. With `split_name`, every session's example, new or not, is put in that
+    split too. Queries do not grow with the number of sessions."""
     if isinstance(sessions, QuerySet):
         sessions = sessions.select_related("project")[: MAX_SESSIONS_PER_ADD + 1]
     sessions = list(sessions)
@@ -67,21 +70,40 @@ def dataset_add_sessions(
     examples = _session_examples(sessions)
     with transaction.atomic():
         _lock(dataset)
-        held = _live_session_examples(dataset, list(examples))
-        creates = [example for session_id, example in examples.items() if session_id not in held]
-        patches = [
-            (held[session_id].example_id, example)
-            for session_id, example in examples.items()
-            if session_id in held and held[session_id].content_hash != example.content_hash
-        ]
-        already = len(examples) - len(creates) - len(patches)
-        if not creates and not patches:
-            return SessionsAdded(version=None, added=0, already=already)
-        version = _version_create(dataset=dataset, user=user)
-        _revisions_write(
-            dataset=dataset, version=version, plan=_Plan(creates, patches, deletes=[]), previous=[]
+        holders = dict(
+            DatasetExample.objects.filter(dataset=dataset, session__in=examples).values_list(
+                "session_id", "pk"
+            )
         )
-    return SessionsAdded(version=version, added=len(creates), already=already, revised=len(patches))
+        live = _live_hashes(dataset, example_pks=holders.values())
+        # (example pk or None for a new one, the session's example, revision kind)
+        changes: list[tuple[int | None, int, Incoming, RevisionKind]] = []
+        for session_pk, example in examples.items():
+            held = holders.get(session_pk)
+            if held not in live:
+                changes.append((held, session_pk, example, RevisionKind.CREATE))
+            elif live[held] != example.content_hash:
+                changes.append((held, session_pk, example, RevisionKind.PATCH))
+        version = _version_create(dataset=dataset, user=user) if changes else None
+        new_examples = DatasetExample.objects.bulk_create(
+            DatasetExample(dataset=dataset, session_id=session_pk)
+            for held, session_pk, _, _ in changes
+            if held is None
+        )
+        example_pks = holders | {row.session_id: row.pk for row in new_examples}
+        ExampleRevision.objects.bulk_create(
+            _revision(example_pks[session_pk], version, example, kind)
+            for _, session_pk, example, kind in changes
+        )
+        if split_name is not None:
+            splits_assign(example_pks=example_pks.values(), split_name=split_name, user=user)
+    revised = sum(1 for change in changes if change[3] == RevisionKind.PATCH)
+    return SessionsAdded(
+        version=version,
+        added=len(changes) - revised,
+        already=len(examples) - len(changes),
+        revised=revised,
+    )
 
 
 def session_example(session: Session, turns: list[Turn], annotations: list[SessionAnnotation]) -> Incoming:
@@ -98,7 +120,7 @@ def session_example(session: Session, turns: list[Turn], annotations: list[Sessi
         input={"messages": messages},
         output={"messages": [{"role": "assistant", "content": last_answer}]} if last_answer else {},
         metadata={
-            SESSION_KEY: session.session_id,
+            "session_id": session.session_id,
             "project": session.project.name,
             "annotations": annotations_snapshot(annotations),
         },
@@ -107,35 +129,23 @@ def session_example(session: Session, turns: list[Turn], annotations: list[Sessi
     )
 
 
-def _session_examples(sessions: list[Session]) -> dict[str, Incoming]:
-    """Session id -> its example; three queries for all the sessions."""
+def _session_examples(sessions: list[Session]) -> dict[int, Incoming]:
+    """Session pk -> its example; two queries for all the sessions' turns, one for their annotations."""
     distinct = {session.pk: session for session in sessions}
     turns = session_turns(distinct)
     annotations: dict[int, list[SessionAnnotation]] = defaultdict(list)
     rows = SessionAnnotation.objects.filter(session__in=distinct).exclude(name=NOTE_NAME)
     for annotation in rows.select_related("user").order_by("pk"):
         annotations[annotation.session_id].append(annotation)
-    return {
-        session.session_id: session_example(session, turns[pk], annotations[pk])
-        for pk, session in distinct.items()
-    }
+    return {pk: session_example(session, turns[pk], annotations[pk]) for pk, session in distinct.items()}
 
 
-@dataclass(frozen=True)
-class _Held:
-    example_id: int
-    content_hash: bytes
-
-
-def _live_session_examples(dataset: Dataset, session_ids: list[str]) -> dict[str, _Held]:
-    """Session id -> the live example of the dataset's latest version made from it."""
-    latest = dataset_latest_version(dataset=dataset)
-    if latest is None or not session_ids:
+def _live_hashes(dataset: Dataset, *, example_pks: Iterable[int]) -> dict[int, bytes]:
+    """Example pk -> the content hash of its live revision, for those of `example_pks` live at the dataset's
+    latest version."""
+    example_pks = list(example_pks)
+    latest = dataset_latest_version(dataset=dataset) if example_pks else None
+    if latest is None:
         return {}
-    revisions = example_revisions_at_version(version=latest).filter(
-        **{f"metadata__{SESSION_KEY}__in": session_ids}
-    )
-    return {
-        revision.metadata[SESSION_KEY]: _Held(revision.example_id, _revision_hash(revision))
-        for revision in revisions
-    }
+    revisions = example_revisions_at_version(version=latest).filter(example_id__in=example_pks)
+    return {revision.example_id: _revision_hash(revision) for revision in revisions}

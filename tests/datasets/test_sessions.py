@@ -3,17 +3,20 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from phoenix_annot.datasets import sessions as dataset_sessions
 from phoenix_annot.datasets.exports import openai_ft_lines, openai_ft_report
-from phoenix_annot.datasets.models import ExampleRevision
+from phoenix_annot.datasets.models import DatasetSplit, ExampleRevision
 from phoenix_annot.datasets.selectors import dataset_latest_version, example_revisions_at_version
 from phoenix_annot.datasets.sessions import dataset_add_sessions
 from phoenix_annot.tracing.models import Session, Span
 from tests.factories import (
+    DatasetExampleFactory,
     DatasetFactory,
+    DatasetVersionFactory,
+    ExampleRevisionFactory,
     ProjectFactory,
     SessionAnnotationFactory,
     SpanFactory,
@@ -164,3 +167,41 @@ def test_adding_sessions_takes_as_many_queries_for_two_sessions_as_for_six(proje
         return len(queries)
 
     assert queries_to_add(2) == queries_to_add(6)
+
+
+def test_a_session_whose_example_was_deleted_comes_back_as_that_example(project):
+    session = conversation(project, TURNS[:1])
+    dataset = DatasetFactory()
+    first = dataset_add_sessions(dataset=dataset, sessions=[session], user=None)
+    example = dataset.examples.get()
+    ExampleRevisionFactory(
+        example=example, version=DatasetVersionFactory(dataset=dataset), revision_kind="DELETE"
+    )
+
+    again = dataset_add_sessions(dataset=dataset, sessions=[session], user=None)
+
+    assert (again.added, again.already, again.revised) == (1, 0, 0)
+    assert again.version.pk > first.version.pk
+    assert dataset.examples.get() == example and example.session == session
+    assert live_revisions(dataset)[0].revision_kind == "CREATE"
+
+
+def test_a_session_is_linked_to_one_example_per_dataset(project):
+    session = conversation(project, TURNS[:1])
+    dataset = DatasetFactory()
+    dataset_add_sessions(dataset=dataset, sessions=[session], user=None)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DatasetExampleFactory(dataset=dataset, session=session)
+    assert DatasetExampleFactory(dataset=DatasetFactory(), session=session).session == session
+
+
+def test_sessions_added_with_a_split_name_are_put_in_that_split_new_or_not(project):
+    known, fresh = (conversation(project, TURNS[:1], minute=n) for n in range(2))
+    dataset = DatasetFactory()
+    dataset_add_sessions(dataset=dataset, sessions=[known], user=None)
+
+    dataset_add_sessions(dataset=dataset, sessions=[known, fresh], user=None, split_name=" train ")
+
+    train = DatasetSplit.objects.get(name="train")
+    assert set(train.examples.values_list("session", flat=True)) == {known.pk, fresh.pk}
