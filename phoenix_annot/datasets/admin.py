@@ -44,12 +44,12 @@ class DatasetVersionAdmin(ViewAndDeleteOnlyMixin, admin.ModelAdmin):
 
 @admin.register(DatasetExample)
 class DatasetExampleAdmin(HexIdSearchMixin, admin.ModelAdmin):
-    list_display = ("__str__", "dataset", "span", "external_id", "created_at")
+    list_display = ("__str__", "dataset", "span", "session", "external_id", "created_at")
     list_filter = ("dataset",)
-    search_fields = ("dataset__name", "external_id", "span__span_id")
+    search_fields = ("dataset__name", "external_id", "span__span_id", "session__session_id")
     hex_id_lookups = ((16, "span__span_id"),)
-    list_select_related = ("dataset", "span")
-    raw_id_fields = ("dataset", "span")
+    list_select_related = ("dataset", "span", "session")
+    raw_id_fields = ("dataset", "span", "session")
     readonly_fields = ("created_at",)
     ordering = ("-id",)
 
