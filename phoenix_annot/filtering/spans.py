@@ -446,6 +446,12 @@ class SpanFilter(django_filters.FilterSet):
             for name in condition_names(self.form["condition"].value()).unknown_columns:
                 self.form.add_error("condition", unknown_column_message(name))
 
+    def narrows(self) -> bool:
+        """Whether a valid filter is set, so that `qs` may hold fewer spans than `queryset`."""
+        return self.is_valid() and any(
+            value not in (None, "", []) for value in self.form.cleaned_data.values()
+        )
+
     def annotation_names_asked(self) -> set[str]:
         """The span annotation names the valid filters ask about, in the name boxes or the expression."""
         cleaned = self.form.cleaned_data if self.is_valid() else {}

@@ -79,20 +79,45 @@ def test_a_bad_retrieval_filter_value_is_an_error_naming_the_field(data, field):
 
 
 def test_the_roll_up_averages_the_judged_retriever_spans_of_the_filter(retrievers):
-    rollup = retrieval_rollup(Span.objects.all())
-    hits_only = retrieval_rollup(Span.objects.filter(name__in=["first-good", "second-good", "unjudged"]))
+    project = retrievers["llm"].project
+    elsewhere = retriever(ProjectFactory(name="elsewhere"), "elsewhere", [1.0])
 
+    rollup = retrieval_rollup(project=project, spans=None)
+    all_spans = retrieval_rollup(project=project, spans=Span.objects.filter(project=project))
+    hits_only = retrieval_rollup(
+        project=project, spans=Span.objects.filter(name__in=["first-good", "second-good", "unjudged"])
+    )
+
+    assert rollup == all_spans
     assert (rollup.span_count, rollup.hit_count, rollup.miss_count) == (3, 2, 1)
     assert rollup.mean_precision == pytest.approx((0.5 + 0.5 + 0) / 3)
     assert rollup.mean_ndcg == pytest.approx((1 + 0.63093 + 0) / 3, abs=1e-5)
     assert rollup.hit_rate == pytest.approx(2 / 3)
     assert (hits_only.span_count, hits_only.hit_rate) == (2, 1.0)
+    assert retrieval_rollup(project=elsewhere.project, spans=None).span_count == 1
 
 
 def test_the_roll_up_of_spans_without_judgements_is_empty(retrievers):
-    rollup = retrieval_rollup(Span.objects.filter(name__in=["unjudged", "llm"]))
+    project = retrievers["llm"].project
+
+    rollup = retrieval_rollup(project=project, spans=Span.objects.filter(name__in=["unjudged", "llm"]))
 
     assert (rollup.span_count, rollup.mean_ndcg, rollup.hit_rate) == (0, None, None)
+
+
+@pytest.mark.parametrize(
+    ("data", "narrows"),
+    [
+        ({}, False),
+        ({"retrieval_hit": "unknown", "span_kind": "", "condition": " "}, False),
+        ({"retrieval_hit": "false"}, True),
+        ({"ndcg_below": "0"}, True),
+        ({"span_kind": "LLM"}, True),
+        ({"span_kind": "NOPE"}, False),
+    ],
+)
+def test_a_filterset_narrows_when_a_valid_filter_is_set(data, narrows):
+    assert SpanFilter(QueryDict(mutable=True) | data, queryset=Span.objects.all()).narrows() is narrows
 
 
 def test_the_spans_tab_shows_the_roll_up_for_its_filter(client, retrievers):

@@ -80,7 +80,9 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
     if filterset.is_valid():
         matching = filterset.qs
         rollups = feedback_rollups(matching)
-        retrieval = retrieval_rollup(matching)
+        # On the Spans tab without a filter, every span of the project: the rows are read alone.
+        whole_project = tab == "spans" and not filterset.narrows()
+        retrieval = retrieval_rollup(project=project, spans=None if whole_project else matching)
         rows, next_cursor = keyset_page(
             matching,
             sort_key=SORTS[tab][sort],
