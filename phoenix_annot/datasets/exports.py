@@ -125,10 +125,12 @@ class ExportFormat:
     extension: str
     suffix: str = ""
 
-    def filename(self, dataset_name: str, version_number: int) -> str:
-        """`<dataset>-v<N><suffix>.<extension>`, with what a file system or a shell would trip on replaced."""
-        stem = UNSAFE_IN_FILENAME.sub("-", dataset_name).strip("-.") or "dataset"
-        return f"{stem}-v{version_number}{self.suffix}.{self.extension}"
+    def filename(self, dataset_name: str, version_number: int, split_name: str | None = None) -> str:
+        """`<dataset>-v<N>[-<split>]<suffix>.<extension>`, with what a file system or a shell would trip on
+        replaced."""
+        stem = _safe(dataset_name) or "dataset"
+        split = f"-{_safe(split_name) or 'split'}" if split_name is not None else ""
+        return f"{stem}-v{version_number}{split}{self.suffix}.{self.extension}"
 
 
 # Runs of anything but letters, digits, `.` and `_` (path separators, quotes, spaces, control characters),
@@ -144,6 +146,10 @@ EXPORT_FORMATS = {
         "OpenAI evals JSONL", openai_evals_lines, "application/jsonl", "jsonl", "-openai-evals"
     ),
 }
+
+
+def _safe(name: str) -> str:
+    return UNSAFE_IN_FILENAME.sub("-", name).strip("-.")
 
 
 def _rows(revisions: QuerySet[ExampleRevision]) -> Iterator[ExampleRevision]:

@@ -47,4 +47,5 @@ urlpatterns = [
     path("datasets/add-sessions/", sessions.dataset_add_sessions_view, name="dataset-add-sessions"),
     path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset"),
     path("datasets/<int:pk>/export/<str:export>/", datasets.dataset_export, name="dataset-export"),
+    path("datasets/<int:pk>/split/", datasets.dataset_split_randomly_view, name="dataset-split-randomly"),
 ]

@@ -18,7 +18,8 @@ from django.urls import reverse
 from phoenix_annot.accounts.models import ApiKey, User
 from phoenix_annot.accounts.services import api_key_create
 from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation, TraceAnnotation
-from phoenix_annot.datasets.models import Dataset, DatasetVersion
+from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion
+from phoenix_annot.datasets.services import dataset_add_spans
 from phoenix_annot.tracing.models import Session, Span
 from phoenix_annot.web import urls as web_urls
 from tests.factories import (
@@ -208,6 +209,15 @@ READ = (LOGIN, OK, OK, OK)
 ADMINS_ONLY = (LOGIN, FORBIDDEN, FORBIDDEN, OK)
 MISSING = (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND)
 POST_ONLY = (LOGIN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED)
+
+
+def a_version(world: World) -> int:
+    """The world's dataset's one version, made on first use."""
+    version = world.dataset.versions.first()
+    if version is None:
+        version = dataset_add_spans(dataset=world.dataset, spans=[world.span], user=None).version
+    return version.pk
+
 
 ROWS = [
     Row("GET", "web:login", none, (OK, OK, OK, OK)),
@@ -414,6 +424,16 @@ ROWS = [
             "dataset": w.dataset.pk,
         },
         effect=lambda w: DatasetVersion.objects.count(),
+    ),
+    Row("GET", "web:dataset-split-randomly", lambda w: [w.dataset.pk], POST_ONLY),
+    Row(
+        "POST",
+        "web:dataset-split-randomly",
+        lambda w: [w.dataset.pk],
+        (LOGIN, FORBIDDEN)
+        + (to(lambda w: f"{reverse('web:dataset', args=[w.dataset.pk])}?version={a_version(w)}"),) * 2,
+        data=lambda w: {"version": a_version(w), "train_percent": 80, "seed": 1},
+        effect=lambda w: DatasetSplit.objects.count(),
     ),
     Row("GET", "admin:index", none, (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -15,18 +16,22 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from phoenix_annot.datasets.exports import EXPORT_FORMATS, openai_ft_report
-from phoenix_annot.datasets.models import Dataset, DatasetVersion
+from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.selectors import (
     dataset_versions_numbered,
     datasets_with_example_count,
     example_revisions_at_version,
+    in_splits,
+    splits_at_version,
     with_example_numbers,
 )
 from phoenix_annot.datasets.services import (
+    MAX_SPLIT_NAME_LENGTH,
     DuplicateDatasetName,
     SpansAdded,
     dataset_add_spans,
     dataset_create,
+    dataset_split_randomly,
 )
 from phoenix_annot.datasets.sessions import SessionsAdded
 from phoenix_annot.tracing.models import Project
@@ -47,6 +52,8 @@ class AddRowsForm(forms.Form):
     filter_query = forms.CharField(required=False)
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.all(), required=False)
     new_dataset_name = forms.CharField(max_length=255, required=False)
+    split = forms.ChoiceField(choices=[("", "none"), ("train", "train"), ("test", "test")], required=False)
+    new_split_name = forms.CharField(max_length=MAX_SPLIT_NAME_LENGTH, required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -59,6 +66,8 @@ class AddRowsForm(forms.Form):
             raise ValidationError("Choose a dataset or name a new one.")
         if not cleaned.get("all_matching") and not cleaned.get(self.rows_field):
             raise ValidationError("Select at least one row.")
+        # A new split's name wins over the list; neither is no split.
+        cleaned["split_name"] = (cleaned.get("new_split_name") or "").strip() or cleaned.get("split") or None
         return cleaned
 
 
@@ -79,7 +88,9 @@ def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
         spans = matching_spans(project=values["project"], params=params, user=request.user, tab=tab)
         if not values["all_matching"]:
             spans = spans.filter(span_id__in=values["span"])
-        return dataset_add_spans(dataset=dataset, spans=spans, user=request.user)
+        return dataset_add_spans(
+            dataset=dataset, spans=spans, user=request.user, split_name=values["split_name"]
+        )
 
     return add_rows_to_dataset(request, AddSpansForm, add)
 
@@ -118,7 +129,8 @@ def add_rows_to_dataset(
         messages.error(request, " ".join(exc.messages))
         return redirect(request.headers.get("Referer") or reverse("web:projects"))
     level = messages.SUCCESS if added.added else messages.INFO
-    messages.add_message(request, level, added_message(dataset, added))
+    in_split = f" All in split “{values['split_name']}”." if values["split_name"] else ""
+    messages.add_message(request, level, added_message(dataset, added) + in_split)
     return redirect("web:dataset", pk=dataset.pk)
 
 
@@ -141,12 +153,63 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = chosen_version(versions, request.GET.get("version"))
     context: dict = {"dataset": dataset, "versions": versions, "version": version, "exports": EXPORT_FORMATS}
     if version is not None:
-        revisions = example_revisions_at_version(version=version)
+        splits = list(splits_at_version(version=version).order_by("name"))
+        split = chosen_split(splits, request.GET.get("split"))
+        revisions = revisions_in(version, split)
         context["examples"] = Paginator(with_example_numbers(revisions), EXAMPLES_PER_PAGE).get_page(
             request.GET.get("page")
         )
         context["fine_tuning"] = openai_ft_report(revisions)
+        context |= {"splits": splits, "split": split}
     return render(request, "datasets/detail.html", context)
+
+
+def chosen_split(splits: list[DatasetSplit], asked: str | None) -> DatasetSplit | None:
+    """The split the address asks for (by pk) among the version's, else None: every example."""
+    return next((split for split in splits if str(split.pk) == asked), None)
+
+
+def revisions_in(version: DatasetVersion, split: DatasetSplit | None) -> QuerySet[ExampleRevision]:
+    revisions = example_revisions_at_version(version=version)
+    return in_splits(revisions, [split.pk]) if split else revisions
+
+
+class RandomSplitForm(forms.Form):
+    """The dataset page's "split randomly" form: the share of the version's examples for train (the rest go
+    to test) and the seed that makes the draw repeatable."""
+
+    version = forms.IntegerField()
+    train_percent = forms.IntegerField(min_value=1, max_value=99, label="Train %")
+    seed = forms.IntegerField(min_value=-(2**63), max_value=2**63 - 1)
+
+
+@login_required
+@require_POST
+def dataset_split_randomly_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Put a version's examples in train and test at random, by a ratio and a seed."""
+    if not request.user.can_write:
+        raise PermissionDenied("Viewers cannot change datasets.")
+    dataset = get_object_or_404(Dataset, pk=pk)
+    form = RandomSplitForm(request.POST)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            messages.error(request, f"{form[name].label}: {' '.join(errors)}")
+        return redirect("web:dataset", pk=dataset.pk)
+    values = form.cleaned_data
+    version = get_object_or_404(dataset_versions_numbered(dataset=dataset), pk=values["version"])
+    try:
+        done = dataset_split_randomly(
+            version=version, ratio=values["train_percent"] / 100, seed=values["seed"], user=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"v{version.number} split at random with seed {values['seed']}: {count(done.first_count)} in "
+            f"{done.first.name}, {count(done.second_count)} in {done.second.name}.",
+        )
+    return redirect(f"{reverse('web:dataset', args=[dataset.pk])}?version={version.pk}")
 
 
 @login_required
@@ -157,11 +220,16 @@ def dataset_export(request: HttpRequest, pk: int, export: str) -> StreamingHttpR
     version = chosen_version(list(dataset_versions_numbered(dataset=dataset)), request.GET.get("version"))
     if export_format is None or version is None:
         raise Http404("No such export")
+    split = None
+    if asked := request.GET.get("split"):
+        split = chosen_split(list(splits_at_version(version=version)), asked)
+        if split is None:
+            raise Http404("No such split in this version")
     response = StreamingHttpResponse(
-        export_format.lines(example_revisions_at_version(version=version)),
-        content_type=export_format.content_type,
+        export_format.lines(revisions_in(version, split)), content_type=export_format.content_type
     )
-    response["Content-Disposition"] = attachment(export_format.filename(dataset.name, version.number))
+    filename = export_format.filename(dataset.name, version.number, split.name if split else None)
+    response["Content-Disposition"] = attachment(filename)
     return response
 
 
