@@ -5,7 +5,7 @@ import pytest
 from django.http import QueryDict
 
 from phoenix_annot.annotations.services import AnnotationWrite, document_annotations_upsert
-from phoenix_annot.filtering.feedback import retrieval_rollup
+from phoenix_annot.filtering.feedback import count_and_retrieval_rollup
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Span
 from tests.api.conftest import V1Client
@@ -81,28 +81,56 @@ def test_a_bad_retrieval_filter_value_is_an_error_naming_the_field(data, field):
 def test_the_roll_up_averages_the_judged_retriever_spans_of_the_filter(retrievers):
     project = retrievers["llm"].project
     elsewhere = retriever(ProjectFactory(name="elsewhere"), "elsewhere", [1.0])
+    spans = Span.objects.filter(project=project)
 
-    rollup = retrieval_rollup(project=project, spans=None)
-    all_spans = retrieval_rollup(project=project, spans=Span.objects.filter(project=project))
-    hits_only = retrieval_rollup(
-        project=project, spans=Span.objects.filter(name__in=["first-good", "second-good", "unjudged"])
+    whole = count_and_retrieval_rollup(spans, project=project, whole_project=True)
+    joined = count_and_retrieval_rollup(spans, project=project, whole_project=False)
+    total, hits_only = count_and_retrieval_rollup(
+        spans.filter(name__in=["first-good", "second-good", "unjudged"]), project=project, whole_project=False
     )
 
-    assert rollup == all_spans
+    count, rollup = whole
+    # Averaged in another order, the two may differ in the last bits.
+    assert joined[0] == count
+    assert (joined[1].span_count, joined[1].hit_count) == (rollup.span_count, rollup.hit_count)
+    assert (joined[1].mean_precision, joined[1].mean_ndcg) == pytest.approx(
+        (rollup.mean_precision, rollup.mean_ndcg)
+    )
+    # 4 retrievers under their CHAIN roots, and the LLM span.
+    assert count == 9
     assert (rollup.span_count, rollup.hit_count, rollup.miss_count) == (3, 2, 1)
     assert rollup.mean_precision == pytest.approx((0.5 + 0.5 + 0) / 3)
     assert rollup.mean_ndcg == pytest.approx((1 + 0.63093 + 0) / 3, abs=1e-5)
     assert rollup.hit_rate == pytest.approx(2 / 3)
-    assert (hits_only.span_count, hits_only.hit_rate) == (2, 1.0)
-    assert retrieval_rollup(project=elsewhere.project, spans=None).span_count == 1
+    assert (total, hits_only.span_count, hits_only.hit_rate) == (3, 2, 1.0)
+    assert (
+        count_and_retrieval_rollup(
+            Span.objects.filter(project=elsewhere.project), project=elsewhere.project, whole_project=True
+        )[1].span_count
+        == 1
+    )
+
+
+def test_a_retrieval_filter_counts_its_spans_and_rolls_them_up_in_one_query(
+    retrievers, django_assert_num_queries
+):
+    project = retrievers["llm"].project
+    spans = SpanFilter(QueryDict("retrieval_hit=true"), queryset=Span.objects.filter(project=project))
+    assert spans.is_valid()
+
+    with django_assert_num_queries(1):
+        total, rollup = count_and_retrieval_rollup(spans.qs, project=project, whole_project=False)
+
+    assert (total, rollup.span_count, rollup.hit_rate) == (2, 2, 1.0)
 
 
 def test_the_roll_up_of_spans_without_judgements_is_empty(retrievers):
     project = retrievers["llm"].project
+    unjudged = Span.objects.filter(name__in=["unjudged", "llm"])
 
-    rollup = retrieval_rollup(project=project, spans=Span.objects.filter(name__in=["unjudged", "llm"]))
+    total, rollup = count_and_retrieval_rollup(unjudged, project=project, whole_project=False)
 
-    assert (rollup.span_count, rollup.mean_ndcg, rollup.hit_rate) == (0, None, None)
+    assert (total, rollup.span_count, rollup.mean_ndcg, rollup.hit_rate) == (2, 0, None, None)
 
 
 @pytest.mark.parametrize(

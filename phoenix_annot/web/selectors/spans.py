@@ -15,10 +15,10 @@ from phoenix_annot.filtering.feedback import (
     FeedbackRollup,
     FeedbackSummary,
     RetrievalRollup,
+    count_and_retrieval_rollup,
     feedback_rollups,
     feedback_summaries_for_spans,
     feedback_summaries_for_traces,
-    retrieval_rollup,
     span_annotation_names,
 )
 from phoenix_annot.filtering.spans import SpanFilter
@@ -80,9 +80,9 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
     if filterset.is_valid():
         matching = filterset.qs
         rollups = feedback_rollups(matching)
-        # On the Spans tab without a filter, every span of the project: the rows are read alone.
-        whole_project = tab == "spans" and not filterset.narrows()
-        retrieval = retrieval_rollup(project=project, spans=None if whole_project else matching)
+        total, retrieval = count_and_retrieval_rollup(
+            matching, project=project, whole_project=tab == "spans" and not filterset.narrows()
+        )
         rows, next_cursor = keyset_page(
             matching,
             sort_key=SORTS[tab][sort],
@@ -91,7 +91,6 @@ def span_list_for_review(*, project: Project, params: QueryDict, user: User, tab
             size=page_size,
             cursor=params.get("cursor"),
         )
-        total = matching.count()
     rolled_up = {rollup.name for rollup in rollups}
     # Names found on the listed spans exist; only the others cost a look at the whole project.
     unseen = filterset.annotation_names_asked() - rolled_up
