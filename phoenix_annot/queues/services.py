@@ -257,14 +257,6 @@ def queue_item_next(*, queue: AnnotationQueue, reviewer: User) -> QueueReservati
     its N; None when there is none. A reviewer holding a live reservation gets that item again, its time
     renewed."""
     _check_reviewer(queue, reviewer)
-    try:
-        return _reserve_next(queue, reviewer)
-    except IntegrityError:
-        # The reviewer asked from two tabs at once and the other request reserved first: serve its item.
-        return _reserve_next(queue, reviewer)
-
-
-def _reserve_next(queue: AnnotationQueue, reviewer: User) -> QueueReservation | None:
     with transaction.atomic():
         now = timezone.now()
         expires_at = now + timedelta(seconds=queue.reservation_timeout_seconds)
@@ -276,10 +268,16 @@ def _reserve_next(queue: AnnotationQueue, reviewer: User) -> QueueReservation | 
         pk = _lock_next_item(queue, reviewer, now)
         if pk is None:
             return None
-        reservation, _created = QueueReservation.objects.update_or_create(
-            queue=queue,
-            reviewer=reviewer,
-            defaults={"item_id": pk, "reserved_at": now, "expires_at": expires_at},
+        reservation = QueueReservation(
+            queue=queue, reviewer=reviewer, item_id=pk, reserved_at=now, expires_at=expires_at
+        )
+        # One row per reviewer and queue: an expired one is replaced, and of two tabs asking at once, the
+        # reservation of the later stands.
+        QueueReservation.objects.bulk_create(
+            [reservation],
+            update_conflicts=True,
+            unique_fields=["queue", "reviewer"],
+            update_fields=["item", "reserved_at", "expires_at"],
         )
         return reservation
 
