@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from phoenix_annot.datasets.models import Dataset
+from phoenix_annot.datasets.models import Dataset, DatasetSplit
 from phoenix_annot.datasets.selectors import dataset_latest_version, example_revisions_at_version
 from tests.factories import (
     DatasetFactory,
@@ -132,3 +132,23 @@ def test_a_viewer_cannot_add_sessions_to_a_dataset(client: Client, project):
     )
 
     assert response.status_code == 403 and not Dataset.objects.exists()
+
+
+def test_the_sessions_added_from_the_tab_go_in_the_split_chosen(reviewer_client: Client, project):
+    chosen = [conversation(project, [("q", "a")], minute=n) for n in range(2)]
+    dataset = DatasetFactory(name="chats")
+
+    response = reviewer_client.post(
+        ADD,
+        {
+            "project": project.pk,
+            "session": [s.session_id for s in chosen],
+            "dataset": dataset.pk,
+            "new_split_name": "holdout",
+        },
+        follow=True,
+    )
+
+    assert messages_of(response)[-1].endswith("All in split “holdout”.")
+    split = DatasetSplit.objects.get(name="holdout")
+    assert set(split.examples.values_list("session", flat=True)) == {s.pk for s in chosen}

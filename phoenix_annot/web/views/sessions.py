@@ -89,6 +89,8 @@ def dataset_add_sessions_view(request: HttpRequest) -> HttpResponse:
         sessions = matching_sessions(project=values["project"], params=params)
         if not values["all_matching"]:
             sessions = sessions.filter(session_id__in=values["session"])
-        return dataset_add_sessions(dataset=dataset, sessions=sessions, user=request.user)
+        return dataset_add_sessions(
+            dataset=dataset, sessions=sessions, user=request.user, split_name=values["split_name"]
+        )
 
     return add_rows_to_dataset(request, AddSessionsForm, add)
