@@ -21,8 +21,10 @@ from phoenix_annot.annotations.models import (
     SessionAnnotation,
     SpanAnnotation,
 )
+from phoenix_annot.datasets.models import Dataset, DatasetSplitExample, DatasetVersion
+from phoenix_annot.datasets.selectors import dataset_latest_version, splits_at_version
 from phoenix_annot.demo.management.commands import demo
-from phoenix_annot.demo.traces import PROJECT_NAMES, WEATHER_PROJECT, demo_scenario
+from phoenix_annot.demo.traces import PROJECT_NAMES, SUPPORT_PROJECT, WEATHER_PROJECT, demo_scenario
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.tracing.models import Project, Session, Span, SpanKind, StatusCode, Trace
 from tests.compat.served import ROOT, server_env
@@ -73,6 +75,8 @@ def counts() -> dict[str, int]:
         "users": User.objects.count(),
         "configs": AnnotationConfig.objects.count(),
         "project configs": ProjectAnnotationConfig.objects.count(),
+        "dataset versions": DatasetVersion.objects.count(),
+        "split memberships": DatasetSplitExample.objects.count(),
     }
 
 
@@ -195,6 +199,16 @@ def test_demo_retrievers_have_each_document_judged_within_their_documents() -> N
     for annotation in judged[:20]:
         assert annotation.span.span_kind == "RETRIEVER"
         assert annotation.document_position < len(annotation.span.attributes["retrieval"]["documents"])
+
+
+def test_the_demo_dataset_holds_the_support_llm_calls_split_80_20_into_train_and_test() -> None:
+    dataset = Dataset.objects.get(name=demo.DEMO_DATASET)
+    version = dataset_latest_version(dataset=dataset)
+    llm_calls = Span.objects.filter(project__name=SUPPORT_PROJECT, span_kind=SpanKind.LLM).count()
+
+    counts = {split.name: split.example_count for split in splits_at_version(version=version)}
+
+    assert counts == {"train": round(llm_calls * 0.8), "test": llm_calls - round(llm_calls * 0.8)}
 
 
 def test_running_the_demo_again_duplicates_nothing() -> None:

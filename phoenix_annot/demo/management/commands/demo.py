@@ -35,12 +35,16 @@ from phoenix_annot.annotations.services import (
     span_annotations_upsert,
 )
 from phoenix_annot.core.chunked import WSGIApp
+from phoenix_annot.datasets.models import Dataset
+from phoenix_annot.datasets.selectors import dataset_latest_version
+from phoenix_annot.datasets.services import dataset_add_spans, dataset_create, dataset_split_randomly
 from phoenix_annot.demo.traces import (
     CORRECTNESS,
     HALLUCINATION,
     OUTCOME,
     PROJECT_NAMES,
     RELEVANCE,
+    SUPPORT_PROJECT,
     USER_FEEDBACK,
     DemoAnnotation,
     DemoScenario,
@@ -48,10 +52,11 @@ from phoenix_annot.demo.traces import (
 )
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import IngestResult, spans_ingest
-from phoenix_annot.tracing.models import Project, Span, StatusCode, Trace
+from phoenix_annot.tracing.models import Project, Span, SpanKind, StatusCode, Trace
 from phoenix_annot.wsgi import application
 
 DEMO_USERNAME = "demo"
+DEMO_DATASET = "support answers"
 DEMO_PASSWORD = "demo"
 EVALUATION_CONFIGS: dict[str, dict[str, Any]] = {
     CORRECTNESS: {
@@ -130,11 +135,12 @@ class Command(BaseCommand):
             if refusal:
                 raise CommandError(f"{refusal}; pass --allow-any-database to load the demo there anyway.")
         call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0), stdout=self.stdout)
-        demo_user_ensure()
+        user = demo_user_ensure()
         scenario = demo_scenario(now=timezone.now())
         result = spans_ingest(records=decode_request(scenario.request))
         demo_annotation_configs_ensure(project_names=PROJECT_NAMES)
         demo_annotations_upsert(scenario=scenario)
+        demo_dataset_ensure(user=user)
         self.print_summary(result, project_summaries(PROJECT_NAMES))
         self.print_login()
         if not no_serve:
@@ -289,6 +295,21 @@ def demo_annotations_upsert(*, scenario: DemoScenario) -> None:
             source=AnnotationSource.API,
             user=None,
         )
+
+
+def demo_dataset_ensure(*, user: User) -> None:
+    """DEMO_DATASET: the support project's LLM calls as chat examples, split 80/20 into train and test
+    with seed 0. Run again, the spans are examples already and the same seed draws the same split."""
+    description = "Support answers to fine-tune on (train) and to test against"
+    spans = Span.objects.filter(project__name=SUPPORT_PROJECT, span_kind=SpanKind.LLM)
+    with transaction.atomic():
+        dataset = Dataset.objects.filter(name=DEMO_DATASET).first() or dataset_create(
+            name=DEMO_DATASET, description=description, user=user
+        )
+        dataset_add_spans(dataset=dataset, spans=spans.order_by("start_time", "pk"), user=user)
+        version = dataset_latest_version(dataset=dataset)
+        if version is not None:
+            dataset_split_randomly(version=version, ratio=0.8, seed=0, user=user)
 
 
 def span_write(annotation: DemoAnnotation) -> AnnotationWrite:
