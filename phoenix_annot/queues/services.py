@@ -330,7 +330,8 @@ def queue_item_submit(
     _check_annotations(queue, annotations)
     with transaction.atomic():
         now = timezone.now()
-        locked, reserved_at = _lock_for_review(item, reviewer, now, taking_slot=True)
+        locked, reserved_at = _lock_for_review(item, reviewer, now)
+        needed = _free_slot_for(locked, reserved_at=reserved_at, now=now)
         UPSERTS[locked.kind](
             writes=[
                 AnnotationWrite(
@@ -356,7 +357,7 @@ def queue_item_submit(
             reserved_at=reserved_at,
         )
         locked.review_count += 1
-        if locked.review_count >= _reviewers_per_item(queue):
+        if locked.review_count >= needed:
             locked.completed_at = now
         locked.save(update_fields=["review_count", "completed_at"])
         QueueReservation.objects.filter(item=locked, reviewer=reviewer).delete()
@@ -369,7 +370,7 @@ def queue_item_skip(*, item: QueueItem, reviewer: User, reason: str = "") -> Que
     queue = item.queue
     _check_reviewer(queue, reviewer)
     with transaction.atomic():
-        locked, reserved_at = _lock_for_review(item, reviewer, timezone.now(), taking_slot=False)
+        locked, reserved_at = _lock_for_review(item, reviewer, timezone.now())
         QueueReview.objects.create(
             queue=queue,
             item=locked,
@@ -387,17 +388,9 @@ def queue_item_release(*, item: QueueItem, reviewer: User) -> None:
     QueueReservation.objects.filter(item=item, reviewer=reviewer).delete()
 
 
-def _reviewers_per_item(queue: AnnotationQueue) -> int:
-    # Read again under the item's lock: an update of N committed meanwhile counts (_recount_completion).
-    return AnnotationQueue.objects.values_list("reviewers_per_item", flat=True).get(pk=queue.pk)
-
-
-def _lock_for_review(
-    item: QueueItem, reviewer: User, now: datetime, *, taking_slot: bool
-) -> tuple[QueueItem, datetime | None]:
+def _lock_for_review(item: QueueItem, reviewer: User, now: datetime) -> tuple[QueueItem, datetime | None]:
     """The item, locked, with its `target_key`; and when it was served to the reviewer (None if it was not,
-    or the reservation lapsed). Raises ReviewRefused when the reviewer has reviewed or skipped it, or, when
-    the review takes a slot, when none of its N is left to them."""
+    or the reservation lapsed). Raises ReviewRefused when the reviewer has reviewed or skipped it."""
     locked = (
         QueueItem.objects.select_for_update(of=("self",))
         .annotate(target_key=Coalesce("span__span_id", "trace__trace_id", "session__session_id"))
@@ -409,17 +402,29 @@ def _lock_for_review(
     if given is not None:
         done = "reviewed" if given == ReviewOutcome.SUBMITTED else "skipped"
         raise ReviewRefused(f"You have {done} this item already.")
-    reservations = QueueReservation.objects.live(now).filter(item=locked)
-    reserved_at = reservations.filter(reviewer=reviewer).values_list("reserved_at", flat=True).first()
-    if taking_slot:
-        needed = _reviewers_per_item(item.queue)
-        if locked.review_count >= needed:
-            raise ReviewRefused(f"This item has its {needed} reviews already.")
-        if reserved_at is None and locked.review_count + reservations.count() >= needed:
-            raise ReviewRefused(
-                "Every review slot of this item is reserved by other reviewers; ask for the next item."
-            )
+    reserved_at = (
+        QueueReservation.objects.live(now)
+        .filter(item=locked, reviewer=reviewer)
+        .values_list("reserved_at", flat=True)
+        .first()
+    )
     return locked, reserved_at
+
+
+def _free_slot_for(locked: QueueItem, *, reserved_at: datetime | None, now: datetime) -> int:
+    """The queue's N, when one of the locked item's N slots is the reviewer's: theirs by reservation, or
+    free of submitted reviews and others' live reservations; else ReviewRefused."""
+    # Read under the item's lock: a change of N committed meanwhile counts (_recount_completion).
+    needed = AnnotationQueue.objects.values_list("reviewers_per_item", flat=True).get(pk=locked.queue_id)
+    if locked.review_count >= needed:
+        raise ReviewRefused(f"This item has its {needed} reviews already.")
+    if reserved_at is None and (
+        locked.review_count + QueueReservation.objects.live(now).filter(item=locked).count() >= needed
+    ):
+        raise ReviewRefused(
+            "Every review slot of this item is reserved by other reviewers; ask for the next item."
+        )
+    return needed
 
 
 def _check_annotations(queue: AnnotationQueue, annotations: Sequence[ReviewAnnotation]) -> None:

@@ -3,7 +3,9 @@
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from phoenix_annot.accounts.services import api_key_create
 from phoenix_annot.annotations.models import SpanAnnotation, reviewer_identifier
@@ -325,3 +327,17 @@ def test_an_item_of_another_queue_is_a_404(api):
     response = api.post(queue_url(other, f"/items/{gid('AnnotationQueueItem', item.pk)}/release"))
 
     assert response.status_code == 404
+
+
+def test_a_page_of_items_costs_the_same_queries_for_two_items_or_fifty(api):
+    counts = []
+    for size in (2, 50):
+        queue = AnnotationQueueFactory()
+        for _ in range(size):
+            QueueItemFactory(queue=queue)
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get(queue_url(queue, "/items?limit=100"))
+        assert len(response.json()["data"]) == size
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1] <= 4

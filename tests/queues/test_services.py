@@ -470,3 +470,26 @@ def test_in_a_blind_queue_others_labels_are_hidden_from_a_reviewer_until_they_su
     assert not labels_hidden_from(item=items[0], reviewer=reviewer)
     queue.blind = False
     assert not labels_hidden_from(item=QueueItem(queue=queue), reviewer=UserFactory())
+
+
+# --- query counts ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("items", [3, 30])
+def test_next_and_submit_cost_the_same_few_queries_however_many_items_the_queue_holds(
+    items, django_assert_num_queries
+):
+    queue, queued = reviewed_queue(items, reviewers_per_item=2)
+    for item in queued[: items // 2]:
+        submit(item, UserFactory())
+    reviewer = UserFactory()
+
+    # The reservation held, the search, its check under the lock, the reservation; in a savepoint.
+    with django_assert_num_queries(6):
+        reservation = queue_item_next(queue=queue, reviewer=reviewer)
+    item = QueueItem.objects.select_related("queue").get(pk=reservation.item_id)
+    # The configs; in a savepoint the lock, the reviewer's review and reservation, N, the annotation upsert
+    # (span, configs, and in a savepoint the span's lock, the rows held, the insert), the review, the counter,
+    # the reservation; then the six of next.
+    with django_assert_num_queries(23):
+        submit(item, reviewer)
