@@ -111,17 +111,29 @@ def test_the_roll_up_averages_the_judged_retriever_spans_of_the_filter(retriever
     )
 
 
-def test_a_retrieval_filter_counts_its_spans_and_rolls_them_up_in_one_query(
+def test_a_retrieval_filter_counts_its_spans_and_rolls_them_up_in_two_queries(
     retrievers, django_assert_num_queries
 ):
     project = retrievers["llm"].project
     spans = SpanFilter(QueryDict("retrieval_hit=true"), queryset=Span.objects.filter(project=project))
     assert spans.is_valid()
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         total, rollup = count_and_retrieval_rollup(spans.qs, project=project, whole_project=False)
 
     assert (total, rollup.span_count, rollup.hit_rate) == (2, 2, 1.0)
+
+
+def test_a_project_without_metrics_is_counted_without_joining_them(django_assert_num_queries):
+    span = SpanFactory(span_kind="LLM")
+
+    with django_assert_num_queries(2) as queries:
+        total, rollup = count_and_retrieval_rollup(
+            Span.objects.filter(span_kind="LLM"), project=span.project, whole_project=False
+        )
+
+    assert (total, rollup.span_count, rollup.hit_rate) == (1, 0, None)
+    assert "retrievalmetrics" not in queries.captured_queries[-1]["sql"]
 
 
 def test_the_roll_up_of_spans_without_judgements_is_empty(retrievers):
