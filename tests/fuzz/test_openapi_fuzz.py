@@ -82,6 +82,7 @@ def seeded(db) -> Iterator[Seeded]:
         description="Questions and answers",
         inputs=[{"question": "Capital of France?"}, {"messages": [{"role": "user", "content": "Hi"}]}],
         outputs=[{"answer": "Paris"}, {"messages": [{"role": "assistant", "content": "Hello"}]}],
+        splits=["train", None],
         user=None,
     )
     _key, raw_key = api_key_create(user=UserFactory(role="ADMIN"), name="fuzz")
@@ -123,7 +124,7 @@ PATH_PREFIXES = {"/v1/projects/": "project", "/v1/annotation_configs/": "config"
 
 def path_kinds(path: str) -> dict[str, str]:
     """The kind of row each path parameter of `path` names."""
-    kinds = {"dataset_id": "dataset", "config_identifier": "config"}
+    kinds = {"dataset_id": "dataset", "dataset_identifier": "dataset", "config_identifier": "config"}
     for prefix, kind in PATH_PREFIXES.items():
         if path.startswith(prefix):
             kinds["identifier"] = kind

@@ -170,8 +170,9 @@ JsonUploadInput = inline_serializer(
         "outputs": _per_input(serializers.DictField()),
         "metadata": _per_input(serializers.DictField()),
         "splits": _per_input(
-            serializers.CharField(allow_null=True, allow_blank=True, max_length=0),
-            "Splits are not supported yet: empty, or null per input.",
+            serializers.JSONField(),
+            f"{SAME_LENGTH} Per input a split name, a list of names, or null (no split); names are global. "
+            "Without `splits`, the examples an upload matches keep theirs.",
         ),
         "span_ids": _per_input(serializers.CharField(allow_null=True, allow_blank=True)),
         "example_ids": _per_input(
@@ -190,7 +191,9 @@ FormUploadInput = OpenApiRequest(
             "input_keys[]": serializers.ListField(child=serializers.CharField(), help_text="Column names."),
             "output_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
             "metadata_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
-            "split_key": serializers.CharField(required=False),
+            "split_key": serializers.CharField(
+                required=False, help_text="The column of split names: a name or a JSON list of names per row."
+            ),
             "split_keys[]": serializers.ListField(child=serializers.CharField(), required=False),
             "span_id_key": serializers.CharField(required=False),
             "example_id_key": serializers.CharField(required=False),
