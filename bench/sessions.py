@@ -18,7 +18,8 @@ What it does, in order:
 
    e. the Sessions tab as it opens (newest 50, feedback chips, roll-ups over every session of the project);
    f. the Sessions tab at a page in the middle, by cursor;
-   g. the Sessions tab filtered to the to-do list (``missing_annotation=outcome``);
+   g. the Sessions tab filtered to the to-do list (``missing_annotation=outcome``), to the ongoing sessions
+      (none: the seeded ones ended long ago), to the ended ones (all), and to an outcome scored <= 0.5;
    h. the session page of the long session, opened from the tab (its turns, Annotate panel, j/k).
 
    Targets (issue 12): the Sessions tab (and a page of sessions over /v1) < 200 ms median, a 50-turn session
@@ -201,6 +202,11 @@ def measure_pages(
         "Sessions tab (newest 50)": f"/projects/{project}/sessions/",
         "Sessions tab, middle page (cursor)": f"/projects/{project}/sessions/?cursor={cursor}",
         "Sessions tab, to-do (no outcome)": f"/projects/{project}/sessions/?missing_annotation=outcome",
+        "Sessions tab, ongoing only": f"/projects/{project}/sessions/?activity=ongoing",
+        "Sessions tab, ended only": f"/projects/{project}/sessions/?activity=ended",
+        "Sessions tab, outcome score <= 0.5": (
+            f"/projects/{project}/sessions/?annotation_name=outcome&score_max=0.5"
+        ),
         f"session page of {long_turns} turns": f"/sessions/{long_session}/?list=tab%3Dsessions",
     }
     with httpx.Client(base_url=base_url, timeout=60) as client:
