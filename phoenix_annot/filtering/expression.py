@@ -149,6 +149,7 @@ _ANNOTATION_FIELDS = {
     "identifier": ValueType.TEXT,
 }
 _JSON_ROOTS = {"attributes": (), "metadata": ("metadata",)}
+_SUBSCRIPTABLE = (*_JSON_ROOTS, *_ANNOTATION_TARGETS)
 _BARE_NAME_HINTS = {
     "attributes": "write attributes['key'] to read an attribute",
     "metadata": "write metadata['key'] to read a metadata value",
@@ -606,6 +607,9 @@ class _Translator:
         parts.reverse()
         if isinstance(root, ast.Subscript) and _annotation_target(root) is not None:
             return self._annotation_field(node, root, parts)
+        if isinstance(root, ast.Subscript):
+            # Refuses a name that takes no subscripts (a misspelt annotations accessor), saying which do.
+            self._subscript(root)
         if not isinstance(root, ast.Name):
             _fail(f"`{_source(node)}`: dotted names must start with a name, as in llm.model_name.")
         self._check_identifier(root.id, ast.get_source_segment(self.text, root))
@@ -643,9 +647,13 @@ class _Translator:
                 _fail(f"The filter names annotations too many times (at most {MAX_ANNOTATION_TERMS}).")
             return _annotation_ref(node, target, slices)
         if not (isinstance(root, ast.Name) and root.id in _JSON_ROOTS):
+            close = (
+                difflib.get_close_matches(root.id, _SUBSCRIPTABLE, n=1) if isinstance(root, ast.Name) else []
+            )
             _fail(
                 f"`{_source(node)}`: only attributes[...], metadata[...], annotations[...], evals[...],"
                 " trace_annotations[...] and session_annotations[...] take subscripts."
+                + (f" Did you mean {close[0]}[...]?" if close else "")
             )
         keys = [*_JSON_ROOTS[root.id], *(key for part in slices for key in _subscript_keys(part))]
         if not isinstance(keys[0], str):

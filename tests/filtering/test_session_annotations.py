@@ -102,3 +102,15 @@ def test_without_session_annotations_the_condition_matches_no_span(spans):
 )
 def test_misuses_of_session_annotations_are_explained(condition, message):
     assert message in error_for(condition)
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("session_annotation['outcome'].label == 'x'", "Did you mean session_annotations[...]?"),
+        ("trace_annotation['quality'] ", "Did you mean trace_annotations[...]?"),
+        ("attribute['llm'] == 'x'", "Did you mean attributes[...]?"),
+    ],
+)
+def test_a_misspelt_subscripted_name_is_answered_with_the_name_it_looks_like(condition, message):
+    assert message in error_for(condition)
