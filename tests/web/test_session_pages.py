@@ -358,3 +358,16 @@ def test_the_sessions_tab_filters_session_annotations_by_score_label_and_annotat
     assert listed("?annotation_name=outcome&annotator_kind=HUMAN&label=failed") == {judged_low.session_id}
     assert listed("?annotation_name=outcome&label_not=solved") == {judged_low.session_id, unjudged.session_id}
     assert "Choose an annotation name" in reviewer_client.get(tab + "?score_max=0.5").content.decode()
+
+
+def test_a_roll_up_chip_on_the_sessions_tab_replaces_the_feedback_filters_and_keeps_the_others(
+    reviewer_client: Client,
+):
+    project = ProjectFactory()
+    session = conversation(project, [("q", "a")])
+    SessionAnnotationFactory(session=session, name="outcome", label="failed", score=0.0)
+
+    query = "?activity=ended&annotation_name=outcome&score_max=0.5&label_not=solved"
+    body = reviewer_client.get(f"/projects/{project.pk}/sessions/{query}").content.decode()
+
+    assert 'href="?activity=ended&amp;annotation_name=outcome&amp;label=failed"' in body

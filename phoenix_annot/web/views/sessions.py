@@ -23,7 +23,7 @@ from ..selectors.sessions import (
 )
 from ..selectors.spans import PAGE_SIZES
 from .datasets import AddRowsForm, add_rows_to_dataset
-from .spans import query_without
+from .spans import CHIP_FILTERS, query_without
 
 
 def dataset_choices() -> QuerySet[Dataset]:
@@ -48,7 +48,7 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
         "page_sizes": PAGE_SIZES,
         "query": query.urlencode(),
         "list_query": in_list.urlencode(),
-        "chip_base": f"?{query_without(query, 'annotation_name', 'label')}",
+        "chip_base": f"?{query_without(query, *CHIP_FILTERS)}",
         "datasets": dataset_choices(),
         "idle_minutes": idle_minutes(),
     }
