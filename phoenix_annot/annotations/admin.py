@@ -32,11 +32,12 @@ from .models import (
     DocumentAnnotation,
     PendingAnnotation,
     ProjectAnnotationConfig,
+    RetrievalMetrics,
     SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
 )
-from .retrieval import retrieval_metrics_refresh
+from .retrieval import retrieval_metrics_refresh, spans_lock
 from .services import annotation_validate
 
 
@@ -139,19 +140,35 @@ class DocumentAnnotationAdmin(AnnotationAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
         with transaction.atomic():
             spans = {obj.span_id, form.initial.get("span")} - {None}
+            spans_lock(spans)
             super().save_model(request, obj, form, change)
             retrieval_metrics_refresh(span_pks=spans)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
+            spans_lock([obj.span_id])
             super().delete_model(request, obj)
             retrieval_metrics_refresh(span_pks=[obj.span_id])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         with transaction.atomic():
             spans = set(queryset.values_list("span_id", flat=True))
+            spans_lock(spans)
             super().delete_queryset(request, queryset)
             retrieval_metrics_refresh(span_pks=spans)
+
+
+@admin.register(RetrievalMetrics)
+class RetrievalMetricsAdmin(ViewAndDeleteOnlyMixin, admin.ModelAdmin):
+    """Computed from the document annotations in the transaction of every write (annotations/retrieval.py):
+    shown, never edited by hand, or they would disagree with the annotations. Deleting stays allowed, as
+    deleting a span, trace or project in the admin deletes its row too."""
+
+    list_display = ("span", "project", "document_count", "judged_count", "precision", "ndcg", "hit")
+    list_filter = ("hit", "project")
+    list_select_related = ("span", "project")
+    raw_id_fields = ("span", "project")
+    show_full_result_count = False
 
 
 @admin.register(PendingAnnotation)

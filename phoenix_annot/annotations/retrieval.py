@@ -15,7 +15,9 @@ What counts, written down once:
   read only such spans.
 
 `retrieval_metrics_refresh` keeps the stored `RetrievalMetrics` rows current; the annotation services call
-it in the transaction of every document annotation write and delete.
+it in the transaction of every document annotation write and delete, having locked the spans first
+(`spans_lock`): two writers judging documents of one span at once would otherwise each store metrics
+without the other's judgement.
 """
 
 import math
@@ -93,10 +95,22 @@ def document_count(documents: Any) -> int:
     return len(documents) if isinstance(documents, list) else 0
 
 
+def spans_lock(span_pks: Iterable[int]) -> None:
+    """Lock these spans until the transaction ends, in pk order so that writers locking overlapping sets
+    cannot deadlock. Taken before the annotations are written, a writer's metrics are computed once the
+    writers before it have committed, from all of their judgements (each statement of a PostgreSQL
+    transaction reads what is committed when it starts)."""
+    for chunk in chunks(sorted(set(span_pks))):
+        list(Span.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
+
+
 def retrieval_metrics_refresh(*, span_pks: Iterable[int]) -> None:
     """Recompute the stored metrics of these spans from their relevance annotations, deleting the rows of
-    spans left with no judged document. Run it in the transaction that changed the annotations."""
-    for chunk in chunks(sorted(set(span_pks))):
+    spans left with no judged document. Run it in the transaction that changed the annotations, which
+    locked the spans (`spans_lock`) before changing them; it locks them too, for a caller that did not."""
+    span_pks = sorted(set(span_pks))
+    spans_lock(span_pks)
+    for chunk in chunks(span_pks):
         spans = Span.objects.filter(pk__in=chunk).values_list(
             "pk", "project_id", "attributes__retrieval__documents"
         )

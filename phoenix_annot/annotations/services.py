@@ -36,7 +36,7 @@ from .models import (
     TraceAnnotation,
 )
 from .ownership import Held, Refusal, may_delete, not_yours, unrestricted, write_refusal
-from .retrieval import document_count, retrieval_metrics_refresh
+from .retrieval import document_count, retrieval_metrics_refresh, spans_lock
 
 A = TypeVar("A", bound=AnnotationBase)
 
@@ -139,6 +139,7 @@ def document_annotation_upsert(
         message = f"Span {span.span_id} has no document {document_position} ({count} retrieved)."
         raise ValidationError({"document_position": message})
     with transaction.atomic():
+        spans_lock([span.pk])
         annotation = _annotation_upsert(
             DocumentAnnotation,
             target={"span": span},
@@ -459,6 +460,8 @@ def _bulk_upsert(
             raise DocumentOutOfBounds(list(out_of_bounds.values()))
         valid = [(index, w) for index, w in valid if index not in out_of_bounds]
     with transaction.atomic():
+        if spec.positioned:
+            spans_lock(targets[w.target_id] for _index, w in valid if w.target_id in targets)
         refusals = _refusals(valid, spec=spec, target=target, targets=targets, user=user)
         if refusals and not drop_invalid:
             raise not_yours(refusals.values())
@@ -753,6 +756,8 @@ def annotation_delete(*, annotation: AnnotationBase, user: User | None) -> None:
         )
         raise not_yours([Refusal(where, held.owner_pk, held=True)], done="deleted")
     with transaction.atomic():
+        if isinstance(annotation, DocumentAnnotation):
+            spans_lock([annotation.span_id])
         annotation.delete()
         if isinstance(annotation, DocumentAnnotation):
             retrieval_metrics_refresh(span_pks=[annotation.span_id])
@@ -772,6 +777,7 @@ def annotations_delete(*, annotations: QuerySet[A], user: User | None) -> int:
             if annotations.model is DocumentAnnotation
             else ()
         )
+        spans_lock(documents_of)
         deleted, _by_model = annotations.delete()
         retrieval_metrics_refresh(span_pks=documents_of)
     return deleted

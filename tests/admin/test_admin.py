@@ -21,10 +21,12 @@ from phoenix_annot.annotations.models import (
     DocumentAnnotation,
     PendingAnnotation,
     ProjectAnnotationConfig,
+    RetrievalMetrics,
     SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
 )
+from phoenix_annot.annotations.services import AnnotationWrite, document_annotations_upsert
 from phoenix_annot.datasets.models import (
     Dataset,
     DatasetExample,
@@ -96,6 +98,16 @@ def login_record_made(model: type[AccessAttempt | AccessLog | AccessFailureLog])
     return lambda: model.objects.create(**fields)
 
 
+def retrieval_metrics_made() -> RetrievalMetrics:
+    span = SpanFactory(span_kind="RETRIEVER", attributes={"retrieval": {"documents": [{"document": {}}]}})
+    document_annotations_upsert(
+        writes=[AnnotationWrite(span.span_id, "relevance", "LLM", score=1.0, document_position=0)],
+        source="API",
+        user=None,
+    )
+    return RetrievalMetrics.objects.get(span=span)
+
+
 OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     User: UserFactory,
     Group: lambda: Group.objects.create(name="reviewers"),
@@ -110,6 +122,7 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     TraceAnnotation: TraceAnnotationFactory,
     SessionAnnotation: SessionAnnotationFactory,
     DocumentAnnotation: DocumentAnnotationFactory,
+    RetrievalMetrics: retrieval_metrics_made,
     Dataset: DatasetFactory,
     DatasetVersion: DatasetVersionFactory,
     DatasetExample: DatasetExampleFactory,
@@ -133,6 +146,7 @@ VIEW_AND_DELETE_ONLY = [
     Trace,
     Span,
     PendingAnnotation,
+    RetrievalMetrics,
     DatasetVersion,
     ExampleRevision,
     InvalidApiKeyWindow,

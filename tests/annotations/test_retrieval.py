@@ -203,3 +203,14 @@ class TestStoredMetrics:
 
         assert response.status_code == 302
         assert not RetrievalMetrics.objects.exists()
+
+    def test_an_admin_can_delete_a_judged_retriever_span_with_its_metrics(self, admin_client_logged_in):
+        span = SpanFactory(span_kind="RETRIEVER", attributes=documents(1))
+        document_annotation_upsert(
+            span=span, document_position=0, name="relevance", score=1.0, annotator_kind="LLM", source="API"
+        )
+
+        response = admin_client_logged_in.post(f"/admin/tracing/span/{span.pk}/delete/", {"post": "yes"})
+
+        assert response.status_code == 302
+        assert not RetrievalMetrics.objects.exists()
