@@ -76,7 +76,7 @@ def dataset_add_sessions(
             )
         )
         live = _live_hashes(dataset, example_pks=holders.values())
-        # (example pk or None for a new one, the session's example, revision kind)
+        # (its example's pk, None for a new one; the session's pk; its example content; the revision kind)
         changes: list[tuple[int | None, int, Incoming, RevisionKind]] = []
         for session_pk, example in examples.items():
             held = holders.get(session_pk)
@@ -97,7 +97,7 @@ def dataset_add_sessions(
         )
         if split_name is not None:
             splits_assign(example_pks=example_pks.values(), split_name=split_name, user=user)
-    revised = sum(1 for change in changes if change[3] == RevisionKind.PATCH)
+    revised = sum(1 for *_, kind in changes if kind == RevisionKind.PATCH)
     return SessionsAdded(
         version=version,
         added=len(changes) - revised,
