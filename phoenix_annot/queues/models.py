@@ -174,13 +174,13 @@ class QueueItemQuerySet(models.QuerySet["QueueItem"]):
         )
 
     def next_for(self, *, queue: AnnotationQueue, reviewer_pk: int, now: datetime) -> "QueueItemQuerySet":
-        """The items a reviewer may be served, oldest first."""
+        """The items a reviewer may be served, oldest first (added in one go: in id order)."""
         return (
             self.filter(queue=queue)
             .open()
             .not_reviewed_by(reviewer_pk)
             .with_free_slot(reviewers_per_item=queue.reviewers_per_item, reviewer_pk=reviewer_pk, now=now)
-            .order_by("pk")
+            .order_by("created_at", "pk")
         )
 
     def in_state(self, state: str, *, now: datetime) -> "QueueItemQuerySet":
@@ -266,9 +266,12 @@ class QueueItem(models.Model):
             ),
         ]
         indexes = [
-            # "Next item" walks this in id order, past the few items others hold.
+            # "Next item" walks this, oldest first, past the few items others hold. By age, not by id alone:
+            # ordered by id, PostgreSQL may walk the primary key instead, through every item already done.
             models.Index(
-                fields=["queue", "id"], condition=Q(completed_at__isnull=True), name="queue_item_open_idx"
+                fields=["queue", "created_at", "id"],
+                condition=Q(completed_at__isnull=True),
+                name="queue_item_open_age_idx",
             ),
             models.Index(fields=["queue", "-id"], name="queue_item_list_idx"),
         ]
