@@ -301,12 +301,14 @@ def reservation_data(reservation: QueueReservation | None) -> dict[str, Any] | N
 # --- lookups -----------------------------------------------------------------------------------------------
 
 
-def queue_from_id(queue_id: str) -> AnnotationQueue:
+def queue_from_id(queue_id: str, *, with_settings: bool = False) -> AnnotationQueue:
+    """The queue, or a 404; `with_settings` fetches its configs and reviewers too, for `queue_data`."""
     try:
         _type, pk = from_global_id(queue_id, QUEUE_TYPE)
     except GlobalIDError:
         pk = None
-    queue = annotation_queues_with_settings().filter(pk=pk).first() if pk is not None else None
+    queues = annotation_queues_with_settings() if with_settings else AnnotationQueue.objects.all()
+    queue = queues.filter(pk=pk).first() if pk is not None else None
     if queue is None:
         raise PlainError(404, f"Annotation queue with ID {queue_id} not found")
     return queue
@@ -485,7 +487,7 @@ class QueueDetailView(APIView):
         },
     )
     def get(self, request: Request, queue_id: str) -> Response:
-        queue = queue_from_id(queue_id)
+        queue = queue_from_id(queue_id, with_settings=True)
         return Response(
             envelope({**queue_data(queue), "item_counts": queue_item_counts(queue, now=timezone.now())})
         )
