@@ -222,15 +222,16 @@ class QueueItemQuerySet(models.QuerySet["QueueItem"]):
 class QueueItem(models.Model):
     """A span, a trace or a session of the queue's project, in the queue once."""
 
-    queue = models.ForeignKey(AnnotationQueue, on_delete=models.CASCADE, related_name="items")
+    # Indexed below: by queue_item_list_idx, and each target where it is set (two of the three are empty).
+    queue = models.ForeignKey(AnnotationQueue, on_delete=models.CASCADE, related_name="items", db_index=False)
     span = models.ForeignKey(
-        Span, on_delete=models.CASCADE, null=True, blank=True, related_name="queue_items"
+        Span, on_delete=models.CASCADE, null=True, blank=True, related_name="queue_items", db_index=False
     )
     trace = models.ForeignKey(
-        Trace, on_delete=models.CASCADE, null=True, blank=True, related_name="queue_items"
+        Trace, on_delete=models.CASCADE, null=True, blank=True, related_name="queue_items", db_index=False
     )
     session = models.ForeignKey(
-        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="queue_items"
+        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="queue_items", db_index=False
     )
     review_count = models.PositiveSmallIntegerField(
         default=0, help_text="Submitted reviews (skips are not reviews); changed under the item's row lock."
@@ -274,6 +275,12 @@ class QueueItem(models.Model):
                 name="queue_item_open_age_idx",
             ),
             models.Index(fields=["queue", "-id"], name="queue_item_list_idx"),
+            # Deleting a span, trace or session finds its items through these.
+            models.Index(fields=["span"], condition=Q(span__isnull=False), name="queue_item_span_idx"),
+            models.Index(fields=["trace"], condition=Q(trace__isnull=False), name="queue_item_trace_idx"),
+            models.Index(
+                fields=["session"], condition=Q(session__isnull=False), name="queue_item_session_idx"
+            ),
         ]
 
     def __str__(self) -> str:
