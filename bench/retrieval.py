@@ -23,6 +23,9 @@ What it does, in order:
    f. ``POST /v1/document_annotations?sync=true`` of the 10 documents of one span, metrics recomputed in
       the same transaction (auth is off for /v1).
 
+4. In process, for the same filters: the Spans tab's count of the matching spans alone against its count
+   with the retrieval roll-up (``count_and_retrieval_rollup``), median of ``--runs``: what the roll-up adds.
+
 Target (issue 12, as for the other tabs): the Spans tab < 200 ms median with the filter and roll-up.
 
 Run from the project root with the project's virtualenv, as a module (it imports bench/api.py's helpers)::
@@ -142,6 +145,60 @@ def refresh_metrics(url: str) -> float:
     return seconds
 
 
+ROLLUP_COST = """
+import json, statistics, sys, time
+import django
+django.setup()
+from django.http import QueryDict
+from phoenix_annot.filtering.feedback import count_and_retrieval_rollup
+from phoenix_annot.filtering.spans import SpanFilter
+from phoenix_annot.tracing.models import Project, Span
+project = Project.objects.get(name=sys.argv[1])
+runs = int(sys.argv[2])
+
+def median_ms(call):
+    call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+results = {}
+for query in sys.argv[3:]:
+    spans = SpanFilter(QueryDict(query), queryset=Span.objects.filter(project=project))
+    assert spans.is_valid(), spans.errors
+    results[query or "(no filter)"] = (
+        median_ms(lambda: spans.qs.count()),
+        median_ms(
+            lambda: count_and_retrieval_rollup(spans.qs, project=project, whole_project=not spans.narrows())
+        ),
+    )
+print(json.dumps(results))
+"""
+ROLLUP_FILTERS = (
+    "",
+    "retrieval_hit=false",
+    "ndcg_below=0.5",
+    "span_kind=RETRIEVER&retrieval_hit=true",
+    "span_kind=LLM",
+)
+
+
+def rollup_cost(url: str, *, runs: int) -> dict[str, list[float]]:
+    """Per filter, the median ms of the count alone and of the count with the retrieval roll-up."""
+    done = subprocess.run(
+        [sys.executable, "-c", ROLLUP_COST, PROJECT, str(runs), *ROLLUP_FILTERS],
+        cwd=ROOT,
+        env=django_env(url),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def judged_retriever(url: str) -> tuple[int, str, str]:
     """The project, and the trace and span id of a judged retriever span near the middle."""
     with psycopg.connect(url) as conn:
@@ -223,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         refresh_metrics(args.postgres_url)
         with gunicorn(args.postgres_url, 1) as server:
             results = measure(server.base_url, url=args.postgres_url, runs=args.runs)
+        costs = rollup_cost(args.postgres_url, runs=args.runs)
     except (httpx.HTTPError, AssertionError) as error:
         print(f"request failed: {error!r}")
         return 1
@@ -236,8 +294,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"(target < {PAGE_TARGET_MS} ms: {'ok' if figures['median_ms'] < PAGE_TARGET_MS else 'MISS'})"
             )
         print(
-            f"  {call:40} median {figures['median_ms']:7.1f} ms  p90 {figures['p90_ms']:7.1f} ms  {verdict}"
+            f"  {call:48} median {figures['median_ms']:7.1f} ms  p90 {figures['p90_ms']:7.1f} ms  {verdict}"
         )
+    print("in process, the count alone / the count with the retrieval roll-up (median ms):")
+    for query, (alone, with_rollup) in costs.items():
+        print(f"  {query:48} {alone:7.1f} / {with_rollup:7.1f}")
     return 0
 
 
