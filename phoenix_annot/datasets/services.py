@@ -775,7 +775,9 @@ def _memberships_set(targets: dict[int, frozenset[str]], *, user: User | None) -
     changed = [pk for pk in wanted if current[pk] != wanted[pk]]
     for chunk in chunks(changed):
         DatasetSplitExample.objects.filter(example_id__in=chunk).delete()
-        DatasetSplitExample.objects.bulk_create(
-            [DatasetSplitExample(split_id=split_pk, example_id=pk) for pk in chunk for split_pk in wanted[pk]]
-        )
+    # Their old memberships are gone, so nothing can conflict: COPY on PostgreSQL.
+    bulk_insert(
+        DatasetSplitExample,
+        [{"split_id": split_pk, "example_id": pk} for pk in changed for split_pk in wanted[pk]],
+    )
     return set(changed)

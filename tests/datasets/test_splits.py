@@ -252,3 +252,16 @@ def test_a_version_counts_its_examples_per_split_and_filters_by_split():
 
     assert counts == {"train": 2, "test": 1}
     assert [r.input for r in both] == [{"q": 1}, {"q": 2}]
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_an_upload_moving_examples_between_splits_takes_the_same_queries_however_many(
+    count, django_assert_max_num_queries
+):
+    upload(inputs=[{"n": n} for n in range(count)], splits=["train"] * count)
+
+    with django_assert_max_num_queries(10):
+        result = upload(inputs=[{"n": n} for n in range(count)], splits=[["test", "gold"]] * count)
+
+    assert result.updated == count
+    assert {tuple(names) for _input, names in splits_of(result)} == {("gold", "test")}
