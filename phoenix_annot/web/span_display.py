@@ -89,20 +89,16 @@ def span_display(span: Span) -> SpanDisplay:
     events = span.events if isinstance(span.events, list) else []
     input_text, input_is_json = _pretty(span.input_value, span.input_mime_type)
     output_text, output_is_json = _pretty(span.output_value, span.output_mime_type)
-    chat_in = openinference.input_messages(attributes, events)
-    chat_out = openinference.output_messages(attributes, events)
-    tool_names = {
-        call.get("id"): _dict(call.get("function")).get("name") or ""
-        for message in chat_in + chat_out
-        for call in _list(message.get("tool_calls"))
-    }
+    input_messages, output_messages = chat_display(
+        openinference.input_messages(attributes, events), openinference.output_messages(attributes, events)
+    )
     return SpanDisplay(
         input=input_text,
         input_is_json=input_is_json,
         output=output_text,
         output_is_json=output_is_json,
-        input_messages=_messages(chat_in, tool_names),
-        output_messages=_messages(chat_out, tool_names),
+        input_messages=input_messages,
+        output_messages=output_messages,
         tools=[_tool(item) for item in openinference.tools(attributes)],
         prompt_template=_prompt_template(_dict(openinference.at(attributes, "llm", "prompt_template"))),
         documents=_documents(_dict(attributes.get("retrieval")).get("documents")),
@@ -111,6 +107,18 @@ def span_display(span: Span) -> SpanDisplay:
         exceptions=[e for e in events if isinstance(e, dict) and e.get("name") == "exception"],
         other_events=[e for e in events if isinstance(e, dict) and e.get("name") != "exception"],
     )
+
+
+def chat_display(*chats: list[dict[str, Any]]) -> list[list[Message]]:
+    """OpenAI chat messages as the pages show them (a span's, a dataset example's): a tool result is named
+    after the call it answers, whichever of the chats made the call."""
+    tool_names = {
+        call.get("id"): _dict(call.get("function")).get("name") or ""
+        for chat in chats
+        for message in chat
+        for call in _list(message.get("tool_calls"))
+    }
+    return [_messages(chat, tool_names) for chat in chats]
 
 
 def _pretty(value: str, mime_type: str) -> tuple[str, bool]:
