@@ -459,8 +459,8 @@ def _lock(dataset: Dataset) -> None:
         raise ValidationError("The dataset no longer exists")
 
 
-def _version_create(*, dataset: Dataset, user: User | None) -> DatasetVersion:
-    version = DatasetVersion.objects.create(dataset=dataset, user=user)
+def _version_create(*, dataset: Dataset, user: User | None, description: str = "") -> DatasetVersion:
+    version = DatasetVersion.objects.create(dataset=dataset, user=user, description=description)
     # The dataset's "last updated" is when its examples last changed.
     Dataset.objects.filter(pk=dataset.pk).update(updated_at=timezone.now())
     return version
@@ -597,6 +597,99 @@ def _split_name(name: Any) -> str:
 def _check_split_name_length(name: str) -> None:
     if len(name) > MAX_SPLIT_NAME_LENGTH:
         raise ValidationError(f"Split names are at most {MAX_SPLIT_NAME_LENGTH} characters: {name[:40]}…")
+
+
+# --- one example, as the dataset page edits it --------------------------------------------------------------
+
+# JSON's names for the types a value decodes to, for errors a person reads.
+JSON_TYPE_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+class StaleExample(ValidationError):
+    """The example changed (or went) after the editor read it: their edit would undo somebody else's."""
+
+
+def dataset_example_patch(
+    *,
+    example: DatasetExample,
+    input: Any,
+    output: Any,
+    metadata: Any,
+    user: User | None,
+    description: str = "",
+    based_on: int | None = None,
+) -> DatasetVersion | None:
+    """Replace the example's input, output and metadata (each a JSON object), as Phoenix's
+    `patchDatasetExamples` does, in a new version holding one PATCH revision. An unchanged example makes no
+    version and answers None (Phoenix makes an empty one).
+
+    The example is edited as it is at the dataset's latest version. `based_on`, the pk of the revision the
+    editor read, refuses the edit (StaleExample) when somebody else's has replaced it since.
+    """
+    content = Incoming(
+        input=_example_field("input", input),
+        output=_example_field("output", output),
+        metadata=_example_field("metadata", metadata),
+        span_id=None,
+        external_id=None,
+    )
+    with transaction.atomic():
+        current = _example_locked(example, based_on=based_on)
+        if _revision_hash(current) == content.content_hash:
+            return None
+        version = _version_create(dataset=example.dataset, user=user, description=description)
+        _revision(example.pk, version, content, RevisionKind.PATCH).save()
+    return version
+
+
+def dataset_example_delete(
+    *, example: DatasetExample, user: User | None, description: str = "", based_on: int | None = None
+) -> DatasetVersion:
+    """Take the example out of the dataset in a new version holding one DELETE revision; earlier versions
+    keep it. `based_on` as for `dataset_example_patch`."""
+    with transaction.atomic():
+        _example_locked(example, based_on=based_on)
+        version = _version_create(dataset=example.dataset, user=user, description=description)
+        ExampleRevision.objects.create(example=example, version=version, revision_kind=RevisionKind.DELETE)
+    return version
+
+
+def _example_field(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        kind = JSON_TYPE_NAMES.get(type(value), "a number")
+        raise ValidationError({name: f"{name.capitalize()} must be a JSON object, not {kind}."})
+    if not is_storable_json(value):
+        raise ValidationError(
+            {
+                name: f"{name.capitalize()} contains a NUL character, an unpaired surrogate or a non-finite "
+                "number (NaN, Infinity), which cannot be stored."
+            }
+        )
+    return value
+
+
+def _example_locked(example: DatasetExample, *, based_on: int | None) -> ExampleRevision:
+    """The example's revision at the dataset's latest version, the dataset locked until the transaction
+    ends; refused when the example is no longer in it, or no longer at `based_on`."""
+    _lock(example.dataset)
+    latest = dataset_latest_version(dataset=example.dataset)
+    current = (
+        example_revisions_at_version(version=latest).filter(example_id=example.pk).first() if latest else None
+    )
+    if current is None:
+        raise StaleExample("This example has been deleted from the dataset since; nothing was changed.")
+    if based_on is not None and current.pk != based_on:
+        raise StaleExample(
+            "Somebody else changed this example since you opened it; nothing was changed. "
+            "Reload to see their change and edit from it."
+        )
+    return current
 
 
 # --- splits ------------------------------------------------------------------------------------------------

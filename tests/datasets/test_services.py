@@ -498,3 +498,139 @@ def test_an_upload_writes_its_revisions_a_batch_at_a_time():
     assert DatasetExample.objects.count() == 2 * count
     # Every delete and create revision built at once came to about 2 KB an example; a batch at a time, 1.1.
     assert peak < 1500 * count
+
+
+# --- editing one example -----------------------------------------------------------------------------------
+
+
+def one_example(**content) -> tuple[Dataset, ExampleRevision]:
+    """A dataset of one uploaded example, and that example's revision."""
+    upload(
+        "edited",
+        inputs=[content.get("input", {"q": "a"})],
+        outputs=[content.get("output", {"a": "1"})],
+        metadata=[content.get("metadata", {"source": "upload"})],
+    )
+    dataset = Dataset.objects.get(name="edited")
+    return dataset, example_revisions_at_version(version=dataset_latest_version(dataset=dataset)).get()
+
+
+def patch(revision: ExampleRevision, **changes):
+    values = {"input": revision.input, "output": revision.output, "metadata": revision.metadata} | changes
+    return services.dataset_example_patch(example=revision.example, user=None, **values)
+
+
+def test_an_edited_example_is_a_new_version_with_one_patch_revision_and_the_old_version_keeps_it():
+    dataset, before = one_example()
+    editor = UserFactory()
+
+    version = services.dataset_example_patch(
+        example=before.example,
+        input={"q": "a"},
+        output={"a": "one"},
+        metadata={"source": "upload", "checked": True},
+        user=editor,
+        description="spell the answer out",
+        based_on=before.pk,
+    )
+
+    assert (version.user, version.description) == (editor, "spell the answer out")
+    assert dataset_latest_version(dataset=dataset) == version
+    assert list(version.revisions.values_list("example_id", "revision_kind")) == [
+        (before.example_id, "PATCH")
+    ]
+    assert live(dataset) == [({"q": "a"}, {"a": "one"}, {"source": "upload", "checked": True})]
+    old = example_revisions_at_version(version=before.version).get()
+    assert (old.output, old.metadata) == ({"a": "1"}, {"source": "upload"})
+
+
+def test_saving_an_example_unchanged_makes_no_version_whatever_its_key_order():
+    dataset, before = one_example(output={"a": "1", "b": 2})
+
+    assert patch(before, output={"b": 2.0, "a": "1"}) is None
+    assert dataset.versions.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("input", ["q", "a"], "Input must be a JSON object, not an array."),
+        ("output", "the answer", "Output must be a JSON object, not a string."),
+        ("output", None, "Output must be a JSON object, not null."),
+        ("metadata", 3, "Metadata must be a JSON object, not a number."),
+        (
+            "output",
+            {"a": float("nan")},
+            "Output contains a NUL character, an unpaired surrogate or a non-finite",
+        ),
+        ("input", {"q": "a\x00"}, "Input contains a NUL character"),
+    ],
+)
+def test_an_example_edit_that_is_not_a_storable_json_object_is_refused_by_field_and_writes_nothing(
+    field: str, value, message: str
+):
+    dataset, before = one_example()
+
+    with pytest.raises(ValidationError) as refused:
+        patch(before, **{field: value})
+
+    assert list(refused.value.message_dict) == [field]
+    assert refused.value.message_dict[field][0].startswith(message)
+    assert dataset.versions.count() == 1
+    assert ExampleRevision.objects.count() == 1
+
+
+def test_an_edit_over_somebody_elses_newer_edit_is_refused_and_writes_nothing():
+    dataset, read = one_example()
+    patch(read, output={"a": "theirs"})
+
+    with pytest.raises(services.StaleExample, match="Somebody else changed this example"):
+        services.dataset_example_patch(
+            example=read.example,
+            input={"q": "a"},
+            output={"a": "mine"},
+            metadata={},
+            user=None,
+            based_on=read.pk,
+        )
+
+    assert dataset.versions.count() == 2
+    assert live(dataset)[0][1] == {"a": "theirs"}
+
+
+def test_an_edit_that_fails_while_writing_leaves_no_version_behind(monkeypatch: pytest.MonkeyPatch):
+    dataset, before = one_example()
+
+    def broken_save(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ExampleRevision, "save", broken_save)
+    with pytest.raises(RuntimeError):
+        patch(before, output={"a": "one"})
+
+    assert dataset.versions.count() == 1
+
+
+def test_a_deleted_example_is_gone_from_a_new_version_and_stays_in_the_old_one():
+    dataset, before = one_example()
+
+    version = services.dataset_example_delete(example=before.example, user=None, description="duplicate")
+
+    assert version.description == "duplicate"
+    assert list(version.revisions.values_list("revision_kind", flat=True)) == ["DELETE"]
+    assert live(dataset) == []
+    assert example_revisions_at_version(version=before.version).count() == 1
+
+
+@pytest.mark.parametrize("again", ["patch", "delete"])
+def test_a_deleted_example_can_be_neither_edited_nor_deleted_again(again: str):
+    dataset, before = one_example()
+    services.dataset_example_delete(example=before.example, user=None)
+
+    with pytest.raises(services.StaleExample, match="has been deleted"):
+        if again == "patch":
+            patch(before, output={"a": "one"})
+        else:
+            services.dataset_example_delete(example=before.example, user=None)
+
+    assert dataset.versions.count() == 2
