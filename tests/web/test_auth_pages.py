@@ -17,7 +17,12 @@ from django.urls import reverse
 
 from phoenix_annot.accounts.models import ApiKey, User
 from phoenix_annot.accounts.services import api_key_create
-from phoenix_annot.annotations.models import AnnotationConfig, SpanAnnotation, TraceAnnotation
+from phoenix_annot.annotations.models import (
+    AnnotationConfig,
+    DocumentAnnotation,
+    SpanAnnotation,
+    TraceAnnotation,
+)
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion
 from phoenix_annot.datasets.services import dataset_add_spans
 from phoenix_annot.tracing.models import Session, Span
@@ -29,6 +34,7 @@ from tests.factories import (
     SpanAnnotationFactory,
     SpanFactory,
     UserFactory,
+    retriever_span,
 )
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +129,21 @@ def a_session(w: World) -> int:
     """The pk of a session of the world's project, the same one each time a row asks."""
     session = Session.objects.filter(project=w.span.project).first()
     return (session or SessionFactory(project=w.span.project)).pk
+
+
+def a_retriever(w: World) -> Span:
+    """A retriever span of two documents in the world's project, the same one each time a row asks."""
+    span = Span.objects.filter(project=w.span.project, span_kind="RETRIEVER").first()
+    return span or retriever_span(w.span.project, 2)
+
+
+def retriever_page(w: World) -> str:
+    span = a_retriever(w)
+    return f"{reverse('web:trace', args=[span.trace.trace_id])}?span={span.span_id}"
+
+
+def document_annotation_count(w: World) -> int:
+    return DocumentAnnotation.objects.count()
 
 
 def trace_page(w: World) -> str:
@@ -278,6 +299,24 @@ ROWS = [
         data=a_label,
         effect=annotation_count,
         case="unknown span",
+    ),
+    Row("GET", "web:annotate-document", lambda w: [a_retriever(w).span_id, 0], POST_ONLY),
+    Row(
+        "POST",
+        "web:annotate-document",
+        lambda w: [a_retriever(w).span_id, 1],
+        (LOGIN, FORBIDDEN, to(retriever_page), to(retriever_page)),
+        data=lambda w: {"label": "relevant"},
+        effect=document_annotation_count,
+    ),
+    Row(
+        "POST",
+        "web:annotate-document",
+        lambda w: [w.span.span_id, 0],
+        (LOGIN, FORBIDDEN, NOT_FOUND, NOT_FOUND),
+        data=lambda w: {"label": "relevant"},
+        effect=document_annotation_count,
+        case="a span without documents",
     ),
     Row("GET", "web:annotation-undo", lambda w: ["span", w.span.span_id], POST_ONLY),
     Row(
