@@ -86,8 +86,8 @@ def dataset_latest_version(*, dataset: Dataset) -> DatasetVersion | None:
 def example_revisions_at_version(*, version: DatasetVersion) -> QuerySet[ExampleRevision]:
     """The live revision of each example at `version`, by example id, in one query.
 
-    Each row also carries `external_id`, `span_pk` and `span_hex` (the OTel span id), so listing and
-    exporting never load the examples or their spans.
+    Each row also carries `external_id`, `span_pk`, `span_hex` (the OTel span id) and `session_pk`, so
+    listing and exporting never load the examples, their spans or their sessions.
     """
     newer = ExampleRevision.objects.filter(
         example=OuterRef("example"), version_id__gt=OuterRef("version_id"), version_id__lte=version.pk
@@ -100,6 +100,7 @@ def example_revisions_at_version(*, version: DatasetVersion) -> QuerySet[Example
             external_id=F("example__external_id"),
             span_pk=F("example__span_id"),
             span_hex=F("example__span__span_id"),
+            session_pk=F("example__session_id"),
         )
         .order_by("example_id")
     )

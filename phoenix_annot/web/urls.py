@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import annotations, api_keys, configs, datasets, projects, sessions, spans, traces
+from .views import agreement, annotations, api_keys, configs, datasets, projects, sessions, spans, traces
 
 app_name = "web"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("projects/<int:pk>/", spans.span_list, name="spans"),
     path("projects/<int:pk>/traces/", spans.span_list, {"tab": "traces"}, name="traces"),
     path("projects/<int:pk>/sessions/", sessions.session_list, name="sessions"),
+    path("projects/<int:pk>/agreement/", agreement.agreement, name="agreement"),
+    path("projects/<int:pk>/agreement/disagreements/", agreement.disagreements, name="disagreements"),
     path("sessions/<int:pk>/", sessions.session_detail, name="session"),
     path("traces/<str:trace_id>/", traces.trace_detail, name="trace"),
     path("traces/<str:trace_id>/tree/", traces.trace_tree, name="trace-tree"),
@@ -48,4 +50,14 @@ urlpatterns = [
     path("datasets/<int:pk>/", datasets.dataset_detail, name="dataset"),
     path("datasets/<int:pk>/export/<str:export>/", datasets.dataset_export, name="dataset-export"),
     path("datasets/<int:pk>/split/", datasets.dataset_split_randomly_view, name="dataset-split-randomly"),
+    path(
+        "datasets/<int:pk>/examples/<int:example_pk>/edit/",
+        datasets.dataset_example_edit,
+        name="dataset-example-edit",
+    ),
+    path(
+        "datasets/<int:pk>/examples/<int:example_pk>/delete/",
+        datasets.dataset_example_delete_view,
+        name="dataset-example-delete",
+    ),
 ]

@@ -23,7 +23,7 @@ from phoenix_annot.annotations.models import (
     SpanAnnotation,
     TraceAnnotation,
 )
-from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion
+from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.services import dataset_add_spans
 from phoenix_annot.tracing.models import Session, Span
 from phoenix_annot.web import urls as web_urls
@@ -239,6 +239,33 @@ def a_version(world: World) -> int:
         version = dataset_add_spans(dataset=world.dataset, spans=[world.span], user=None).version
     return version.pk
 
+
+def an_example(world: World) -> ExampleRevision:
+    """The revision of the world's dataset's one example at its first version (made on first use)."""
+    return ExampleRevision.objects.get(version_id=a_version(world))
+
+
+def example_form(world: World) -> dict[str, Any]:
+    revision = an_example(world)
+    return {
+        "input": json.dumps(revision.input),
+        "output": json.dumps(revision.output),
+        "metadata": json.dumps(revision.metadata),
+        "based_on": revision.pk,
+    }
+
+
+def example_changes(world: World) -> int:
+    """Edits and deletes of examples (the example itself is made on first use, by its row's URL)."""
+    return ExampleRevision.objects.exclude(revision_kind="CREATE").count()
+
+
+def example_on_page(world: World) -> str:
+    return f"{reverse('web:dataset', args=[world.dataset.pk])}#example-{an_example(world).example_id}"
+
+
+WRITERS_READ = (LOGIN, FORBIDDEN, OK, OK)
+BAD_REQUEST = Outcome(400)
 
 ROWS = [
     Row("GET", "web:login", none, (OK, OK, OK, OK)),
@@ -473,6 +500,35 @@ ROWS = [
         + (to(lambda w: f"{reverse('web:dataset', args=[w.dataset.pk])}?version={a_version(w)}"),) * 2,
         data=lambda w: {"version": a_version(w), "train_percent": 80, "seed": 1},
         effect=lambda w: DatasetSplit.objects.count(),
+    ),
+    Row("GET", "web:dataset-example-edit", lambda w: [w.dataset.pk, an_example(w).example_id], WRITERS_READ),
+    Row(
+        "POST",
+        "web:dataset-example-edit",
+        lambda w: [w.dataset.pk, an_example(w).example_id],
+        (LOGIN, FORBIDDEN) + (to(lambda w: example_on_page(w)),) * 2,
+        data=lambda w: {**example_form(w), "output": '{"a": "edited"}'},
+        effect=example_changes,
+    ),
+    Row(
+        "POST",
+        "web:dataset-example-edit",
+        lambda w: [w.dataset.pk, an_example(w).example_id],
+        (LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST),
+        data=lambda w: {**example_form(w), "output": "not json"},
+        effect=example_changes,
+        case="not JSON",
+    ),
+    Row(
+        "GET", "web:dataset-example-delete", lambda w: [w.dataset.pk, an_example(w).example_id], WRITERS_READ
+    ),
+    Row(
+        "POST",
+        "web:dataset-example-delete",
+        lambda w: [w.dataset.pk, an_example(w).example_id],
+        (LOGIN, FORBIDDEN) + (to(lambda w: example_on_page(w)),) * 2,
+        data=lambda w: {"based_on": an_example(w).pk},
+        effect=example_changes,
     ),
     Row("GET", "admin:index", none, (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
 ]

@@ -8,10 +8,16 @@ from django.test import Client
 
 from phoenix_annot.datasets import services
 from phoenix_annot.datasets.exports import EXPORT_FORMATS
-from phoenix_annot.datasets.models import Dataset, DatasetSplit
-from phoenix_annot.datasets.selectors import split_names_by_example
+from phoenix_annot.datasets.models import Dataset, DatasetSplit, ExampleRevision
+from phoenix_annot.datasets.selectors import (
+    dataset_latest_version,
+    example_revisions_at_version,
+    split_names_by_example,
+)
 from phoenix_annot.datasets.services import dataset_add_spans
-from tests.factories import DatasetFactory, SpanFactory, UserFactory
+from phoenix_annot.datasets.sessions import dataset_add_sessions
+from phoenix_annot.web.example_display import chat_of
+from tests.factories import DatasetFactory, ProjectFactory, SpanFactory, UserFactory, conversation
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +207,215 @@ def test_an_export_of_one_split_holds_its_examples_and_says_so_in_its_name(revie
         ({"input": "in train"}, ["train"])
     ]
     assert reviewer_client.get(f"/datasets/{dataset.pk}/export/jsonl/?split=999").status_code == 404
+
+
+# --- editing and deleting examples; chat examples as conversations ------------------------------------------
+
+
+def uploaded(*examples: tuple[dict, dict], name: str = "edits") -> Dataset:
+    """A dataset of these (input, output) examples, uploaded as one version."""
+    services.dataset_upload(
+        action="create",
+        name=name,
+        description="",
+        inputs=[input for input, _ in examples],
+        outputs=[output for _, output in examples],
+        user=None,
+    )
+    return Dataset.objects.get(name=name)
+
+
+def only_example(dataset: Dataset) -> ExampleRevision:
+    return example_revisions_at_version(version=dataset_latest_version(dataset=dataset)).get()
+
+
+CHAT = (
+    {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Capital of France?"},
+        ]
+    },
+    {"messages": [{"role": "assistant", "content": "Paris."}]},
+)
+
+
+def edit(client: Client, revision: ExampleRevision, **changes: str):
+    values = {
+        "input": json.dumps(revision.input),
+        "output": json.dumps(revision.output),
+        "metadata": json.dumps(revision.metadata),
+        "based_on": revision.pk,
+        **changes,
+    }
+    return client.post(
+        f"/datasets/{revision.example.dataset_id}/examples/{revision.example_id}/edit/", values
+    )
+
+
+def test_an_edited_example_is_the_next_version_and_the_version_before_still_shows_the_old_output(
+    reviewer_client: Client,
+):
+    dataset = uploaded(({"q": "a"}, {"a": "old answer"}))
+    before = only_example(dataset)
+
+    response = edit(reviewer_client, before, output='{"a": "new answer"}', description="fixed", page="1")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/datasets/{dataset.pk}/?page=1#example-{before.example_id}"
+    page = reviewer_client.get(response["Location"]).content.decode()
+    assert "Example 1 saved in v2." in page
+    assert "new answer" in page and "old answer" not in page
+    assert "v2 · " in page and " · fixed</option>" in page
+    old = reviewer_client.get(f"/datasets/{dataset.pk}/?version={before.version_id}").content.decode()
+    assert "old answer" in old and "new answer" not in old
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"output": '{"a": '}, "Output is not valid JSON: Expecting value (line 1, column 7)."),
+        ({"metadata": "[1, 2]"}, "Metadata must be a JSON object, not an array."),
+        ({"input": "NaN"}, "Input must be a JSON object, not a number."),
+        (
+            {"input": '{"q": NaN}'},
+            "Input contains a NUL character, an unpaired surrogate or a non-finite number",
+        ),
+    ],
+)
+def test_an_edit_that_is_not_a_json_object_is_refused_naming_the_field_and_writes_nothing(
+    reviewer_client: Client, changes: dict[str, str], message: str
+):
+    dataset = uploaded(({"q": "a"}, {"a": "1"}))
+
+    response = edit(reviewer_client, only_example(dataset), **changes)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert dataset.versions.count() == 1
+
+
+def test_an_example_saved_unchanged_makes_no_version_and_says_so(reviewer_client: Client):
+    dataset = uploaded(({"q": "a"}, {"a": "1"}))
+
+    response = edit(reviewer_client, only_example(dataset))
+
+    assert (
+        "Example 1 is unchanged: no new version."
+        in reviewer_client.get(response["Location"]).content.decode()
+    )
+    assert dataset.versions.count() == 1
+
+
+def test_an_edit_over_somebody_elses_newer_one_is_a_conflict_and_keeps_theirs(reviewer_client: Client):
+    dataset = uploaded(({"q": "a"}, {"a": "1"}))
+    read = only_example(dataset)
+    edit(reviewer_client, read, output='{"a": "theirs"}')
+
+    response = edit(reviewer_client, read, output='{"a": "mine"}')
+
+    assert response.status_code == 409
+    assert "Somebody else changed this example since you opened it" in response.content.decode()
+    assert only_example(dataset).output == {"a": "theirs"}
+
+
+def test_a_deleted_example_is_confirmed_then_gone_from_the_next_version_only(reviewer_client: Client):
+    dataset = uploaded(({"q": "keep"}, {}), ({"q": "drop"}, {}))
+    first_version = dataset_latest_version(dataset=dataset)
+    drop = example_revisions_at_version(version=first_version).get(input={"q": "drop"})
+    url = f"/datasets/{dataset.pk}/examples/{drop.example_id}/delete/"
+
+    confirm = reviewer_client.get(url).content.decode()
+    response = reviewer_client.post(url, {"based_on": drop.pk, "description": "duplicate"})
+
+    assert "Delete example 2?" in confirm and "Deleting makes v2 of edits without this example" in confirm
+    assert "Example 2 deleted in v2." in reviewer_client.get(response["Location"]).content.decode()
+    assert [
+        r.input for r in example_revisions_at_version(version=dataset_latest_version(dataset=dataset))
+    ] == [{"q": "keep"}]
+    assert example_revisions_at_version(version=first_version).count() == 2
+    assert reviewer_client.get(f"/datasets/{dataset.pk}/examples/{drop.example_id}/edit/").status_code == 404
+
+
+def test_examples_are_edited_from_the_latest_version_only_and_the_page_says_so(reviewer_client: Client):
+    dataset = uploaded(({"q": "a"}, {"a": "1"}))
+    first = only_example(dataset)
+    edit(reviewer_client, first, output='{"a": "2"}')
+
+    old = reviewer_client.get(f"/datasets/{dataset.pk}/?version={first.version_id}").content.decode()
+    latest = reviewer_client.get(f"/datasets/{dataset.pk}/").content.decode()
+
+    edit_link = f"/datasets/{dataset.pk}/examples/{first.example_id}/edit/"
+    assert "Examples are edited and deleted in the latest version only" in old and edit_link not in old
+    assert edit_link in latest and "edited in the latest version only" not in latest
+
+
+def test_viewers_see_no_edit_links_and_an_example_of_another_dataset_is_not_found(client: Client):
+    dataset = uploaded(({"q": "a"}, {"a": "1"}))
+    other = only_example(uploaded(({"q": "b"}, {"a": "2"}), name="other"))
+    client.force_login(UserFactory(role="VIEWER"))
+    writer = Client()
+    writer.force_login(UserFactory())
+
+    page = client.get(f"/datasets/{dataset.pk}/").content.decode()
+
+    assert "/examples/" not in page
+    assert writer.get(f"/datasets/{dataset.pk}/examples/{other.example_id}/edit/").status_code == 404
+
+
+def test_a_chat_example_reads_as_a_conversation_with_its_raw_json_one_click_away(reviewer_client: Client):
+    dataset = uploaded(CHAT)
+
+    page = reviewer_client.get(f"/datasets/{dataset.pk}/").content.decode()
+
+    assert page.count('<div class="message role-') == 3
+    assert '<div class="message role-assistant"><div class="role">assistant</div>\n<div>Paris.</div>' in page
+    assert page.count("<summary>Raw JSON</summary>") == 2
+    assert "&quot;role&quot;: &quot;assistant&quot;" in page
+
+
+def test_a_session_example_reads_as_its_conversation_and_links_to_the_session(reviewer_client: Client):
+    session = conversation(ProjectFactory(), [("Hi", "Hello!"), ("Refund?", "Sure.")])
+    dataset = DatasetFactory()
+    dataset_add_sessions(dataset=dataset, sessions=[session], user=None)
+
+    page = reviewer_client.get(f"/datasets/{dataset.pk}/").content.decode()
+
+    roles = [part.split('"', 1)[0] for part in page.split('<div class="message role-')[1:]]
+    assert roles == ["user", "assistant", "user", "assistant"]
+    assert f'<a href="/sessions/{session.pk}/">session {session.session_id}</a>' in page
+
+
+@pytest.mark.parametrize("examples", [1, 20])
+def test_the_dataset_page_of_chat_examples_takes_the_same_queries_whatever_their_number(
+    reviewer_client: Client, django_assert_max_num_queries, examples: int
+):
+    dataset = uploaded(*[CHAT] * examples)
+
+    with django_assert_max_num_queries(8):
+        response = reviewer_client.get(f"/datasets/{dataset.pk}/")
+
+    assert response.content.decode().count("/edit/") == examples
+
+
+@pytest.mark.parametrize(
+    ("value", "roles", "rest"),
+    [
+        ({"messages": [{"role": "user", "content": "hi"}], "tools": []}, ["user"], {"tools": []}),
+        ({"message": {"role": "assistant", "content": "yo"}}, ["assistant"], {}),
+        (
+            {"choices": [{"message": {"role": "assistant", "content": "yo"}}], "id": "x"},
+            ["assistant"],
+            {"id": "x"},
+        ),
+        ({"role": "assistant", "content": "yo"}, ["assistant"], {}),
+        ({"messages": [{"role": "user", "content": "hi"}, "stray"]}, [], None),
+        ({"messages": []}, [], None),
+        ({"output": "Paris."}, [], None),
+    ],
+)
+def test_an_example_value_is_a_chat_only_when_every_message_has_a_role(value: dict, roles: list[str], rest):
+    messages, others = chat_of(value)
+
+    assert [message["role"] for message in messages] == roles
+    assert others == (value if rest is None else rest)

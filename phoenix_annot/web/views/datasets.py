@@ -1,6 +1,7 @@
+import json
 from collections.abc import Callable
-from typing import Any, ClassVar
-from urllib.parse import quote
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote, urlencode
 
 from django import forms
 from django.contrib import messages
@@ -29,13 +30,18 @@ from phoenix_annot.datasets.services import (
     MAX_SPLIT_NAME_LENGTH,
     DuplicateDatasetName,
     SpansAdded,
+    StaleExample,
     dataset_add_spans,
     dataset_create,
+    dataset_example_delete,
+    dataset_example_patch,
     dataset_split_randomly,
 )
 from phoenix_annot.datasets.sessions import SessionsAdded
 from phoenix_annot.tracing.models import Project
 
+from ..example_display import example_display
+from ..selectors.datasets import ExampleAtLatest, example_at_latest
 from ..selectors.spans import matching_spans
 from ..templatetags.display import count
 
@@ -156,11 +162,13 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         splits = list(splits_at_version(version=version).order_by("name"))
         split = chosen_split(splits, request.GET.get("split"))
         revisions = revisions_in(version, split)
-        context["examples"] = Paginator(with_example_numbers(revisions), EXAMPLES_PER_PAGE).get_page(
+        examples = Paginator(with_example_numbers(revisions), EXAMPLES_PER_PAGE).get_page(
             request.GET.get("page")
         )
+        context["examples"] = examples
+        context["rows"] = [example_display(revision) for revision in examples]
         context["fine_tuning"] = openai_ft_report(revisions)
-        context |= {"splits": splits, "split": split}
+        context |= {"splits": splits, "split": split, "latest": versions[0]}
     return render(request, "datasets/detail.html", context)
 
 
@@ -210,6 +218,157 @@ def dataset_split_randomly_view(request: HttpRequest, pk: int) -> HttpResponse:
             f"{done.first.name}, {count(done.second_count)} in {done.second.name}.",
         )
     return redirect(f"{reverse('web:dataset', args=[dataset.pk])}?version={version.pk}")
+
+
+class ExampleChangeForm(forms.Form):
+    """What the edit and delete pages post beside the change: the revision the writer read (an edit over a
+    newer one is refused), an optional description of the version the change makes, and the dataset page
+    (split and page) to go back to."""
+
+    based_on = forms.IntegerField(widget=forms.HiddenInput)
+    description = forms.CharField(
+        max_length=1000,
+        required=False,
+        label="Version description",
+        help_text="Optional: why it changed. Shown beside the new version in the Version list.",
+    )
+    split = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    @classmethod
+    def initial_for(cls, revision: ExampleRevision, params: QueryDict) -> dict[str, Any]:
+        return {"based_on": revision.pk, **where_from(params)}
+
+
+def where_from(params: QueryDict) -> dict[str, str]:
+    """The split and page of the dataset page a writer came from (numbers only: they go into a URL)."""
+    return {key: params[key] for key in ("split", "page") if params.get(key, "").isdigit()}
+
+
+def dataset_page_url(dataset: Dataset, example_pk: int, params: QueryDict) -> str:
+    """The dataset page at its latest version, on the split and page the writer came from, at the example."""
+    back = where_from(params)
+    query = f"?{urlencode(back)}" if back else ""
+    return f"{reverse('web:dataset', args=[dataset.pk])}{query}#example-{example_pk}"
+
+
+ChangeForm = TypeVar("ChangeForm", bound=ExampleChangeForm)
+
+
+class ExampleEditForm(ExampleChangeForm):
+    """An example's input, output and metadata as JSON text, as Phoenix's Edit Example form takes them."""
+
+    JSON_FIELDS = ("input", "output", "metadata")
+
+    input = forms.CharField(widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}), strip=False)
+    output = forms.CharField(widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}), strip=False)
+    metadata = forms.CharField(widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}), strip=False)
+    field_order = [*JSON_FIELDS, "description"]
+
+    @classmethod
+    def initial_for(cls, revision: ExampleRevision, params: QueryDict) -> dict[str, Any]:
+        content = {
+            name: json.dumps(getattr(revision, name), indent=2, ensure_ascii=False)
+            for name in cls.JSON_FIELDS
+        }
+        return super().initial_for(revision, params) | content
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in self.JSON_FIELDS:
+            if name in cleaned:
+                try:
+                    cleaned[name] = json.loads(cleaned[name])
+                except json.JSONDecodeError as exc:
+                    where = f"line {exc.lineno}, column {exc.colno}"
+                    self.add_error(name, f"{self[name].label} is not valid JSON: {exc.msg} ({where}).")
+        return cleaned
+
+
+def example_change(
+    request: HttpRequest, pk: int, example_pk: int, form_class: type[ChangeForm]
+) -> tuple[Dataset, ExampleAtLatest, ChangeForm]:
+    """Writers only: the dataset, its example at the latest version, and the form (bound when posted)."""
+    if not request.user.can_write:
+        raise PermissionDenied("Viewers cannot change datasets.")
+    dataset = get_object_or_404(Dataset, pk=pk)
+    current = example_at_latest(dataset=dataset, example_pk=example_pk)
+    data = request.POST if request.method == "POST" else None
+    return dataset, current, form_class(data, initial=form_class.initial_for(current.revision, request.GET))
+
+
+@login_required
+def dataset_example_edit(request: HttpRequest, pk: int, example_pk: int) -> HttpResponse:
+    """Edit an example of the latest version: saving makes the next version, unless nothing changed."""
+    dataset, current, form = example_change(request, pk, example_pk, ExampleEditForm)
+    revision = current.revision
+    if form.is_valid():
+        values = form.cleaned_data
+        try:
+            version = dataset_example_patch(
+                example=revision.example,
+                input=values["input"],
+                output=values["output"],
+                metadata=values["metadata"],
+                user=request.user,
+                description=values["description"],
+                based_on=values["based_on"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            name = f"Example {count(revision.example_number)}"
+            if version is None:
+                messages.info(request, f"{name} is unchanged: no new version.")
+            else:
+                messages.success(request, f"{name} saved in {version_label(version)}.")
+            return redirect(dataset_page_url(dataset, example_pk, request.POST))
+    return example_page(request, "datasets/example_edit.html", form, dataset, current)
+
+
+@login_required
+def dataset_example_delete_view(request: HttpRequest, pk: int, example_pk: int) -> HttpResponse:
+    """Confirm (GET), then delete (POST) an example of the latest version: the next version leaves it out."""
+    dataset, current, form = example_change(request, pk, example_pk, ExampleChangeForm)
+    if form.is_valid():
+        try:
+            version = dataset_example_delete(
+                example=current.revision.example,
+                user=request.user,
+                description=form.cleaned_data["description"],
+                based_on=form.cleaned_data["based_on"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"Example {count(current.revision.example_number)} deleted in {version_label(version)}.",
+            )
+            return redirect(dataset_page_url(dataset, example_pk, request.POST))
+    return example_page(request, "datasets/example_delete.html", form, dataset, current)
+
+
+def example_page(
+    request: HttpRequest, template: str, form: forms.Form, dataset: Dataset, current: ExampleAtLatest
+) -> HttpResponse:
+    """The edit or delete page; refused input answers 400, an example changed since it was read 409."""
+    stale = any(isinstance(error, StaleExample) for error in form.non_field_errors().as_data())
+    status = 409 if stale else 400 if form.errors else 200
+    context = {
+        "form": form,
+        "dataset": dataset,
+        "latest": current.latest,
+        "revision": current.revision,
+        "row": example_display(current.revision),
+        "back": dataset_page_url(dataset, current.revision.example_id, request.POST or request.GET),
+    }
+    return render(request, template, context, status=status)
+
+
+def version_label(version: DatasetVersion) -> str:
+    """ "v7": the version's number in its dataset."""
+    return f"v{DatasetVersion.objects.filter(dataset_id=version.dataset_id, pk__lte=version.pk).count()}"
 
 
 @login_required
