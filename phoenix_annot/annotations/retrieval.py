@@ -29,9 +29,29 @@ from typing import Any
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.tracing.models import Span
 
-from .models import AnnotatorKind, DocumentAnnotation, RetrievalMetrics
+from .models import AnnotationConfig, AnnotationType, AnnotatorKind, DocumentAnnotation, RetrievalMetrics
 
 RELEVANCE_NAME = "relevance"
+
+
+@dataclass(frozen=True)
+class RelevanceChoice:
+    label: str
+    score: float | None
+
+
+# A document's relevance choices when the project has no categorical `relevance` config: the labels and
+# scores the LLM relevance judges write, so a reviewer's judgement and theirs read alike.
+DEFAULT_RELEVANCE_CHOICES = (RelevanceChoice("relevant", 1.0), RelevanceChoice("irrelevant", 0.0))
+
+
+def relevance_choices(configs: Iterable[AnnotationConfig]) -> list[RelevanceChoice]:
+    """The labels a reviewer picks a document's relevance from, with the score each stands for: those of
+    the categorical `relevance` config among the project's `configs`, else the defaults."""
+    config = next((c for c in configs if c.name == RELEVANCE_NAME), None)
+    if config is None or config.type != AnnotationType.CATEGORICAL:
+        return list(DEFAULT_RELEVANCE_CHOICES)
+    return [RelevanceChoice(value["label"], value.get("score")) for value in config.values]
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,16 @@ from .models import (
     SessionAnnotation,
     SpanAnnotation,
     TraceAnnotation,
+    reviewer_identifier,
 )
 from .ownership import Held, Refusal, may_delete, not_yours, unrestricted, write_refusal
-from .retrieval import document_count, retrieval_metrics_refresh, spans_lock
+from .retrieval import (
+    RELEVANCE_NAME,
+    document_count,
+    relevance_choices,
+    retrieval_metrics_refresh,
+    spans_lock,
+)
 
 A = TypeVar("A", bound=AnnotationBase)
 
@@ -150,6 +157,28 @@ def document_annotation_upsert(
         )
         retrieval_metrics_refresh(span_pks=[span.pk])
     return annotation
+
+
+def document_relevance_set(
+    *, span: Span, document_position: int, label: str, user: User
+) -> DocumentAnnotation:
+    """A reviewer's own relevance of one retrieved document: one of the project's relevance choices
+    (`retrieval.relevance_choices`), stored with the score it stands for."""
+    configs = AnnotationConfig.objects.filter(projects=span.project_id, name=RELEVANCE_NAME)
+    choices = {choice.label: choice.score for choice in relevance_choices(configs)}
+    if label not in choices:
+        raise ValidationError({"label": f"choose one of {', '.join(choices)}."})
+    return document_annotation_upsert(
+        span=span,
+        document_position=document_position,
+        name=RELEVANCE_NAME,
+        identifier=reviewer_identifier(user.pk),
+        label=label,
+        score=choices[label],
+        annotator_kind=AnnotatorKind.HUMAN,
+        source=AnnotationSource.APP,
+        user=user,
+    )
 
 
 def _documents(span: Span) -> Any:

@@ -6,7 +6,7 @@ import math
 import pytest
 from django.core.exceptions import ValidationError
 
-from phoenix_annot.annotations.models import DocumentAnnotation, RetrievalMetrics
+from phoenix_annot.annotations.models import DocumentAnnotation, RetrievalMetrics, reviewer_identifier
 from phoenix_annot.annotations.retrieval import (
     Judgement,
     document_relevances,
@@ -18,11 +18,12 @@ from phoenix_annot.annotations.services import (
     annotations_delete,
     document_annotation_upsert,
     document_annotations_upsert,
+    document_relevance_set,
     pending_annotations_apply,
 )
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import spans_ingest
-from tests.factories import DocumentAnnotationFactory, SpanFactory, UserFactory
+from tests.factories import AnnotationConfigFactory, DocumentAnnotationFactory, SpanFactory, UserFactory
 from tests.ingest.builders import export_request, otlp_span
 
 
@@ -214,3 +215,22 @@ class TestStoredMetrics:
 
         assert response.status_code == 302
         assert not RetrievalMetrics.objects.exists()
+
+    def test_a_reviewers_relevance_is_one_of_the_choices_with_its_score(self):
+        reviewer = UserFactory()
+        span = SpanFactory(span_kind="RETRIEVER", attributes=documents(2))
+        AnnotationConfigFactory(
+            name="relevance", values=[{"label": "on topic", "score": 2.0}, {"label": "off", "score": 0.0}]
+        ).projects.add(span.project)
+
+        saved = document_relevance_set(span=span, document_position=1, label="on topic", user=reviewer)
+        with pytest.raises(ValidationError) as refused:
+            document_relevance_set(span=span, document_position=0, label="relevant", user=reviewer)
+
+        assert (saved.name, saved.score, saved.identifier) == (
+            "relevance",
+            2.0,
+            reviewer_identifier(reviewer.pk),
+        )
+        assert refused.value.message_dict == {"label": ["choose one of on topic, off."]}
+        assert RetrievalMetrics.objects.get(span=span).ndcg == pytest.approx(1 / math.log2(3))

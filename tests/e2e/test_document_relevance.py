@@ -72,3 +72,7 @@ def test_a_digit_with_no_document_focused_still_labels_the_span_panel(reviewer_p
 
     expect(page.get_by_role("status")).to_contain_text("Saved correctness = correct")
     assert not DocumentAnnotation.objects.exists()
+    page.keyboard.press("?")
+    expect(page.locator("dialog#key-help")).to_contain_text(
+        "On a focused retrieved document: set its relevance"
+    )

@@ -9,7 +9,6 @@ from django.http import Http404, QueryDict
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
-    AnnotationType,
     DocumentAnnotation,
     SessionAnnotation,
     SpanAnnotation,
@@ -20,8 +19,10 @@ from phoenix_annot.annotations.ownership import Held, may_delete
 from phoenix_annot.annotations.retrieval import (
     RELEVANCE_NAME,
     Judgement,
+    RelevanceChoice,
     RetrievalScores,
     document_relevances,
+    relevance_choices,
     retrieval_scores,
 )
 from phoenix_annot.core.keyset import keyset_after
@@ -197,17 +198,6 @@ def _panel(
 
 
 @dataclass(frozen=True)
-class RelevanceChoice:
-    label: str
-    score: float | None
-
-
-# A document's relevance choices when the project has no categorical `relevance` config: the labels and
-# scores the LLM relevance judges write, so a reviewer's judgement and theirs read alike.
-DEFAULT_RELEVANCE_CHOICES = (RelevanceChoice("relevant", 1.0), RelevanceChoice("irrelevant", 0.0))
-
-
-@dataclass(frozen=True)
 class DocumentRow:
     """One retrieved document with its annotations (every name, everybody's) and the reviewer's relevance."""
 
@@ -261,14 +251,6 @@ def documents_review(
         choices=relevance_choices(configs),
         scores=retrieval_scores(document_relevances(len(documents), judgements)),
     )
-
-
-def relevance_choices(configs: list[AnnotationConfig]) -> list[RelevanceChoice]:
-    """The labels a reviewer picks a document's relevance from, with the score each stands for."""
-    config = next((c for c in configs if c.name == RELEVANCE_NAME), None)
-    if config is None or config.type != AnnotationType.CATEGORICAL:
-        return list(DEFAULT_RELEVANCE_CHOICES)
-    return [RelevanceChoice(value["label"], value.get("score")) for value in config.values]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from phoenix_annot.annotations.models import (
     TraceAnnotation,
     reviewer_identifier,
 )
-from phoenix_annot.annotations.retrieval import RELEVANCE_NAME
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.feedback import feedback_summaries_for_spans
@@ -38,7 +37,6 @@ from ..selectors.traces import (
     AnnotationTargetView,
     documents_review,
     error_messages,
-    relevance_choices,
     session_panel,
     span_panel,
     trace_panel,
@@ -218,38 +216,26 @@ def document_annotate(request: HttpRequest, span_id: str, position: int) -> Http
     """Set the reviewer's own relevance of one retrieved document: one of the span's relevance choices."""
     require_writer(request.user)
     span = get_object_or_404(Span.objects.select_related("trace__project"), span_id=span_id)
-    configs = project_configs(span.trace.project)
     documents = span_display(span).documents
     if position >= len(documents):
         raise Http404(f"Span {span_id} has no document {position}")
-    choices = {choice.label: choice.score for choice in relevance_choices(configs)}
-    label = request.POST.get("label", "")
     errors, saved = [], None
-    if label not in choices:
-        errors = [f"Label: choose one of {', '.join(choices)}."]
+    try:
+        annotation = services.document_relevance_set(
+            span=span, document_position=position, label=request.POST.get("label", ""), user=request.user
+        )
+    except ValidationError as exc:
+        errors = error_messages(exc.message_dict)
     else:
-        try:
-            services.document_annotation_upsert(
-                span=span,
-                document_position=position,
-                name=RELEVANCE_NAME,
-                identifier=reviewer_identifier(request.user.pk),
-                label=label,
-                score=choices[label],
-                annotator_kind=AnnotatorKind.HUMAN,
-                source=AnnotationSource.APP,
-                user=request.user,
-            )
-        except ValidationError as exc:
-            errors = error_messages(exc.message_dict)
-        else:
-            text = f"Saved {RELEVANCE_NAME} = {label} for document #{position}"
-            saved = Saved(kind="span", key=span.span_id, text=text)
+        text = f"Saved {annotation.name} = {annotation.label} for document #{position}"
+        saved = Saved(kind="span", key=span.span_id, text=text)
     if not wants_partial(request):
         for message in errors:
             messages.error(request, message)
         return redirect(Target("span", span).page_url())
-    review = documents_review(span, documents=documents, user=request.user, configs=configs)
+    review = documents_review(
+        span, documents=documents, user=request.user, configs=project_configs(span.trace.project)
+    )
     context = {"documents": review, "row": review.rows[position], "errors": errors, "saved": saved}
     return render(request, "annotations/_document_saved.html", context)
 
