@@ -4,7 +4,8 @@ Every change to an item's reviews or reservations is made holding the item's row
 `SELECT ... FOR UPDATE` (SKIP LOCKED when looking for a next item, so that reviewers never wait on each
 other); on SQLite every transaction takes the database's write lock before its first read (settings:
 `transaction_mode` IMMEDIATE), which serialises them. Under that lock an item never gets more than N submitted
-reviews, nor more live reservations than its free slots.
+reviews, nor more live reservations than its free slots. Those transactions are durable: inside another,
+the items they lock would stay locked, passed over by every other reviewer, until it ended.
 """
 
 from collections.abc import Callable, Sequence
@@ -257,7 +258,7 @@ def queue_item_next(*, queue: AnnotationQueue, reviewer: User) -> QueueReservati
     its N; None when there is none. A reviewer holding a live reservation gets that item again, its time
     renewed."""
     _check_reviewer(queue, reviewer)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         now = timezone.now()
         expires_at = now + timedelta(seconds=queue.reservation_timeout_seconds)
         held = QueueReservation.objects.live(now).filter(queue=queue, reviewer=reviewer).first()
@@ -328,7 +329,7 @@ def queue_item_submit(
     queue = item.queue
     _check_reviewer(queue, reviewer)
     _check_annotations(queue, annotations)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         now = timezone.now()
         locked, reserved_at = _lock_for_review(item, reviewer, now)
         needed = _free_slot_for(locked, reserved_at=reserved_at, now=now)
@@ -369,7 +370,7 @@ def queue_item_skip(*, item: QueueItem, reviewer: User, reason: str = "") -> Que
     N slots) and reserve their next item."""
     queue = item.queue
     _check_reviewer(queue, reviewer)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked, reserved_at = _lock_for_review(item, reviewer, timezone.now())
         QueueReview.objects.create(
             queue=queue,
