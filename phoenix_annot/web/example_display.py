@@ -31,10 +31,6 @@ class ExampleDisplay:
     input: Side
     output: Side
 
-    @property
-    def is_chat(self) -> bool:
-        return bool(self.input.messages or self.output.messages)
-
 
 def example_display(revision: ExampleRevision) -> ExampleDisplay:
     input_chat, input_rest = chat_of(revision.input)
