@@ -249,8 +249,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "phoenix-annot REST API",
     "DESCRIPTION": (
-        "Arize Phoenix compatible /v1 routes: spans, traces, annotations, annotation configs, projects and "
-        "datasets. Errors are text/plain, except request validation errors: 422 JSON in FastAPI's shape."
+        "Arize Phoenix compatible /v1 routes: projects, spans, traces, sessions, annotations, annotation "
+        "configs, datasets and their splits; and our own review queues (/v1/annotation_queues). Errors are "
+        "text/plain, except request validation errors: 422 JSON in FastAPI's shape."
     ),
     "VERSION": "1.0",
     "SCHEMA_PATH_PREFIX": "/v1",
