@@ -242,3 +242,10 @@ class DatasetSplitExampleFactory(factory.django.DjangoModelFactory):
 
     split = factory.SubFactory(DatasetSplitFactory)
     example = factory.SubFactory(DatasetExampleFactory)
+
+
+def reviewer_annotation(factory_class: type[factory.django.DjangoModelFactory], *, user: User, **fields):
+    """An annotation as the Annotate panel writes it for `user`: their px-app: identifier, HUMAN, APP."""
+    from phoenix_annot.annotations.models import reviewer_identifier
+
+    return factory_class(identifier=reviewer_identifier(user.pk), user=user, source="APP", **fields)

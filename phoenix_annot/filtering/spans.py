@@ -37,6 +37,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 
 from phoenix_annot.accounts.models import User
+from phoenix_annot.agreement.ratings import RatingQuery, Target, rating_level
 from phoenix_annot.annotations.models import AnnotatorKind, reviewer_identifier
 from phoenix_annot.core.jsonsafe import finite_or_text
 from phoenix_annot.tracing.models import Span, SpanKind, StatusCode
@@ -72,6 +73,7 @@ MORE_FILTERS = (
     *FEEDBACK_FILTERS,
     "retrieval_hit",
     "ndcg_below",
+    "disagreement",
 )
 # The id of the page's list of annotation names the name boxes suggest.
 ANNOTATION_NAMES_LIST = "annotation-names"
@@ -423,6 +425,13 @@ class SpanFilter(django_filters.FilterSet):
         label="NDCG below",
         help_text="Retriever spans with a judged document whose NDCG@k is below this.",
     )
+    disagreement = django_filters.CharFilter(
+        method="filter_disagreement",
+        label="Reviewers disagree on",
+        help_text="Spans whose HUMAN annotations of this name differ: labels, or scores for a continuous "
+        "config (or a name without config whose annotations have no label).",
+        widget=forms.TextInput(attrs={"list": ANNOTATION_NAMES_LIST, "placeholder": "annotation name"}),
+    )
     condition = ConditionFilter(
         method="filter_condition",
         label="Filter expression",
@@ -497,6 +506,15 @@ class SpanFilter(django_filters.FilterSet):
     def filter_ndcg_below(self, queryset: QuerySet[Span], name: str, value: Decimal) -> QuerySet[Span]:
         """Retriever spans with a judged document whose NDCG@k is below the value."""
         return queryset.filter(retrieval_metrics__ndcg__lt=value)
+
+    def filter_disagreement(self, queryset: QuerySet[Span], name: str, value: str) -> QuerySet[Span]:
+        """Spans whose reviewers differ on the name, as the Agreement page's disagreements count them."""
+        level = rating_level(name=value, target=Target.SPAN)
+        if level is None:
+            return queryset.none()
+        return queryset.filter(
+            pk__in=RatingQuery(name=value, target=Target.SPAN, level=level).disagreeing_pks()
+        )
 
     def filter_condition(self, queryset: QuerySet[Span], name: str, value: Q) -> QuerySet[Span]:
         """Spans matching the Phoenix filter expression, which ConditionField has translated already."""

@@ -234,6 +234,7 @@ def test_the_filter_bar_form_has_a_field_per_filter():
         "missing_annotation",
         "retrieval_hit",
         "ndcg_below",
+        "disagreement",
         "condition",
     ]
 

@@ -295,6 +295,10 @@ ROWS = [
     Row("GET", "web:trace-tree", lambda w: [w.span.trace.trace_id], READ),
     Row("GET", "web:trace-tree", lambda w: ["f" * 32], MISSING, case="unknown trace"),
     Row("GET", "web:sessions", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:agreement", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:agreement", lambda w: [0], MISSING, case="unknown project"),
+    Row("GET", "web:disagreements", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:disagreements", lambda w: [0], MISSING, case="unknown project"),
     Row("GET", "web:session", lambda w: [a_session(w)], READ),
     Row("GET", "web:session", lambda w: [0], MISSING, case="unknown session"),
     Row(
