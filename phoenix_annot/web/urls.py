@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import agreement, annotations, api_keys, configs, datasets, projects, sessions, spans, traces
+from .views import (
+    agreement,
+    annotations,
+    api_keys,
+    configs,
+    datasets,
+    projects,
+    queues,
+    sessions,
+    spans,
+    traces,
+)
 
 app_name = "web"
 
@@ -14,6 +25,17 @@ urlpatterns = [
     path("projects/<int:pk>/sessions/", sessions.session_list, name="sessions"),
     path("projects/<int:pk>/agreement/", agreement.agreement, name="agreement"),
     path("projects/<int:pk>/agreement/disagreements/", agreement.disagreements, name="disagreements"),
+    path("projects/<int:pk>/queues/", queues.queue_list, name="queues"),
+    path("projects/<int:pk>/queues/new/", queues.queue_new, name="queue-new"),
+    path("projects/<int:pk>/queues/choices/", queues.queue_choices, name="queue-choices"),
+    path("queues/add/<str:tab>/", queues.queue_add_rows, name="queue-add-rows"),
+    path("queues/<int:pk>/", queues.queue_detail, name="queue"),
+    path("queues/<int:pk>/edit/", queues.queue_edit, name="queue-edit"),
+    path("queues/<int:pk>/delete/", queues.queue_delete, name="queue-delete"),
+    path("queues/<int:pk>/export/<str:export>/", queues.queue_export, name="queue-export"),
+    path("queues/<int:pk>/review/", queues.queue_review, name="queue-review"),
+    path("queues/<int:pk>/items/<int:item_pk>/submit/", queues.queue_submit, name="queue-submit"),
+    path("queues/<int:pk>/items/<int:item_pk>/skip/", queues.queue_skip, name="queue-skip"),
     path("sessions/<int:pk>/", sessions.session_detail, name="session"),
     path("traces/<str:trace_id>/", traces.trace_detail, name="trace"),
     path("traces/<str:trace_id>/tree/", traces.trace_tree, name="trace-tree"),

@@ -25,6 +25,8 @@ from phoenix_annot.annotations.models import (
 )
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.services import dataset_add_spans
+from phoenix_annot.queues.models import AnnotationQueue, QueueItem, QueueReservation, QueueReview
+from phoenix_annot.queues.services import QueueConfigChoice, annotation_queue_create
 from phoenix_annot.tracing.models import Session, Span
 from phoenix_annot.web import urls as web_urls
 from tests.factories import (
@@ -266,6 +268,56 @@ def example_on_page(world: World) -> str:
 
 WRITERS_READ = (LOGIN, FORBIDDEN, OK, OK)
 BAD_REQUEST = Outcome(400)
+
+
+def a_queue(w: World) -> AnnotationQueue:
+    """The stranger's queue of the world's project asking for correctness, with one span item (not w.span),
+    the same one each time a row asks."""
+    queue = AnnotationQueue.objects.filter(project=w.span.project).first()
+    if queue is None:
+        queue = annotation_queue_create(
+            project_id=w.span.project.pk,
+            user=w.stranger,
+            name="triage",
+            configs=[QueueConfigChoice(config=w.config, required=True)],
+        )
+        QueueItem.objects.create(queue=queue, span=SpanFactory(trace__project=w.span.project))
+    return queue
+
+
+def queue_state(w: World) -> tuple[int, int, int, int]:
+    """Queues, items, reviews and reservations: what the queue pages may change."""
+    a_queue(w)
+    return (
+        AnnotationQueue.objects.count(),
+        QueueItem.objects.count(),
+        QueueReview.objects.count(),
+        QueueReservation.objects.count(),
+    )
+
+
+def queue_form(w: World) -> dict[str, Any]:
+    return {
+        "name": "second look",
+        "configs": [w.config.pk],
+        "reviewers_per_item": 1,
+        "assignment": "ALL_ANNOTATORS",
+        "reservation_minutes": 15,
+    }
+
+
+def queue_args(w: World) -> list[Any]:
+    return [a_queue(w).pk]
+
+
+def item_args(w: World) -> list[Any]:
+    queue = a_queue(w)
+    return [queue.pk, queue.items.get().pk]
+
+
+def queue_review_page(w: World) -> str:
+    return reverse("web:queue-review", args=[a_queue(w).pk])
+
 
 ROWS = [
     Row("GET", "web:login", none, (OK, OK, OK, OK)),
@@ -533,6 +585,79 @@ ROWS = [
         (LOGIN, FORBIDDEN) + (to(lambda w: example_on_page(w)),) * 2,
         data=lambda w: {"based_on": an_example(w).pk},
         effect=example_changes,
+    ),
+    Row("GET", "web:queues", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:queues", lambda w: [0], MISSING, case="unknown project"),
+    Row("GET", "web:queue-choices", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:queue-new", lambda w: [w.span.project.pk], WRITERS_READ),
+    Row(
+        "POST",
+        "web:queue-new",
+        lambda w: [w.span.project.pk],
+        (LOGIN, FORBIDDEN)
+        + (to(lambda w: reverse("web:queue", args=[AnnotationQueue.objects.latest("pk").pk])),) * 2,
+        data=queue_form,
+        effect=queue_state,
+    ),
+    Row("GET", "web:queue", queue_args, READ, effect=queue_state),
+    Row("GET", "web:queue", lambda w: [0], MISSING, case="unknown queue"),
+    Row("GET", "web:queue-export", lambda w: [*queue_args(w), "jsonl"], READ),
+    Row("GET", "web:queue-export", lambda w: [*queue_args(w), "xml"], MISSING, case="unknown format"),
+    Row("GET", "web:queue-edit", queue_args, (LOGIN, FORBIDDEN, FORBIDDEN, OK), case="somebody else's"),
+    Row(
+        "POST",
+        "web:queue-edit",
+        queue_args,
+        (LOGIN, FORBIDDEN, FORBIDDEN, to(lambda w: reverse("web:queue", args=queue_args(w)))),
+        data=queue_form,
+        effect=lambda w: AnnotationQueue.objects.get(pk=a_queue(w).pk).name,
+        case="somebody else's",
+    ),
+    Row("GET", "web:queue-delete", queue_args, POST_ONLY),
+    Row(
+        "POST",
+        "web:queue-delete",
+        queue_args,
+        (LOGIN, FORBIDDEN, FORBIDDEN, to(lambda w: reverse("web:queues", args=[w.span.project.pk]))),
+        # A deleted queue is made again, under another pk, by the snapshot after the request.
+        effect=lambda w: a_queue(w).pk,
+        case="somebody else's",
+    ),
+    Row(
+        "GET",
+        "web:queue-review",
+        queue_args,
+        (LOGIN, FORBIDDEN, OK, OK),
+        # Its reservation is left out: the CSRF cases are the rows that write, and a GET has no token.
+        effect=lambda w: queue_state(w)[:3],
+        case="serves the next item",
+    ),
+    Row("GET", "web:queue-submit", item_args, POST_ONLY),
+    Row(
+        "POST",
+        "web:queue-submit",
+        item_args,
+        (LOGIN, FORBIDDEN, to(queue_review_page), to(queue_review_page)),
+        data=lambda w: {f"config-{w.config.pk}-label": "correct"},
+        effect=queue_state,
+    ),
+    Row("GET", "web:queue-skip", item_args, POST_ONLY),
+    Row(
+        "POST",
+        "web:queue-skip",
+        item_args,
+        (LOGIN, FORBIDDEN, to(queue_review_page), to(queue_review_page)),
+        data=lambda w: {"reason": "unclear"},
+        effect=queue_state,
+    ),
+    Row("GET", "web:queue-add-rows", lambda w: ["spans"], POST_ONLY),
+    Row(
+        "POST",
+        "web:queue-add-rows",
+        lambda w: ["spans"],
+        (LOGIN, FORBIDDEN) + (to(lambda w: reverse("web:projects")),) * 2,
+        data=lambda w: {"project": w.span.project.pk, "queue": a_queue(w).pk, "span": [w.span.span_id]},
+        effect=queue_state,
     ),
     Row("GET", "admin:index", none, (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
 ]
