@@ -35,9 +35,9 @@ class AgreementReport:
 
 
 def agreement_report(query: RatingQuery) -> AgreementReport:
-    """Two queries for the raters, one for the patterns; the rest is arithmetic on the patterns."""
-    raters = query.raters()
-    patterns = query.patterns(raters)
+    """Two queries (`RatingQuery.read`); the rest is arithmetic on the patterns."""
+    ratings = query.read()
+    raters, patterns = ratings.raters, ratings.patterns
     nominal = query.level == Level.NOMINAL
     return AgreementReport(
         query=query,

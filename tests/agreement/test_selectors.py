@@ -84,10 +84,35 @@ def test_each_annotate_panel_reviewer_and_each_api_writer_is_a_rater_and_machine
     )
     query = RatingQuery(name="correctness", target=Target.SPAN, level=Level.NOMINAL)
 
-    assert [rater.name for rater in query.raters()] == ["rita", "sam"]
-    everyone = RatingQuery(name="correctness", target=Target.SPAN, level=Level.NOMINAL, kinds=EVERYONE)
-    assert [rater.name for rater in everyone.raters()] == ["rita", "sam", "LLM judge-v1"]
-    assert everyone.patterns(everyone.raters()) == {("correct", "incorrect", "correct"): 1}
+    assert [rater.name for rater in query.read().raters] == ["rita", "sam"]
+    everyone = RatingQuery(name="correctness", target=Target.SPAN, level=Level.NOMINAL, kinds=EVERYONE).read()
+    assert [rater.name for rater in everyone.raters] == ["rita", "sam", "LLM judge-v1"]
+    assert everyone.patterns == {("correct", "incorrect", "correct"): 1}
+
+
+def test_labels_and_identifiers_holding_separators_and_digits_are_read_back_exactly():
+    tricky = ["3\x1f1\x1fHUMAN", "", "ünï\x1fcode 12"]
+    first, second, reviewer = (
+        UserFactory(username="w1"),
+        UserFactory(username="w2"),
+        UserFactory(username="r"),
+    )
+    span = SpanFactory()
+    SpanAnnotationFactory(span=span, user=first, identifier="a\x1f2", label=tricky[0])
+    SpanAnnotationFactory(span=span, user=second, identifier="", label=tricky[2])
+    reviewer_annotation(SpanAnnotationFactory, span=span, user=reviewer, label=tricky[1])
+    other = SpanFactory()
+    SpanAnnotationFactory(span=other, user=second, identifier="a\x1f2", label=tricky[2])
+    SpanAnnotationFactory(span=other, user=first, identifier="", label=tricky[0])
+
+    ratings = RatingQuery(name="correctness", target=Target.SPAN, level=Level.NOMINAL).read()
+
+    # Each writer's identifier is their own: "" and "a\x1f2" of two writers are four raters.
+    assert [rater.name for rater in ratings.raters] == ["r", "w1", "w1 (a\x1f2)", "w2", "w2 (a\x1f2)"]
+    assert ratings.patterns == {
+        (tricky[1], None, tricky[0], tricky[2], None): 1,
+        (None, tricky[0], None, None, tricky[2]): 1,
+    }
 
 
 def test_the_spans_tab_filter_chooses_the_rows_rated():

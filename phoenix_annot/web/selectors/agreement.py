@@ -136,9 +136,11 @@ def disagreements_for_review(*, project: Project, params: QueryDict, user: User)
     if rows is None or choice.level is None:
         return DisagreementPage(choice, [], 0, None)
     query = choice.query(rows, choice.level)
-    raters = query.raters()
+    ratings = query.disagreeing()
+    raters = ratings.raters
+    measured = {pattern: disagreement(pattern, choice.level) for pattern in ratings.patterns}
     ranked = sorted(
-        ((disagreement(pattern, choice.level), pk, pattern) for pk, pattern in query.disagreeing(raters)),
+        ((measured[pattern], pk, pattern) for pk, pattern in ratings.by_item.items()),
         key=lambda row: (row[0][0], -_rated(row[2]), row[1]),
     )
     page = Paginator(ranked, DISAGREEMENTS_PER_PAGE).get_page(params.get("page"))
