@@ -69,10 +69,10 @@
     }
   });
 
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var config = event.detail.requestConfig;
-    var from = config && config.elt && config.elt.id;
-    if (from === "review-form" || from === "skip-form") ready();
+  // At the swap, not its settle: a key pressed in between must find the new item ready (and `submit` binds
+  // the new form to htmx itself).
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id === "queue-main") ready();
   });
   document.addEventListener("DOMContentLoaded", ready);
 })();
