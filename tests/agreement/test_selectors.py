@@ -274,3 +274,23 @@ def test_the_agreement_page_costs_the_same_queries_for_two_reviewers_or_five_and
         return counts
 
     assert queries(2, 3) == queries(5, 20)
+
+
+def test_the_disagreement_filter_compares_scores_of_a_continuous_config_and_refuses_freeform_names():
+    AnnotationConfigFactory(name="helpfulness", type="CONTINUOUS", values=[], lower_bound=0, upper_bound=1)
+    AnnotationConfigFactory(name="comment", type="FREEFORM", values=[])
+    users = [UserFactory(), UserFactory()]
+    apart, together = SpanFactory(name="apart"), SpanFactory(name="together")
+    for span, scores in ((apart, (0.2, 0.9)), (together, (0.5, 0.5))):
+        for user, score in zip(users, scores, strict=True):
+            # The same label on both: only the scores tell them apart.
+            reviewer_annotation(
+                SpanAnnotationFactory, span=span, user=user, name="helpfulness", label="ok", score=score
+            )
+            reviewer_annotation(SpanAnnotationFactory, span=span, user=user, name="comment", label=f"{score}")
+
+    def listed(name: str) -> list[str]:
+        return [span.name for span in SpanFilter({"disagreement": name}, queryset=Span.objects.all()).qs]
+
+    assert listed("helpfulness") == ["apart"]
+    assert listed("comment") == []
