@@ -168,13 +168,26 @@ def django_env(url: str) -> dict[str, str]:
 
 
 @contextmanager
-def database(url: str, *, spans: int, keep: bool) -> Iterator[None]:
+def migrated_database(url: str, *, keep: bool) -> Iterator[dict[str, str]]:
+    """A new, migrated database at `url`, dropped first and again at the end unless `keep`; yields the
+    environment that points manage.py at it. Its name must start with bench_, since it is dropped."""
     name = urlsplit(url).path.lstrip("/")
+    if not name.startswith("bench_"):
+        raise SystemExit(f"the database name must start with bench_ (it is dropped): {name!r}")
     admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin_sql(url, f'CREATE DATABASE "{name}"')
     try:
         env = django_env(url)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        yield env
+    finally:
+        if not keep:
+            admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database(url: str, *, spans: int, keep: bool) -> Iterator[None]:
+    with migrated_database(url, keep=keep) as env:
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, __file__, "seed", "--spans", str(spans)], cwd=ROOT, env=env, check=True
@@ -187,9 +200,6 @@ def database(url: str, *, spans: int, keep: bool) -> Iterator[None]:
         )
         print(f"seeded and analysed in {time.perf_counter() - started:.0f} s")
         yield
-    finally:
-        if not keep:
-            admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass(frozen=True)

@@ -44,12 +44,11 @@ import subprocess
 import sys
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import psycopg
 
-from bench.api import ROOT, admin_sql, django_env, gunicorn, summary, timed
+from bench.api import ROOT, django_env, gunicorn, migrated_database, summary, timed
 from bench.sessions import add_reviewer, log_in, page
 
 PROJECT = "retrieval-bench"
@@ -265,28 +264,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="leave the database for EXPLAIN ANALYZE")
     args = parser.parse_args(argv)
-    name = urlsplit(args.postgres_url).path.lstrip("/")
-    if not name.startswith("bench_"):
-        parser.error("the database name must start with bench_: it is dropped")
-    admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin_sql(args.postgres_url, f'CREATE DATABASE "{name}"')
     try:
-        env = django_env(args.postgres_url)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        add_reviewer(env)
-        started = time.perf_counter()
-        seed(args.postgres_url, spans=args.spans)
-        print(f"seeded in {time.perf_counter() - started:.0f} s")
-        refresh_metrics(args.postgres_url)
-        with gunicorn(args.postgres_url, 1) as server:
-            results = measure(server.base_url, url=args.postgres_url, runs=args.runs)
-        costs = rollup_cost(args.postgres_url, runs=args.runs)
+        with migrated_database(args.postgres_url, keep=args.keep) as env:
+            add_reviewer(env)
+            started = time.perf_counter()
+            seed(args.postgres_url, spans=args.spans)
+            print(f"seeded in {time.perf_counter() - started:.0f} s")
+            refresh_metrics(args.postgres_url)
+            with gunicorn(args.postgres_url, 1) as server:
+                results = measure(server.base_url, url=args.postgres_url, runs=args.runs)
+            costs = rollup_cost(args.postgres_url, runs=args.runs)
     except (httpx.HTTPError, AssertionError) as error:
         print(f"request failed: {error!r}")
         return 1
-    finally:
-        if not args.keep:
-            admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     for call, figures in results.items():
         verdict = ""
         if call.startswith("Spans tab"):

@@ -40,12 +40,11 @@ import subprocess
 import sys
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import psycopg
 
-from bench.api import ROOT, admin_sql, django_env, gunicorn, summary, timed
+from bench.api import ROOT, gunicorn, migrated_database, summary, timed
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.core.keyset import encode_cursor
 
@@ -241,40 +240,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="leave the database for EXPLAIN ANALYZE")
     args = parser.parse_args(argv)
-    name = urlsplit(args.postgres_url).path.lstrip("/")
-    if not name.startswith("bench_"):
-        parser.error("the database name must start with bench_: it is dropped")
-    admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin_sql(args.postgres_url, f'CREATE DATABASE "{name}"')
     try:
-        env = django_env(args.postgres_url)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        add_reviewer(env)
-        started = time.perf_counter()
-        seed(args.postgres_url, sessions=args.sessions, long_turns=args.long_turns)
-        print(f"seeded and analysed in {time.perf_counter() - started:.0f} s")
-        with gunicorn(args.postgres_url, 1) as server:
-            results = measure(
-                server.base_url,
-                cursor=middle_cursor(args.postgres_url),
-                runs=args.runs,
-                long_turns=args.long_turns,
-            )
-            project, long_session = project_and_long_session(args.postgres_url)
-            results |= measure_pages(
-                server.base_url,
-                project=project,
-                long_session=long_session,
-                cursor=middle_page_cursor(args.postgres_url),
-                runs=args.runs,
-                long_turns=args.long_turns,
-            )
+        with migrated_database(args.postgres_url, keep=args.keep) as env:
+            add_reviewer(env)
+            started = time.perf_counter()
+            seed(args.postgres_url, sessions=args.sessions, long_turns=args.long_turns)
+            print(f"seeded and analysed in {time.perf_counter() - started:.0f} s")
+            with gunicorn(args.postgres_url, 1) as server:
+                results = measure(
+                    server.base_url,
+                    cursor=middle_cursor(args.postgres_url),
+                    runs=args.runs,
+                    long_turns=args.long_turns,
+                )
+                project, long_session = project_and_long_session(args.postgres_url)
+                results |= measure_pages(
+                    server.base_url,
+                    project=project,
+                    long_session=long_session,
+                    cursor=middle_page_cursor(args.postgres_url),
+                    runs=args.runs,
+                    long_turns=args.long_turns,
+                )
     except (httpx.HTTPError, AssertionError) as error:
         print(f"request failed: {error!r}")
         return 1
-    finally:
-        if not args.keep:
-            admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     for call, figures in results.items():
         target = LONG_SESSION_TARGET_MS if "turns" in call else PAGE_TARGET_MS
         verdict = "ok" if figures["median_ms"] < target else "MISS"
