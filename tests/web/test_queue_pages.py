@@ -12,6 +12,8 @@ from django.urls import reverse
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import SpanAnnotation, reviewer_identifier
+from phoenix_annot.demo.management.commands import demo
+from phoenix_annot.demo.traces import CORRECTNESS, SUPPORT_PROJECT
 from phoenix_annot.queues.models import AnnotationQueue, Assignment, QueueConfig, QueueItem, QueueReview
 from phoenix_annot.queues.services import (
     ReviewAnnotation,
@@ -403,3 +405,22 @@ def test_the_selection_bar_offers_the_projects_queues(reviewer_client):
     response = reviewer_client.get(reverse("web:queue-choices", args=[queue.project.pk]))
 
     assert f'<option value="{queue.pk}">{queue.name}</option>' in response.content.decode()
+
+
+def test_the_demo_queue_holds_the_support_projects_latest_llm_calls_once_however_often_it_runs():
+    project = ProjectFactory(name=SUPPORT_PROJECT)
+    AnnotationConfigFactory(name=CORRECTNESS)
+    spans = [SpanFactory(trace__project=project, span_kind="LLM") for _ in range(demo.DEMO_QUEUE_ITEMS + 2)]
+    SpanFactory(trace__project=project, span_kind="CHAIN")
+    user = UserFactory(username="demo")
+
+    demo.demo_queue_ensure(user=user)
+    demo.demo_queue_ensure(user=user)
+
+    queue = AnnotationQueue.objects.get()
+    newest = sorted(spans, key=lambda s: (s.start_time, s.pk))[-demo.DEMO_QUEUE_ITEMS :]
+    assert (queue.name, queue.project, queue.user) == (demo.DEMO_QUEUE, project, user)
+    assert set(queue.items.values_list("span_id", flat=True)) == {s.pk for s in newest}
+    assert [(c.annotation_config.name, c.required) for c in queue.queue_configs.all()] == [
+        (CORRECTNESS, True)
+    ]

@@ -52,6 +52,8 @@ from phoenix_annot.demo.traces import (
 )
 from phoenix_annot.ingest.otlp import decode_request
 from phoenix_annot.ingest.services import IngestResult, spans_ingest
+from phoenix_annot.queues.models import AnnotationQueue
+from phoenix_annot.queues.services import QueueConfigChoice, annotation_queue_create, queue_items_add_matching
 from phoenix_annot.tracing.models import Project, Span, SpanKind, StatusCode, Trace
 from phoenix_annot.wsgi import application
 
@@ -141,6 +143,7 @@ class Command(BaseCommand):
         demo_annotation_configs_ensure(project_names=PROJECT_NAMES)
         demo_annotations_upsert(scenario=scenario)
         demo_dataset_ensure(user=user)
+        demo_queue_ensure(user=user)
         self.print_summary(result, project_summaries(PROJECT_NAMES))
         self.print_login()
         if not no_serve:
@@ -310,6 +313,36 @@ def demo_dataset_ensure(*, user: User) -> None:
         version = dataset_latest_version(dataset=dataset)
         if version is not None:
             dataset_split_randomly(version=version, ratio=0.8, seed=0, user=user)
+
+
+DEMO_QUEUE = "Weekly triage"
+DEMO_QUEUE_ITEMS = 12
+
+
+def demo_queue_ensure(*, user: User) -> None:
+    """DEMO_QUEUE: the support project's latest LLM calls to judge for correctness (required), one reviewer
+    each. Run again, the queue and its items are there already and stay as reviewed."""
+    project = Project.objects.get(name=SUPPORT_PROJECT)
+    queue = AnnotationQueue.objects.filter(project=project, name=DEMO_QUEUE).first()
+    if queue is None:
+        queue = annotation_queue_create(
+            project_id=project.pk,
+            user=user,
+            name=DEMO_QUEUE,
+            instructions=(
+                "Read the customer's question and the answer.\n\n"
+                "Mark the answer correct only if every fact in it is supported by the retrieved documents; "
+                "skip anything that is not a support question."
+            ),
+            configs=[QueueConfigChoice(config=AnnotationConfig.objects.get(name=CORRECTNESS), required=True)],
+        )
+    latest = Span.objects.filter(project=project, span_kind=SpanKind.LLM).order_by("-start_time", "-pk")
+    queue_items_add_matching(
+        queue=queue,
+        spans=Span.objects.filter(pk__in=latest[:DEMO_QUEUE_ITEMS].values("pk")),
+        kind="span",
+        user=user,
+    )
 
 
 def span_write(annotation: DemoAnnotation) -> AnnotationWrite:
