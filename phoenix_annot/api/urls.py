@@ -1,6 +1,6 @@
 from django.urls import include, path, register_converter
 
-from .views import annotation_configs, annotations, documents, projects, sessions, spans
+from .views import agreement, annotation_configs, annotations, documents, projects, sessions, spans
 
 
 class AnyText:
@@ -42,6 +42,11 @@ urlpatterns = [
         "projects/<str:identifier>/sessions", sessions.ProjectSessionsView.as_view(), name="project-sessions"
     ),
     path("projects/<str:identifier>/spans", spans.SpanListView.as_view(), name="project-spans"),
+    path(
+        "projects/<str:identifier>/annotation_agreement",
+        agreement.AnnotationAgreementView.as_view(),
+        name="project-annotation-agreement",
+    ),
     path("projects/<str:identifier>/traces", spans.TraceListView.as_view(), name="project-traces"),
     path("spans", spans.SpanQueryView.as_view(), name="span-query"),
     path("spans/<str:identifier>", spans.SpanDetailView.as_view(), name="span"),

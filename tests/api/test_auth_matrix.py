@@ -111,6 +111,9 @@ CALLS = [
     Call("DELETE", P, lambda w: "/v1/projects/p"),
     Call("GET", f"{P}/spans", lambda w: "/v1/projects/p/spans"),
     Call(
+        "GET", f"{P}/annotation_agreement", lambda w: "/v1/projects/p/annotation_agreement?annotation=quality"
+    ),
+    Call(
         "POST", f"{P}/spans", lambda w: "/v1/projects/p/spans", json_body(lambda w: {"data": [LOGGED_SPAN]})
     ),
     Call("GET", f"{P}/traces", lambda w: "/v1/projects/p/traces?include_spans=true"),
