@@ -18,6 +18,7 @@ from phoenix_annot.queues.models import AnnotationQueue, Assignment, QueueConfig
 from phoenix_annot.queues.services import (
     ReviewAnnotation,
     queue_item_next,
+    queue_item_release,
     queue_item_submit,
 )
 from tests.factories import (
@@ -138,6 +139,22 @@ def test_a_label_that_is_not_in_the_config_is_refused_naming_the_config(reviewer
     assert QueueItem.objects.get(pk=item).review_count == 0
 
 
+def test_a_refused_submit_shows_the_same_item_again_when_the_reviewer_no_longer_holds_it(
+    reviewer, reviewer_client
+):
+    queue = queue_with_items(2)
+    item = served_item(reviewer_client, queue)
+    queue_item_release(item=QueueItem.objects.get(pk=item), reviewer=reviewer)
+
+    response = reviewer_client.post(
+        reverse("web:queue-submit", args=[queue.pk, item]), {label_field(queue): "maybe"}
+    )
+
+    assert response.status_code == 400
+    assert response.context["review"].item.pk == item
+    assert "Reserved for you" not in response.content.decode()
+
+
 def test_skipping_records_the_reason_and_serves_the_next_item(reviewer, reviewer_client):
     queue = queue_with_items(2)
     first = served_item(reviewer_client, queue)
@@ -178,10 +195,12 @@ def test_a_blind_queue_hides_other_reviewers_labels_and_an_open_one_shows_them(r
 
     assert "Hidden in this blind queue until you submit yours." in page
     assert "incorrect · " not in page
+    assert "Open trace" not in page
     blind.blind = False
     blind.save()
     page = reviewer_client.get(reverse("web:queue-review", args=[blind.pk])).content.decode()
     assert "<strong>correctness</strong> · incorrect" in page
+    assert "Open trace" in page
 
 
 def test_a_trace_item_shows_its_root_span_and_a_session_item_its_turns(reviewer_client):

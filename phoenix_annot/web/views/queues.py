@@ -316,19 +316,20 @@ def review_response(
     queue: AnnotationQueue,
     reservation: QueueReservation | None,
     *,
+    item_pk: int | None = None,
     errors: dict[str, list[str]] | None = None,
     posted: QueryDict | None = None,
     notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    """The review page (or its main area, for htmx): `item_pk`, else the reserved item, else the end."""
     errors = errors or {}
+    item_pk = item_pk or (reservation.item_id if reservation else None)
     context = {
         "queue": queue,
         "fields": config_fields(queue_configs(queue), posted or QueryDict(), errors),
         "reservation": reservation,
-        "review": review_item(reservation.item_id, queue=queue, reviewer=request.user)
-        if reservation
-        else None,
+        "review": review_item(item_pk, queue=queue, reviewer=request.user) if item_pk else None,
         "progress": queue_progress(queue, reviewer=request.user),
         "errors": [message for messages_ in errors.values() for message in messages_],
         "notice": notice,
@@ -413,8 +414,11 @@ def queue_submit(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         errors = errors or refusal_by_config(exc, annotations)
+        # The same item again, whether or not the reviewer's reservation of it has lapsed meanwhile.
         held = QueueReservation.objects.filter(queue=queue, reviewer=request.user, item=item).first()
-        return review_response(request, queue, held, errors=errors, posted=request.POST, status=400)
+        return review_response(
+            request, queue, held, item_pk=item.pk, errors=errors, posted=request.POST, status=400
+        )
     except ReviewRefused as exc:
         return after_review(request, queue, queue_item_next(queue=queue, reviewer=request.user), str(exc))
     return after_review(request, queue, submitted.next, "Submitted.")
