@@ -106,3 +106,25 @@ def test_all_rows_matching_a_filter_go_into_a_queue_from_the_spans_tab(reviewer_
 
     expect(page.get_by_text("Weekly triage: 3 items added, 0 already in the queue.")).to_be_visible()
     assert set(QueueItem.objects.values_list("span_id", flat=True)) == {span.pk for span in llm}
+
+
+def test_a_writer_creates_a_queue_from_the_queues_tab(reviewer_page: Page, live_server):
+    project = ProjectFactory(name="support")
+    AnnotationConfigFactory(name="correctness").projects.add(project)
+    page = reviewer_page
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    page.get_by_role("link", name="Queues").click()
+    page.get_by_role("link", name="New queue").click()
+    assert_no_axe_violations(page)
+
+    page.get_by_role("textbox", name="Name").fill("Weekly triage")
+    page.get_by_role("textbox", name="Instructions").fill("Is the answer correct?")
+    page.locator("#id_configs").get_by_label("correctness").check()
+    page.locator("#id_required").get_by_label("correctness").check()
+    page.get_by_role("spinbutton", name="Reviewers per item (N)").fill("2")
+    page.get_by_role("button", name="Create queue").click()
+
+    expect(page.get_by_text("Queue “Weekly triage” saved.")).to_be_visible()
+    expect(page.locator("h2")).to_contain_text("Weekly triage")
+    expect(page.get_by_text("2 reviewers per item")).to_be_visible()
+    assert_no_axe_violations(page)
