@@ -16,7 +16,7 @@ coefficients it rests on. It needs at least two items; a coefficient that is und
 import enum
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -77,20 +77,22 @@ def _categories(patterns: Patterns) -> list[Value]:
     return sorted({value for pattern in patterns for value in _present(pattern)}, key=str)
 
 
-def _counts(values: list[Value], categories: list[Value]) -> list[int]:
-    tally = Counter(values)
-    return [tally[category] for category in categories]
+def _pairable_counts(patterns: Patterns) -> Iterator[tuple[int, list[int], int]]:
+    """Each pattern with at least two values: how many, how many of each category, how many items."""
+    categories = _categories(patterns)
+    for pattern, weight in patterns.items():
+        tally = Counter(_present(pattern))
+        m = tally.total()
+        if m >= 2:
+            yield m, [tally[category] for category in categories], weight
 
 
 def percent_agreement(patterns: Patterns) -> Estimate:
     """The mean, over items with at least two values, of the share of their pairs of raters who agree."""
     contributions: Counter[Contribution] = Counter()
-    for pattern, weight in patterns.items():
-        values = _present(pattern)
-        m = len(values)
-        if m >= 2:
-            agreeing = sum(n * (n - 1) for n in Counter(values).values())
-            contributions[(1.0, agreeing / (m * (m - 1)))] += weight
+    for m, counts, weight in _pairable_counts(patterns):
+        agreeing = sum(n * (n - 1) for n in counts)
+        contributions[(1.0, agreeing / (m * (m - 1)))] += weight
 
     def finish(totals: Sequence[float]) -> float | None:
         return totals[1] / totals[0] if totals[0] else None
@@ -105,15 +107,10 @@ def fleiss_kappa(patterns: Patterns) -> Estimate:
     the chance agreement comes from the category shares of all values pooled: with the same number of raters
     on every item this is Fleiss' formula exactly.
     """
-    categories = _categories(patterns)
     contributions: Counter[Contribution] = Counter()
-    for pattern, weight in patterns.items():
-        values = _present(pattern)
-        m = len(values)
-        if m >= 2:
-            counts = _counts(values, categories)
-            agreeing = sum(n * (n - 1) for n in counts) / (m * (m - 1))
-            contributions[(1.0, agreeing, float(m), *map(float, counts))] += weight
+    for m, counts, weight in _pairable_counts(patterns):
+        agreeing = sum(n * (n - 1) for n in counts) / (m * (m - 1))
+        contributions[(1.0, agreeing, float(m), *map(float, counts))] += weight
 
     def finish(totals: Sequence[float]) -> float | None:
         items, agreeing, values = totals[0], totals[1], totals[2]
@@ -141,15 +138,10 @@ def krippendorff_alpha(patterns: Patterns, level: Level) -> Estimate:
 
 
 def _alpha_nominal(patterns: Patterns) -> Estimate:
-    categories = _categories(patterns)
     contributions: Counter[Contribution] = Counter()
-    for pattern, weight in patterns.items():
-        values = _present(pattern)
-        m = len(values)
-        if m >= 2:
-            counts = _counts(values, categories)
-            within = (m * m - sum(n * n for n in counts)) / (m - 1)
-            contributions[(float(m), within, *map(float, counts))] += weight
+    for m, counts, weight in _pairable_counts(patterns):
+        within = (m * m - sum(n * n for n in counts)) / (m - 1)
+        contributions[(float(m), within, *map(float, counts))] += weight
 
     def finish(totals: Sequence[float]) -> float | None:
         n, within = totals[0], totals[1]
