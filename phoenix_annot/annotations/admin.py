@@ -8,7 +8,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -29,7 +28,9 @@ from .models import (
     NOTE_NAME,
     AnnotationBase,
     AnnotationConfig,
+    AnnotationEvent,
     DocumentAnnotation,
+    EventVia,
     PendingAnnotation,
     ProjectAnnotationConfig,
     RetrievalMetrics,
@@ -37,8 +38,7 @@ from .models import (
     SpanAnnotation,
     TraceAnnotation,
 )
-from .retrieval import retrieval_metrics_refresh, spans_lock
-from .services import annotation_validate
+from .services import annotation_rows_delete, annotation_save, annotation_validate
 
 
 class ProjectAnnotationConfigInline(admin.TabularInline):
@@ -108,6 +108,18 @@ class AnnotationAdmin(HexIdSearchMixin, admin.ModelAdmin):
         url = reverse(f"admin:tracing_{self.target_field}_change", args=[target.pk])
         return format_html('<a href="{}">{}</a>', url, target)
 
+    # Changes made here go to the history as the services' do (and a document's retrieval metrics follow).
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        annotation_save(annotation=obj, user=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        annotation_rows_delete(
+            annotations=type(obj).objects.filter(pk=obj.pk), user=request.user, via=EventVia.ADMIN
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        annotation_rows_delete(annotations=queryset, user=request.user, via=EventVia.ADMIN)
+
 
 @admin.register(SpanAnnotation)
 class SpanAnnotationAdmin(AnnotationAdmin):
@@ -135,27 +147,6 @@ class DocumentAnnotationAdmin(AnnotationAdmin):
     list_display = (*AnnotationAdmin.list_display, "document_position")
     search_fields = ("name", "label", "span__span_id")
     hex_id_lookups = ((16, "span__span_id"),)
-
-    # The span's stored retrieval metrics follow every change made here, as they follow the services'.
-    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
-        with transaction.atomic():
-            spans = {obj.span_id, form.initial.get("span")} - {None}
-            spans_lock(spans)
-            super().save_model(request, obj, form, change)
-            retrieval_metrics_refresh(span_pks=spans)
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        with transaction.atomic():
-            spans_lock([obj.span_id])
-            super().delete_model(request, obj)
-            retrieval_metrics_refresh(span_pks=[obj.span_id])
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        with transaction.atomic():
-            spans = set(queryset.values_list("span_id", flat=True))
-            spans_lock(spans)
-            super().delete_queryset(request, queryset)
-            retrieval_metrics_refresh(span_pks=spans)
 
 
 @admin.register(RetrievalMetrics)
@@ -193,6 +184,40 @@ class PendingAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.Mod
     hex_id_lookups = ((16, "target_id"), (32, "target_id"))
     list_select_related = ("user",)
     ordering = ("expires_at",)
+
+
+@admin.register(AnnotationEvent)
+class AnnotationEventAdmin(admin.ModelAdmin):
+    """The annotation history: appended by the services in the transaction of each change, never edited
+    nor deleted, here or anywhere."""
+
+    list_display = (
+        "at",
+        "action",
+        "via",
+        "user",
+        "target_kind",
+        "target_key",
+        "document_position",
+        "name",
+        "identifier",
+        "before",
+        "after",
+    )
+    list_filter = ("action", "via", "target_kind")
+    search_fields = ("name", "target_key")
+    list_select_related = ("user",)
+    ordering = ("-id",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 class AnnotationInline(admin.TabularInline):

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.core.models import TimeStampedModel
@@ -331,3 +332,98 @@ class PendingAnnotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} for {self.target} {self.target_id} (pending)"
+
+
+class EventAction(models.TextChoices):
+    CREATE = "create", "created"
+    UPDATE = "update", "changed"
+    DELETE = "delete", "deleted"
+
+
+class EventVia(models.TextChoices):
+    """Through what a change came: the caller of the service says."""
+
+    PAGE = "page", "page"
+    API = "api", "API"
+    QUEUE = "queue", "queue"
+    ADMIN = "admin", "admin"
+    INGEST = "ingest", "ingest (an API annotation that waited for its target)"
+    BULK = "bulk", "bulk delete (by filter)"
+
+
+# What an event records of an annotation before and after the change: every value a write replaces but
+# its `source` (which `via` says better) and its writer (the event's `user`).
+EVENT_VALUE_FIELDS = ("label", "score", "explanation", "metadata", "annotator_kind")
+
+
+class AnnotationEvent(models.Model):
+    """One create, update or delete of an annotation, appended in the transaction of the change and never
+    changed afterwards (no service updates or deletes one; the admin only shows them).
+
+    The annotated target and its project are plain ids, not foreign keys: the history of a span, trace,
+    session or project outlives its deletion (its OpenTelemetry id or session.id is kept to name it). The
+    current annotation rows stay the read path; this is the record of how they came to be.
+    """
+
+    project_pk = models.PositiveBigIntegerField(
+        help_text="The project of the target when the change was made."
+    )
+    target_kind = models.CharField(max_length=8, choices=PendingTarget.choices)
+    target_pk = models.PositiveBigIntegerField(
+        help_text="Primary key of the span, trace or session annotated (a document's span)."
+    )
+    target_key = models.CharField(
+        max_length=SESSION_ID_MAX_LENGTH,
+        help_text="OpenTelemetry span or trace id, or session.id, of the target.",
+    )
+    document_position = models.PositiveIntegerField(null=True, blank=True, help_text="Document events only.")
+    annotation_pk = models.PositiveBigIntegerField(
+        help_text="Primary key of the annotation row changed; after a delete it names a row that is gone."
+    )
+    name = models.CharField(max_length=255)
+    identifier = models.CharField(max_length=255, blank=True, default="")
+    action = models.CharField(max_length=8, choices=EventAction.choices)
+    before = models.JSONField(
+        null=True, blank=True, help_text=f"{', '.join(EVENT_VALUE_FIELDS)} before; null for a create."
+    )
+    after = models.JSONField(
+        null=True, blank=True, help_text=f"{', '.join(EVENT_VALUE_FIELDS)} after; null for a delete."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who made the change; none for an API write with authentication off.",
+    )
+    via = models.CharField(max_length=8, choices=EventVia.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(target_kind__in=PendingTarget.values), name="annotation_event_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(via__in=EventVia.values), name="annotation_event_via_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(action=EventAction.CREATE, before__isnull=True, after__isnull=False)
+                | models.Q(action=EventAction.UPDATE, before__isnull=False, after__isnull=False)
+                | models.Q(action=EventAction.DELETE, before__isnull=False, after__isnull=True),
+                name="annotation_event_values_fit_action",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(target_kind=PendingTarget.DOCUMENT, document_position__isnull=False)
+                | (~models.Q(target_kind=PendingTarget.DOCUMENT) & models.Q(document_position__isnull=True)),
+                name="annotation_event_position_for_documents",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["target_kind", "target_pk", "-id"], name="annotation_event_target_idx"),
+            models.Index(fields=["project_pk", "at"], name="annotation_event_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.name} on {self.target_kind} {self.target_key} ({self.via})"

@@ -29,6 +29,7 @@ from typing import Any
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.tracing.models import Span
 
+from .locks import rows_lock
 from .models import AnnotationConfig, AnnotationType, AnnotatorKind, DocumentAnnotation, RetrievalMetrics
 
 RELEVANCE_NAME = "relevance"
@@ -120,8 +121,7 @@ def spans_lock(span_pks: Iterable[int]) -> None:
     cannot deadlock. Taken before the annotations are written, a writer's metrics are computed once the
     writers before it have committed, from all of their judgements (each statement of a PostgreSQL
     transaction reads what is committed when it starts)."""
-    for chunk in chunks(sorted(set(span_pks))):
-        list(Span.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk"))
+    rows_lock(Span, span_pks)
 
 
 def retrieval_metrics_refresh(*, span_pks: Iterable[int]) -> None:

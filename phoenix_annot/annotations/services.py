@@ -5,7 +5,7 @@ Every write and delete goes through the ownership rule (`ownership.py`): a refus
 
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Required, TypedDict, TypeVar, Unpack
@@ -13,7 +13,7 @@ from typing import Any, Required, TypedDict, TypeVar, Unpack
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from phoenix_annot.accounts.models import User
@@ -21,14 +21,19 @@ from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.tracing.models import Session, Span, Trace
 
 from .configs import config_for_project, configs_for_projects
+from .history import EventTarget, change_event, event_values, events_append
+from .locks import rows_lock
 from .models import (
+    EVENT_VALUE_FIELDS,
     NOTE_NAME,
     AnnotationBase,
     AnnotationConfig,
+    AnnotationEvent,
     AnnotationSource,
     AnnotationType,
     AnnotatorKind,
     DocumentAnnotation,
+    EventVia,
     PendingAnnotation,
     PendingTarget,
     SessionAnnotation,
@@ -110,34 +115,60 @@ class AnnotationValues(TypedDict, total=False):
 
 
 def span_annotation_upsert(
-    *, span: Span, name: str, identifier: str = "", **values: Unpack[AnnotationValues]
+    *,
+    span: Span,
+    name: str,
+    identifier: str = "",
+    via: str = EventVia.PAGE,
+    **values: Unpack[AnnotationValues],
 ) -> SpanAnnotation:
     """Create or fully replace the span's annotation with this name and identifier."""
     return _annotation_upsert(
-        SpanAnnotation, target={"span": span}, name=name, identifier=identifier, values=values
+        SpanAnnotation, target={"span": span}, name=name, identifier=identifier, values=values, via=via
     )
 
 
 def trace_annotation_upsert(
-    *, trace: Trace, name: str, identifier: str = "", **values: Unpack[AnnotationValues]
+    *,
+    trace: Trace,
+    name: str,
+    identifier: str = "",
+    via: str = EventVia.PAGE,
+    **values: Unpack[AnnotationValues],
 ) -> TraceAnnotation:
     """Create or fully replace the trace's annotation with this name and identifier."""
     return _annotation_upsert(
-        TraceAnnotation, target={"trace": trace}, name=name, identifier=identifier, values=values
+        TraceAnnotation, target={"trace": trace}, name=name, identifier=identifier, values=values, via=via
     )
 
 
 def session_annotation_upsert(
-    *, session: Session, name: str, identifier: str = "", **values: Unpack[AnnotationValues]
+    *,
+    session: Session,
+    name: str,
+    identifier: str = "",
+    via: str = EventVia.PAGE,
+    **values: Unpack[AnnotationValues],
 ) -> SessionAnnotation:
     """Create or fully replace the session's annotation with this name and identifier."""
     return _annotation_upsert(
-        SessionAnnotation, target={"session": session}, name=name, identifier=identifier, values=values
+        SessionAnnotation,
+        target={"session": session},
+        name=name,
+        identifier=identifier,
+        values=values,
+        via=via,
     )
 
 
 def document_annotation_upsert(
-    *, span: Span, document_position: int, name: str, identifier: str = "", **values: Unpack[AnnotationValues]
+    *,
+    span: Span,
+    document_position: int,
+    name: str,
+    identifier: str = "",
+    via: str = EventVia.PAGE,
+    **values: Unpack[AnnotationValues],
 ) -> DocumentAnnotation:
     """Create or fully replace the annotation of this name and identifier of one of the span's documents,
     and the span's retrieval metrics with it; a position the span does not have is a ValidationError."""
@@ -146,7 +177,6 @@ def document_annotation_upsert(
         message = f"Span {span.span_id} has no document {document_position} ({count} retrieved)."
         raise ValidationError({"document_position": message})
     with transaction.atomic():
-        spans_lock([span.pk])
         annotation = _annotation_upsert(
             DocumentAnnotation,
             target={"span": span},
@@ -154,13 +184,14 @@ def document_annotation_upsert(
             name=name,
             identifier=identifier,
             values=values,
+            via=via,
         )
         retrieval_metrics_refresh(span_pks=[span.pk])
     return annotation
 
 
 def document_relevance_set(
-    *, span: Span, document_position: int, label: str, user: User
+    *, span: Span, document_position: int, label: str, user: User, via: str = EventVia.PAGE
 ) -> DocumentAnnotation:
     """A reviewer's own relevance of one retrieved document: one of the project's relevance choices
     (`retrieval.relevance_choices`), stored with the score it stands for."""
@@ -178,6 +209,7 @@ def document_relevance_set(
         annotator_kind=AnnotatorKind.HUMAN,
         source=AnnotationSource.APP,
         user=user,
+        via=via,
     )
 
 
@@ -194,6 +226,7 @@ def _annotation_upsert(
     name: str,
     identifier: str,
     values: AnnotationValues,
+    via: str,
     position: dict[str, int] | None = None,
 ) -> A:
     # Full replacement, as Phoenix does: a field left out of the write is cleared.
@@ -211,7 +244,9 @@ def _annotation_upsert(
     annotation = model(**target, **position, name=name, identifier=identifier, **values)
     # Foreign keys are excluded: they are model instances already, and checking them costs queries.
     annotation.full_clean(exclude=[*target, "user"], validate_unique=False, validate_constraints=False)
-    return _owned_upsert(model, target, name=name, identifier=identifier, values=values, position=position)
+    return _owned_upsert(
+        model, target, name=name, identifier=identifier, values=values, via=via, position=position
+    )
 
 
 def _owned_upsert(
@@ -221,25 +256,29 @@ def _owned_upsert(
     name: str,
     identifier: str,
     values: dict[str, Any],
+    via: str,
     position: dict[str, int] | None = None,
 ) -> A:
-    """Create the row of this key, or replace it when the ownership rule lets `values["user"]` do so."""
+    """Create the row of this key, or replace it when the ownership rule lets `values["user"]` do so; and
+    append the change to the history."""
     key = {"name": name, "identifier": identifier, **(position or {})}
     try:
-        return _owned_upsert_once(model, target, key=key, values=values)
+        return _owned_upsert_once(model, target, key=key, values=values, via=via)
     except IntegrityError:
         # Another writer created the same key between our read and our insert: theirs is there now.
-        return _owned_upsert_once(model, target, key=key, values=values)
+        return _owned_upsert_once(model, target, key=key, values=values, via=via)
 
 
 def _owned_upsert_once(
-    model: type[A], target: dict[str, Any], *, key: dict[str, Any], values: dict[str, Any]
+    model: type[A], target: dict[str, Any], *, key: dict[str, Any], values: dict[str, Any], via: str
 ) -> A:
     name, identifier = key["name"], key["identifier"]
+    ((kind, target_obj),) = target.items()
     with transaction.atomic():
+        # As the bulk writers do (`_bulk_upsert`), so that the history sees their rows and they see ours.
+        rows_lock(type(target_obj), [target_obj.pk])
         row_key = {**target, **key}
         stored = model.objects.select_for_update().filter(**row_key).first()
-        ((kind, target_obj),) = target.items()
         refusal = write_refusal(
             actor=values["user"],
             where=f"{kind} {getattr(target_obj, f'{kind}_id')}{_position(key.get('document_position'))} "
@@ -250,12 +289,23 @@ def _owned_upsert_once(
         )
         if refusal is not None:
             raise not_yours([refusal])
+        before = None if stored is None else event_values(stored)
         if stored is None:
-            return model.objects.create(**row_key, **values)
-        for field_name, value in values.items():
-            setattr(stored, field_name, value)
-        stored.save()
-        return stored
+            annotation = model.objects.create(**row_key, **values)
+        else:
+            annotation = stored
+            for field_name, value in values.items():
+                setattr(annotation, field_name, value)
+            annotation.save()
+        where = _event_target(kind, target_obj, key.get("document_position"))
+        events_append([_saved_event(where, annotation, before=before, user=values["user"], via=via)])
+        return annotation
+
+
+def _event_target(fk: str, target: Span | Trace | Session, document_position: int | None) -> EventTarget:
+    """`target` (a document's span) as the events of its annotations name it."""
+    kind = PendingTarget(fk) if document_position is None else PendingTarget.DOCUMENT
+    return EventTarget(kind, target.pk, getattr(target, f"{fk}_id"), target.project_id, document_position)
 
 
 def _names(name: str, identifier: str) -> str:
@@ -307,7 +357,12 @@ UPSERT_FIELDS = [
 
 
 def span_annotations_upsert(
-    *, writes: Sequence[AnnotationWrite], source: str, user: User | None, keep_missing: bool = False
+    *,
+    writes: Sequence[AnnotationWrite],
+    source: str,
+    user: User | None,
+    keep_missing: bool = False,
+    via: str = EventVia.API,
 ) -> list[int | None]:
     """Validate all, then upsert all in one transaction; the stored ids in input order.
 
@@ -315,35 +370,50 @@ def span_annotations_upsert(
     id is None) and are applied when the span is ingested.
     """
     return _bulk_upsert(
-        writes, target=PendingTarget.SPAN, source=source, user=user, keep_missing=keep_missing
+        writes, target=PendingTarget.SPAN, source=source, user=user, keep_missing=keep_missing, via=via
     )
 
 
 def trace_annotations_upsert(
-    *, writes: Sequence[AnnotationWrite], source: str, user: User | None, keep_missing: bool = False
+    *,
+    writes: Sequence[AnnotationWrite],
+    source: str,
+    user: User | None,
+    keep_missing: bool = False,
+    via: str = EventVia.API,
 ) -> list[int | None]:
     """Like span_annotations_upsert, for traces."""
     return _bulk_upsert(
-        writes, target=PendingTarget.TRACE, source=source, user=user, keep_missing=keep_missing
+        writes, target=PendingTarget.TRACE, source=source, user=user, keep_missing=keep_missing, via=via
     )
 
 
 def session_annotations_upsert(
-    *, writes: Sequence[AnnotationWrite], source: str, user: User | None, keep_missing: bool = False
+    *,
+    writes: Sequence[AnnotationWrite],
+    source: str,
+    user: User | None,
+    keep_missing: bool = False,
+    via: str = EventVia.API,
 ) -> list[int | None]:
     """Like span_annotations_upsert, for sessions, addressed by their session.id."""
     return _bulk_upsert(
-        writes, target=PendingTarget.SESSION, source=source, user=user, keep_missing=keep_missing
+        writes, target=PendingTarget.SESSION, source=source, user=user, keep_missing=keep_missing, via=via
     )
 
 
 def document_annotations_upsert(
-    *, writes: Sequence[AnnotationWrite], source: str, user: User | None, keep_missing: bool = False
+    *,
+    writes: Sequence[AnnotationWrite],
+    source: str,
+    user: User | None,
+    keep_missing: bool = False,
+    via: str = EventVia.API,
 ) -> list[int | None]:
     """Like span_annotations_upsert, for retrieved documents: each write names its span and its
     `document_position`, which must fall within the span's documents (else DocumentOutOfBounds)."""
     return _bulk_upsert(
-        writes, target=PendingTarget.DOCUMENT, source=source, user=user, keep_missing=keep_missing
+        writes, target=PendingTarget.DOCUMENT, source=source, user=user, keep_missing=keep_missing, via=via
     )
 
 
@@ -385,6 +455,7 @@ def pending_annotations_apply(
                 source=AnnotationSource.API,
                 user=user,
                 keep_missing=False,
+                via=EventVia.INGEST,
                 drop_invalid=True,
             )
             applied += sum(pk is not None for pk in ids)
@@ -457,6 +528,7 @@ def _bulk_upsert(
     source: str,
     user: User | None,
     keep_missing: bool,
+    via: str,
     drop_invalid: bool = False,
 ) -> list[int | None]:
     """Upsert the writes whose targets exist, in one transaction; their ids in input order, None for the rest.
@@ -489,9 +561,12 @@ def _bulk_upsert(
             raise DocumentOutOfBounds(list(out_of_bounds.values()))
         valid = [(index, w) for index, w in valid if index not in out_of_bounds]
     with transaction.atomic():
-        if spec.positioned:
-            spans_lock(targets[w.target_id] for _index, w in valid if w.target_id in targets)
-        refusals = _refusals(valid, spec=spec, target=target, targets=targets, user=user)
+        # The targets stay locked until the transaction ends: a row another writer creates between the
+        # reads below and the upsert would otherwise be overwritten unchecked (the upsert's ON CONFLICT cannot
+        # be told whose row it may update) and be missing from the history.
+        rows_lock(spec.target_model, (targets[w.target_id] for _index, w in valid if w.target_id in targets))
+        stored_rows = _stored_rows(valid, spec=spec, targets=targets)
+        refusals = _refusals(valid, target=target, targets=targets, stored_rows=stored_rows, user=user)
         if refusals and not drop_invalid:
             raise not_yours(refusals.values())
         valid = [(index, w) for index, w in valid if index not in refusals]
@@ -506,12 +581,17 @@ def _bulk_upsert(
             for _index, w in valid
             if w.target_id in targets
         }
-        stored = spec.model.objects.bulk_create(
+        spec.model.objects.bulk_create(
             list(rows.values()),
             update_conflicts=True,
             unique_fields=spec.unique_fields,
             update_fields=UPSERT_FIELDS,
             batch_size=BATCH_SIZE,
+        )
+        events_append(
+            _upsert_events(
+                rows, stored_rows, target=target, targets=targets, projects=projects, user=user, via=via
+            )
         )
         if spec.positioned:
             retrieval_metrics_refresh(
@@ -519,20 +599,10 @@ def _bulk_upsert(
             )
         if missing:
             _store_pending([w for _index, w in valid if w.target_id not in targets], target=target, user=user)
-    pks = {targets[w.target_id]: w.target_id for _index, w in valid if w.target_id in targets}
-    ids = {
-        (
-            pks[getattr(row, spec.key_field)],
-            getattr(row, "document_position", None),
-            row.name,
-            row.identifier,
-        ): (row.pk)
-        for row in stored
-    }
     result: list[int | None] = [None] * len(writes)
     for index, w in valid:
         if w.target_id in targets:
-            result[index] = ids[_key(w)]
+            result[index] = rows[_key(w)].pk
     return result
 
 
@@ -558,52 +628,48 @@ def _out_of_bounds(valid: list[tuple[int, AnnotationWrite]], targets: dict[str, 
     return refused
 
 
+def _stored_rows(
+    valid: list[tuple[int, AnnotationWrite]], *, spec: Target, targets: dict[str, int]
+) -> dict[tuple[str, int | None, str, str], dict[str, Any]]:
+    """The stored annotations of the writes' names on their (stored) targets, locked, by write key: what
+    the ownership rule checks and the history records as the values before."""
+    otel_ids = {targets[w.target_id]: w.target_id for _index, w in valid if w.target_id in targets}
+    names = {w.name for _index, w in valid}
+    stored: dict[tuple[str, int | None, str, str], dict[str, Any]] = {}
+    for chunk in chunks(sorted(otel_ids)):
+        found = spec.model.objects.select_for_update().filter(
+            **{f"{spec.key_field}__in": chunk}, name__in=names
+        )
+        for row in found.values(
+            "pk", spec.key_field, "name", "identifier", "user_id", *EVENT_VALUE_FIELDS, *spec.position_fields
+        ):
+            position = row["document_position"] if spec.positioned else None
+            stored[(otel_ids[row[spec.key_field]], position, row["name"], row["identifier"])] = row
+    return stored
+
+
 def _refusals(
     valid: list[tuple[int, AnnotationWrite]],
     *,
-    spec: Target,
     target: PendingTarget,
     targets: dict[str, int],
+    stored_rows: dict[tuple[str, int | None, str, str], dict[str, Any]],
     user: User | None,
 ) -> dict[int, Refusal]:
     """What the ownership rule refuses `user`, by index: each write is checked against the stored row of its
-    key or, for a target not stored yet, the pending one.
-
-    The spans (or traces, or sessions) written to stay locked until the transaction ends: a row another
-    writer creates between this check and the upsert would otherwise be overwritten unchecked (the upsert's
-    ON CONFLICT cannot be told whose row it may update).
-    """
+    key (`stored_rows`) or, for a target not stored yet, the pending one."""
     if unrestricted(user):
         return {}
-    # The OpenTelemetry id of each target key: a stored target's pk, or a pending annotation's target_id.
-    stored_ids = {targets[w.target_id]: w.target_id for _index, w in valid if w.target_id in targets}
-    for chunk in chunks(sorted(stored_ids)):
-        # In pk order, so that two writers locking overlapping sets cannot deadlock.
-        list(
-            spec.target_model.objects.select_for_update()
-            .filter(pk__in=chunk)
-            .order_by("pk")
-            .values_list("pk")
-        )
-    waiting_ids = {w.target_id: w.target_id for _index, w in valid if w.target_id not in targets}
-    sources: list[tuple[QuerySet[Any], str, dict[Any, str]]] = [
-        (spec.model.objects.all(), spec.key_field, stored_ids),
-        (
-            PendingAnnotation.objects.filter(target=target, expires_at__gt=timezone.now()),
-            "target_id",
-            waiting_ids,
-        ),
-    ]
-    held: dict[tuple[str, int | None, str, str], Held] = {}
-    for rows, field_name, otel_ids in sources:
-        for chunk in chunks(list(otel_ids)):
-            found = rows.select_for_update().filter(**{f"{field_name}__in": chunk})
-            for key, name, identifier, user_id, kind, *position in found.values_list(
-                field_name, "name", "identifier", "user_id", "annotator_kind", *spec.position_fields
-            ):
-                held[(otel_ids[key], position[0] if position else None, name, identifier)] = Held(
-                    user_id, identifier, kind
-                )
+    held = {
+        key: Held(row["user_id"], row["identifier"], row["annotator_kind"])
+        for key, row in stored_rows.items()
+    }
+    waiting_ids = sorted({w.target_id for _index, w in valid if w.target_id not in targets})
+    waiting = PendingAnnotation.objects.filter(target=target, expires_at__gt=timezone.now())
+    for chunk in chunks(waiting_ids):
+        for row in waiting.select_for_update().filter(target_id__in=chunk):
+            position = row.document_position if target == PendingTarget.DOCUMENT else None
+            held[(row.target_id, position, row.name, row.identifier)] = Held.of(row)
     refusals = {}
     for index, w in valid:
         refusal = write_refusal(
@@ -617,6 +683,23 @@ def _refusals(
         if refusal is not None:
             refusals[index] = refusal
     return refusals
+
+
+def _upsert_events(
+    rows: dict[tuple[str, int | None, str, str], AnnotationBase],
+    stored_rows: dict[tuple[str, int | None, str, str], dict[str, Any]],
+    *,
+    target: PendingTarget,
+    targets: dict[str, int],
+    projects: dict[str, int],
+    user: User | None,
+    via: str,
+) -> Iterator[AnnotationEvent | None]:
+    """The history of a bulk upsert: each upserted row (by write key) against the stored one, if any."""
+    for key, row in rows.items():
+        target_id, position, _name, _identifier = key
+        where = EventTarget(target, targets[target_id], target_id, projects[target_id], position)
+        yield _saved_event(where, row, before=stored_rows.get(key), user=user, via=via)
 
 
 def _position(document_position: int | None) -> str:
@@ -718,48 +801,55 @@ def _check_waiting_room(
 
 
 def span_annotation_note_add(
-    *, span_id: str, text: str, identifier: str = "", user: User | None
+    *, span_id: str, text: str, identifier: str = "", user: User | None, via: str = EventVia.API
 ) -> SpanAnnotation:
     """A note on a span: appended under a fresh identifier, or replacing the note of a given identifier."""
-    return _note_add(PendingTarget.SPAN, span_id, "px-span-note", text=text, identifier=identifier, user=user)
+    return _note_add(
+        PendingTarget.SPAN, span_id, "px-span-note", text=text, identifier=identifier, user=user, via=via
+    )
 
 
 def trace_annotation_note_add(
-    *, trace_id: str, text: str, identifier: str = "", user: User | None
+    *, trace_id: str, text: str, identifier: str = "", user: User | None, via: str = EventVia.API
 ) -> TraceAnnotation:
     """A note on a whole trace, like a span note."""
     return _note_add(
-        PendingTarget.TRACE, trace_id, "px-trace-note", text=text, identifier=identifier, user=user
+        PendingTarget.TRACE, trace_id, "px-trace-note", text=text, identifier=identifier, user=user, via=via
     )
 
 
 def session_annotation_note_add(
-    *, session_id: str, text: str, identifier: str = "", user: User | None
+    *, session_id: str, text: str, identifier: str = "", user: User | None, via: str = EventVia.API
 ) -> SessionAnnotation:
     """A note on a whole session, like a span note."""
     return _note_add(
-        PendingTarget.SESSION, session_id, "px-session-note", text=text, identifier=identifier, user=user
+        PendingTarget.SESSION,
+        session_id,
+        "px-session-note",
+        text=text,
+        identifier=identifier,
+        user=user,
+        via=via,
     )
 
 
 def _note_add(
-    target: PendingTarget, target_id: str, prefix: str, *, text: str, identifier: str, user: User | None
+    target: PendingTarget,
+    target_id: str,
+    prefix: str,
+    *,
+    text: str,
+    identifier: str,
+    user: User | None,
+    via: str,
 ) -> Any:
     spec = TARGETS[target]
     target_obj = spec.target_model.objects.filter(**{spec.key_field: target_id}).first()
     if target_obj is None:
         raise MissingTargets([target_id])
-    return _note_upsert(
-        spec.model, {spec.fk: target_obj}, prefix, text=text, identifier=identifier, user=user
-    )
-
-
-def _note_upsert(
-    model: type[A], target: dict[str, Any], prefix: str, *, text: str, identifier: str, user: User | None
-) -> A:
     return _owned_upsert(
-        model,
-        target,
+        spec.model,
+        {spec.fk: target_obj},
         name=NOTE_NAME,
         identifier=identifier or f"{prefix}:{uuid.uuid4()}",
         values={
@@ -771,10 +861,11 @@ def _note_upsert(
             "score": None,
             "metadata": {},
         },
+        via=via,
     )
 
 
-def annotation_delete(*, annotation: AnnotationBase, user: User | None) -> None:
+def annotation_delete(*, annotation: AnnotationBase, user: User | None, via: str = EventVia.PAGE) -> None:
     """Delete one annotation, when the ownership rule lets `user` do so."""
     held = Held.of(annotation)
     if not may_delete(actor=user, held=held):
@@ -784,15 +875,10 @@ def annotation_delete(*, annotation: AnnotationBase, user: User | None) -> None:
             f"({_names(annotation.name, annotation.identifier)})"
         )
         raise not_yours([Refusal(where, held.owner_pk, held=True)], done="deleted")
-    with transaction.atomic():
-        if isinstance(annotation, DocumentAnnotation):
-            spans_lock([annotation.span_id])
-        annotation.delete()
-        if isinstance(annotation, DocumentAnnotation):
-            retrieval_metrics_refresh(span_pks=[annotation.span_id])
+    annotation_rows_delete(annotations=type(annotation).objects.filter(pk=annotation.pk), user=user, via=via)
 
 
-def annotations_delete(*, annotations: QuerySet[A], user: User | None) -> int:
+def annotations_delete(*, annotations: QuerySet[A], user: User | None, via: str = EventVia.BULK) -> int:
     """Delete these annotations, or of them only `user`'s own unless the rule lets them delete any.
 
     A bulk delete is a filter (Phoenix's `DELETE .../span_annotations`): narrowing it to the user's rows,
@@ -800,13 +886,116 @@ def annotations_delete(*, annotations: QuerySet[A], user: User | None) -> int:
     """
     if user is not None and not user.is_admin:
         annotations = annotations.owned_by(user.pk)
+    return annotation_rows_delete(annotations=annotations, user=user, via=via)
+
+
+def annotation_rows_delete(*, annotations: QuerySet[A], user: User | None, via: str) -> int:
+    """Delete these annotations, appending a delete event for each, without the ownership rule: for callers
+    that decided already who may (the services above, the admin site's permissions)."""
+    kind, spec = _target_of(annotations.model)
+    deleted = 0
     with transaction.atomic():
-        documents_of = (
-            set(annotations.values_list("span_id", flat=True))
-            if annotations.model is DocumentAnnotation
-            else ()
-        )
+        documents_of = set(annotations.values_list("span_id", flat=True)) if spec.positioned else set()
         spans_lock(documents_of)
-        deleted, _by_model = annotations.delete()
+        while rows := list(_rows_with_targets(annotations, spec)[:BATCH_SIZE]):
+            spec.model.objects.filter(pk__in=[row["pk"] for row in rows]).delete()
+            events_append(_deleted_event(kind, row, user=user, via=via) for row in rows)
+            deleted += len(rows)
+            if len(rows) < BATCH_SIZE:
+                break
         retrieval_metrics_refresh(span_pks=documents_of)
     return deleted
+
+
+def annotation_save(*, annotation: AnnotationBase, user: User | None, via: str = EventVia.ADMIN) -> None:
+    """Save an annotation edited as a whole, its target and key included (the admin's form), and append its
+    history: a create, an update, or a delete and a create when it moved to another target or key. Without
+    the ownership rule: whoever may use the form may save."""
+    kind, spec = _target_of(type(annotation))
+    target = getattr(annotation, spec.fk)
+    position = getattr(annotation, "document_position", None)
+    with transaction.atomic():
+        stored = _rows_with_targets(spec.model.objects.filter(pk=annotation.pk), spec).first()
+        spans = {target.pk, *([stored["target_pk"]] if stored else [])} if spec.positioned else set()
+        spans_lock(spans)
+        annotation.save()
+        after = _event_target(spec.fk, target, position)
+        if stored is None or (_row_target(kind, stored), stored["name"], stored["identifier"]) == (
+            after,
+            annotation.name,
+            annotation.identifier,
+        ):
+            events = [_saved_event(after, annotation, before=stored, user=user, via=via)]
+        else:
+            # Moved to another target or key: the history of each tells its part.
+            events = [
+                _deleted_event(kind, stored, user=user, via=via),
+                _saved_event(after, annotation, before=None, user=user, via=via),
+            ]
+        events_append(events)
+        retrieval_metrics_refresh(span_pks=spans)
+
+
+def _target_of(model: type[AnnotationBase]) -> tuple[PendingTarget, Target]:
+    return next((kind, spec) for kind, spec in TARGETS.items() if spec.model is model)
+
+
+def _rows_with_targets(annotations: QuerySet[A], spec: Target) -> QuerySet[A, dict[str, Any]]:
+    """The annotations, locked, in pk order, as `values()` rows with what their events need of them."""
+    return (
+        annotations.select_for_update(of=("self",))
+        .order_by("pk")
+        .values(
+            "pk",
+            "name",
+            "identifier",
+            *EVENT_VALUE_FIELDS,
+            *spec.position_fields,
+            target_pk=F(spec.key_field),
+            target_key=F(f"{spec.fk}__{spec.key_field}"),
+            project_pk=F(f"{spec.fk}__project_id"),
+        )
+    )
+
+
+def _row_target(kind: PendingTarget, row: dict[str, Any]) -> EventTarget:
+    return EventTarget(
+        kind, row["target_pk"], row["target_key"], row["project_pk"], row.get("document_position")
+    )
+
+
+def _deleted_event(
+    kind: PendingTarget, row: dict[str, Any], *, user: User | None, via: str
+) -> AnnotationEvent | None:
+    """The event of deleting a `_rows_with_targets` row."""
+    return change_event(
+        target=_row_target(kind, row),
+        annotation_pk=row["pk"],
+        name=row["name"],
+        identifier=row["identifier"],
+        before=event_values(row),
+        after=None,
+        user=user,
+        via=via,
+    )
+
+
+def _saved_event(
+    target: EventTarget,
+    annotation: AnnotationBase,
+    *,
+    before: AnnotationBase | dict[str, Any] | None,
+    user: User | None,
+    via: str,
+) -> AnnotationEvent | None:
+    """The event of `annotation` as just saved, over its values `before` (None: it is new)."""
+    return change_event(
+        target=target,
+        annotation_pk=annotation.pk,
+        name=annotation.name,
+        identifier=annotation.identifier,
+        before=None if before is None else event_values(before),
+        after=event_values(annotation),
+        user=user,
+        via=via,
+    )

@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.annotations.models import AnnotationConfig, AnnotatorKind, reviewer_identifier
+from phoenix_annot.annotations.models import AnnotationConfig, AnnotatorKind, EventVia, reviewer_identifier
 from phoenix_annot.annotations.services import (
     AnnotationWrite,
     MissingTargets,
@@ -349,6 +349,7 @@ def queue_item_submit(
             ],
             source=source,
             user=reviewer,
+            via=EventVia.QUEUE,
         )
         review = QueueReview.objects.create(
             queue=queue,

@@ -18,6 +18,7 @@ from phoenix_annot.accounts.models import ApiKey, InvalidApiKeyWindow, User
 from phoenix_annot.accounts.services import api_key_create, api_key_digest, user_for_api_key
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
+    AnnotationEvent,
     DocumentAnnotation,
     PendingAnnotation,
     ProjectAnnotationConfig,
@@ -44,6 +45,7 @@ from phoenix_annot.queues.models import (
     QueueReviewer,
 )
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
+from tests.annotations.factories import AnnotationEventFactory
 from tests.factories import (
     AnnotationConfigFactory,
     DatasetExampleFactory,
@@ -123,6 +125,7 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     SessionAnnotation: SessionAnnotationFactory,
     DocumentAnnotation: DocumentAnnotationFactory,
     RetrievalMetrics: retrieval_metrics_made,
+    AnnotationEvent: AnnotationEventFactory,
     Dataset: DatasetFactory,
     DatasetVersion: DatasetVersionFactory,
     DatasetExample: DatasetExampleFactory,
@@ -154,6 +157,8 @@ VIEW_AND_DELETE_ONLY = [
     QueueReservation,
     QueueReview,
 ]
+# The annotation history is never edited nor deleted (tests/annotations/test_history_admin.py).
+VIEW_ONLY = {AnnotationEvent}
 # django-axes writes these; its admin shows them read-only.
 LOGIN_RECORDS = {AccessAttempt, AccessLog, AccessFailureLog}
 # Edited through the AnnotationConfig and AnnotationQueue pages, as inlines.
@@ -190,7 +195,7 @@ def test_changelist_and_change_page_render_for_a_superuser(
 def test_add_page_renders_for_every_model_but_those_the_admin_may_not_create(
     admin_client_logged_in: Client, model: type[Model]
 ) -> None:
-    expected_status = 403 if model in {*VIEW_AND_DELETE_ONLY, *LOGIN_RECORDS} else 200
+    expected_status = 403 if model in {*VIEW_AND_DELETE_ONLY, *VIEW_ONLY, *LOGIN_RECORDS} else 200
 
     assert admin_client_logged_in.get(admin_url(model, "add")).status_code == expected_status
 

@@ -489,7 +489,7 @@ def test_next_and_submit_cost_the_same_few_queries_however_many_items_the_queue_
         reservation = queue_item_next(queue=queue, reviewer=reviewer)
     item = QueueItem.objects.select_related("queue").get(pk=reservation.item_id)
     # The configs; in a savepoint the lock, the reviewer's review and reservation, N, the annotation upsert
-    # (span, configs, and in a savepoint the span's lock, the rows held, the insert), the review, the counter,
-    # the reservation; then the six of next.
-    with django_assert_num_queries(23):
+    # (span, configs, and in a savepoint the span's lock, the rows held, the insert, its history), the review,
+    # the counter, the reservation; then the six of next.
+    with django_assert_num_queries(24):
         submit(item, reviewer)
