@@ -30,14 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
-from urllib.parse import urlsplit
 
 import psycopg
 
-from bench.api import ROOT, admin_sql, django_env, summary, timed
+from bench.api import migrated_database, summary, timed
 
 PROJECT = "agreement-bench"
 TARGET_MS = 500
@@ -153,25 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviewers", type=int, default=5)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
-    parser.add_argument("--reuse", action="store_true", help="Measure a database kept by --keep.")
     args = parser.parse_args(argv)
-    # The test client asks for the page as "testserver".
-    os.environ.update({**django_env(args.postgres_url), "DJANGO_ALLOWED_HOSTS": "testserver"})
-    name = urlsplit(args.postgres_url).path.lstrip("/")
-    try:
-        if not args.reuse:
-            admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin_sql(args.postgres_url, f'CREATE DATABASE "{name}"')
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=os.environ, check=True
-            )
-            started = time.perf_counter()
-            seed(args.postgres_url, spans=args.spans, reviewers=args.reviewers)
-            print(f"seeded and analysed in {time.perf_counter() - started:.0f} s")
+    with migrated_database(args.postgres_url, keep=args.keep) as env:
+        # The test client asks for the page as "testserver".
+        os.environ.update({**env, "DJANGO_ALLOWED_HOSTS": "testserver"})
+        started = time.perf_counter()
+        seed(args.postgres_url, spans=args.spans, reviewers=args.reviewers)
+        print(f"seeded and analysed in {time.perf_counter() - started:.0f} s")
         results = measure(args.runs)
-    finally:
-        if not args.keep:
-            admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(json.dumps(results, indent=2))
     median = results["agreement, every span"]["median_ms"]
     print(f"target: agreement over every span < {TARGET_MS} ms median: {median} ms")
