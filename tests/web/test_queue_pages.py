@@ -21,6 +21,7 @@ from phoenix_annot.queues.services import (
     queue_item_release,
     queue_item_submit,
 )
+from phoenix_annot.web.views.queues import markdown_subset
 from tests.factories import (
     AnnotationConfigFactory,
     ProjectFactory,
@@ -76,9 +77,28 @@ def test_the_review_page_serves_the_oldest_item_reserved_for_the_reviewer_with_t
     assert response.context["review"].item == first
     assert first.reservations.get().reviewer == reviewer
     page = response.content.decode()
-    assert "Is the answer *correct*?<br>Check the sources." in page
+    assert "Is the answer <em>correct</em>?<br>Check the sources." in page
     assert "3 of 3 left for you, 0 of 3 done by the team" in page
     assert 'data-shortcut="1"' in page
+
+
+def test_instructions_render_a_safe_subset_of_markdown_and_escape_everything_else():
+    text = (
+        "# Checks\n\nIs the answer **right**, with `code` and [the guide](https://example.com/guide?a=1&b=2)?\n"
+        "Second line.\n\n- one\n- *two*\n\n1. first\n2. second\n\n"
+        '<script>alert(1)</script> [bad](javascript:alert(1)) <img src=x onerror="alert(1)">'
+    )
+
+    assert str(markdown_subset(text)) == (
+        "<h3>Checks</h3>"
+        "<p>Is the answer <strong>right</strong>, with <code>code</code> and "
+        '<a href="https://example.com/guide?a=1&amp;b=2" rel="noopener noreferrer">the guide</a>?<br>'
+        "Second line.</p>"
+        "<ul><li>one</li><li><em>two</em></li></ul>"
+        "<ol><li>first</li><li>second</li></ol>"
+        "<p>&lt;script&gt;alert(1)&lt;/script&gt; [bad](javascript:alert(1)) "
+        "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</p>"
+    )
 
 
 def test_submitting_writes_the_reviewers_labels_and_answers_the_next_item_in_place(reviewer, reviewer_client):

@@ -7,6 +7,7 @@ render.
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict, Streaming
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -82,7 +85,9 @@ class QueueForm(forms.Form):
     instructions = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         required=False,
-        help_text="Shown beside every item, as text with its line breaks (Markdown is not rendered).",
+        help_text=(
+            "Shown beside every item. Markdown: paragraphs, lists, headings, **bold**, *emphasis*, `code`, links."
+        ),
     )
     configs = forms.ModelMultipleChoiceField(
         queryset=QueueConfig.objects.none(), widget=forms.CheckboxSelectMultiple, label="Annotations to fill"
@@ -231,6 +236,7 @@ def queue_detail(request: HttpRequest, pk: int) -> HttpResponse:
     query.pop("cursor", None)
     context = {
         "overview": queue_overview(queue, params=request.GET),
+        "instructions": markdown_subset(queue.instructions),
         "project": queue.project,
         "state": request.GET.get("state", ""),
         "states": ItemState.choices,
@@ -267,6 +273,45 @@ def csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+
+
+# Instructions are Markdown. No sanitizing Markdown renderer is among the dependencies, so the pages render a
+# safe subset: the text is escaped first, then paragraphs, line breaks, lists, headings, **bold**, *emphasis*,
+# `code` and http(s) links are marked up on the escaped text, so no tag of the author's survives.
+INLINE_MARKUP = [
+    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
+    (re.compile(r"\*\*(.+?)\*\*"), r"<strong>\1</strong>"),
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"<em>\1</em>"),
+    (re.compile(r"\[([^\]]+)\]\((https?://[^\s)]+)\)"), r'<a href="\2" rel="noopener noreferrer">\1</a>'),
+]
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|(\d+)[.)])\s+")
+HEADING = re.compile(r"^(#{1,3})\s+")
+
+
+def markdown_subset(text: str) -> SafeString:
+    """Instructions as HTML: the safe subset of Markdown above, anything else as the text it is."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", escape(text.strip())):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if all(LIST_ITEM.match(line) for line in lines):
+            tag = "ol" if LIST_ITEM.match(lines[0]).group(1) else "ul"
+            items = "".join(f"<li>{inline_markup(LIST_ITEM.sub('', line, count=1))}</li>" for line in lines)
+            blocks.append(f"<{tag}>{items}</{tag}>")
+        elif len(lines) == 1 and (heading := HEADING.match(lines[0])):
+            level = len(heading.group(1)) + 2
+            blocks.append(f"<h{level}>{inline_markup(HEADING.sub('', lines[0], count=1))}</h{level}>")
+        else:
+            blocks.append(f"<p>{'<br>'.join(inline_markup(line) for line in lines)}</p>")
+    # Safe: every character of the author's text went through escape() above; only the patterns add tags.
+    return mark_safe("".join(blocks))
+
+
+def inline_markup(line: str) -> str:
+    for pattern, replacement in INLINE_MARKUP:
+        line = pattern.sub(replacement, line)
+    return line
 
 
 # The review page.
@@ -328,6 +373,7 @@ def review_response(
     context = {
         "queue": queue,
         "fields": config_fields(queue_configs(queue), posted or QueryDict(), errors),
+        "instructions": markdown_subset(queue.instructions),
         "reservation": reservation,
         "review": review_item(item_pk, queue=queue, reviewer=request.user) if item_pk else None,
         "progress": queue_progress(queue, reviewer=request.user),
