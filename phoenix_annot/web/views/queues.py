@@ -85,9 +85,7 @@ class QueueForm(forms.Form):
     instructions = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         required=False,
-        help_text=(
-            "Shown beside every item. Markdown: paragraphs, lists, headings, **bold**, *emphasis*, `code`, links."
-        ),
+        help_text="Shown beside every item. Markdown: lists, headings, **bold**, *emphasis*, `code`, links.",
     )
     configs = forms.ModelMultipleChoiceField(
         queryset=QueueConfig.objects.none(), widget=forms.CheckboxSelectMultiple, label="Annotations to fill"
