@@ -405,6 +405,19 @@ def test_add_to_queue_adds_every_span_matching_the_filter_on_the_server(reviewer
     assert set(QueueItem.objects.values_list("span_id", flat=True)) == {s.pk for s in llm}
 
 
+def test_add_to_queue_from_the_traces_tab_adds_the_traces_of_the_ticked_rows(reviewer_client):
+    queue = queue_with_items(0)
+    root = SpanFactory(trace__project=queue.project)
+    SpanFactory(trace=root.trace, parent_id=root.span_id)
+
+    reviewer_client.post(
+        reverse("web:queue-add-rows", args=["traces"]),
+        {"project": queue.project.pk, "queue": queue.pk, "span": [root.span_id]},
+    )
+
+    assert list(QueueItem.objects.values_list("trace_id", "span_id")) == [(root.trace_id, None)]
+
+
 def test_add_to_queue_from_the_sessions_tab_adds_sessions(reviewer_client):
     queue = queue_with_items(0)
     session = conversation(queue.project, [("Hi", "Hello")])
