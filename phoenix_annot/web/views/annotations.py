@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations import services
@@ -237,7 +238,9 @@ def document_annotate(request: HttpRequest, span_id: str, position: int) -> Http
         span, documents=documents, user=request.user, configs=project_configs(span.trace.project)
     )
     context = {"documents": review, "row": review.rows[position], "errors": errors, "saved": saved}
-    return render(request, "annotations/_document_saved.html", context)
+    return trigger_client_event(
+        render(request, "annotations/_document_saved.html", context), "annotations-changed"
+    )
 
 
 def _upsert(target: Target, values: dict[str, Any], *, user: User) -> Annotation:

@@ -12,8 +12,9 @@ from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.datasets.models import Dataset
 from phoenix_annot.datasets.services import SpansAdded
 from phoenix_annot.datasets.sessions import dataset_add_sessions
-from phoenix_annot.tracing.models import Project
+from phoenix_annot.tracing.models import Project, Session
 
+from ..selectors.history import session_history
 from ..selectors.sessions import (
     idle_minutes,
     matching_sessions,
@@ -59,6 +60,9 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A session as a conversation, turn by turn, with its Annotate panel and j/k across the list."""
+    if request.GET.get("history"):
+        session = get_object_or_404(Session, pk=pk)
+        return render(request, "annotations/_history.html", {"history": session_history(session=session)})
     review = session_for_review(pk=pk, user=request.user)
     list_query = request.GET.get("list", "")
     context = {
@@ -69,6 +73,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else None,
         "datasets": dataset_choices(),
         "idle_minutes": idle_minutes(),
+        "history": session_history(session=review.session),
     }
     return render(request, "sessions/detail.html", context)
 
