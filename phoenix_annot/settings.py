@@ -269,6 +269,9 @@ SPECTACULAR_SETTINGS = {
         "CategoricalConfigTypeEnum": ["CATEGORICAL"],
         "ContinuousConfigTypeEnum": ["CONTINUOUS"],
         "FreeformConfigTypeEnum": ["FREEFORM"],
+        # Two choice sets share the field name `action`: the annotation history's and a dataset upload's.
+        "AnnotationEventActionEnum": ["create", "update", "delete"],
+        "ActionEnum": ["create", "append", "update"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

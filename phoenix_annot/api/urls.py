@@ -1,6 +1,6 @@
 from django.urls import include, path, register_converter
 
-from .views import agreement, annotation_configs, annotations, documents, projects, sessions, spans
+from .views import agreement, annotation_configs, annotations, documents, history, projects, sessions, spans
 
 
 class AnyText:
@@ -42,6 +42,11 @@ urlpatterns = [
         "projects/<str:identifier>/sessions", sessions.ProjectSessionsView.as_view(), name="project-sessions"
     ),
     path("projects/<str:identifier>/spans", spans.SpanListView.as_view(), name="project-spans"),
+    path(
+        "projects/<str:identifier>/annotation_events",
+        history.ProjectAnnotationEventsView.as_view(),
+        name="project-annotation-events",
+    ),
     path(
         "projects/<str:identifier>/annotation_agreement",
         agreement.AnnotationAgreementView.as_view(),

@@ -110,6 +110,7 @@ CALLS = [
     Call("PUT", P, lambda w: "/v1/projects/p", json_body(lambda w: {"description": "d"})),
     Call("DELETE", P, lambda w: "/v1/projects/p"),
     Call("GET", f"{P}/spans", lambda w: "/v1/projects/p/spans"),
+    Call("GET", f"{P}/annotation_events", lambda w: "/v1/projects/p/annotation_events"),
     Call(
         "GET", f"{P}/annotation_agreement", lambda w: "/v1/projects/p/annotation_agreement?annotation=quality"
     ),
