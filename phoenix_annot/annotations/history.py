@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.core.batching import BATCH_SIZE
+from phoenix_annot.core.bulk import bulk_insert
 
 from .models import EVENT_VALUE_FIELDS, AnnotationEvent, EventAction, PendingTarget
 
@@ -71,7 +71,10 @@ def change_event(
 
 
 def events_append(events: Iterable[AnnotationEvent | None]) -> None:
-    """Store these events (None stands for an unchanged annotation), in one statement per batch."""
-    AnnotationEvent.objects.bulk_create(
-        [event for event in events if event is not None], batch_size=BATCH_SIZE
+    """Store these events (None stands for an unchanged annotation). COPY on PostgreSQL: a /v1 write of
+    100 annotations spent more building bulk_create's INSERT of their events than writing the annotations."""
+    fields = [field.attname for field in AnnotationEvent._meta.concrete_fields if not field.primary_key]
+    bulk_insert(
+        AnnotationEvent,
+        [{name: getattr(event, name) for name in fields} for event in events if event is not None],
     )

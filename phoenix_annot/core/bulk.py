@@ -48,9 +48,7 @@ def bulk_insert(
         with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 values = {**dict.fromkeys(stamped, now), **row}
-                copy.write_row(
-                    [Jsonb(values[name]) if name in json_fields else values[name] for name in names]
-                )
+                copy.write_row([_copied(values[name], json=name in json_fields) for name in names])
         if skip_conflicts_on is not None:
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
@@ -59,3 +57,8 @@ def bulk_insert(
             # Emptied now, not only at commit: a transaction that inserts in batches must not insert a
             # batch again with the next.
             cursor.execute(f"TRUNCATE {staging}")
+
+
+def _copied(value: Any, *, json: bool) -> Any:
+    """A value as COPY takes it; a JSON field's None is SQL NULL, as the ORM saves it."""
+    return Jsonb(value) if json and value is not None else value

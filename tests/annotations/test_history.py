@@ -189,8 +189,9 @@ def test_a_bulk_write_reads_the_values_before_in_a_query_per_batch_not_per_annot
             user=None,
         )
 
-    # Spans, configs, then in a savepoint: the spans' lock, the rows before, the upsert, the events.
-    assert len(queries) == 8
+    # Spans, configs, then in a savepoint: the spans' lock, the rows before, the upsert, the events (a COPY
+    # on PostgreSQL, which the capture does not see).
+    assert len(queries) <= 8
     assert AnnotationEvent.objects.filter(action="update").count() == count // 2
 
 
