@@ -477,7 +477,7 @@ def test_in_a_blind_queue_others_labels_are_hidden_from_a_reviewer_until_they_su
 
 @pytest.mark.parametrize("items", [3, 30])
 def test_next_and_submit_cost_the_same_few_queries_however_many_items_the_queue_holds(
-    items, django_assert_num_queries
+    items, django_assert_num_queries, django_assert_max_num_queries
 ):
     queue, queued = reviewed_queue(items, reviewers_per_item=2)
     for item in queued[: items // 2]:
@@ -490,6 +490,7 @@ def test_next_and_submit_cost_the_same_few_queries_however_many_items_the_queue_
     item = QueueItem.objects.select_related("queue").get(pk=reservation.item_id)
     # The configs; in a savepoint the lock, the reviewer's review and reservation, N, the annotation upsert
     # (span, configs, and in a savepoint the span's lock, the rows held, the insert, its history), the review,
-    # the counter, the reservation; then the six of next.
-    with django_assert_num_queries(24):
+    # the counter, the reservation; then the six of next. At most: PostgreSQL writes the history with a COPY,
+    # which the count does not see.
+    with django_assert_max_num_queries(24):
         submit(item, reviewer)
