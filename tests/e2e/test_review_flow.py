@@ -63,6 +63,8 @@ def test_a_reviewer_annotates_a_span_with_the_keyboard(reviewer_page: Page, live
     expect(form.locator(".chip")).to_contain_text("incorrect")
     expect(form.locator("textarea[name=explanation]")).to_have_value("cites the wrong plan")
 
+    # The chip already read "incorrect" after the digit; the explanation in the list marks the second save.
+    expect(page.locator("#panel-span .annotation-list")).to_contain_text("cites the wrong plan")
     expect(page.locator("#panel-span .annotation-list")).to_contain_text("incorrect")
     expect(page.locator(f"#chips-{llm.pk}")).to_contain_text("correctness: incorrect")
     annotation = SpanAnnotation.objects.get(span=llm)
