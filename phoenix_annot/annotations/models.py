@@ -8,6 +8,8 @@ from phoenix_annot.tracing.models import SESSION_ID_MAX_LENGTH, Project, Session
 
 NOTE_NAME = "note"
 REVIEWER_IDENTIFIER_PREFIX = "px-app:"
+# The identifier of an adjudicated (gold) label of a config on a row; only adjudicators may write it.
+GOLD_IDENTIFIER = "gold"
 
 
 def reviewer_identifier(user_pk: int) -> str:
