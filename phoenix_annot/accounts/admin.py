@@ -6,12 +6,25 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import ApiKey, InvalidApiKeyWindow, User
+from phoenix_annot.tracing.admin import ProjectAdmin
+from phoenix_annot.tracing.models import Project
+
+from .models import ApiKey, InvalidApiKeyWindow, ProjectMembership, User
 from .services import api_key_create, api_key_revoke
+
+
+class ProjectMembershipInline(admin.TabularInline):
+    """Adding the first membership restricts every non-admin user to the projects they are members of
+    (accounts/access.py)."""
+
+    model = ProjectMembership
+    extra = 0
+    raw_id_fields = ("project", "user")
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    inlines = [ProjectMembershipInline]
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Role", {"fields": ("role",)}))
     add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Role", {"fields": ("role",)}))
     list_display = (*DjangoUserAdmin.list_display, "role")
@@ -96,3 +109,13 @@ class InvalidApiKeyWindowAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: InvalidApiKeyWindow | None = None) -> bool:
         return False
+
+
+# Tracing may not import accounts, so the memberships inline is attached here, as annotations/admin.py
+# attaches its own.
+admin.site.unregister(Project)
+
+
+@admin.register(Project)
+class ProjectWithMembersAdmin(ProjectAdmin):
+    inlines = [ProjectMembershipInline]

@@ -102,3 +102,40 @@ class InvalidApiKeyWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address}: {self.failures} invalid keys since {self.window_start:%Y-%m-%d %H:%M:%S}"
+
+
+class ProjectMembership(models.Model):
+    """A user's role on one project. Once any membership exists, users other than global admins see only
+    the projects they are members of (phoenix_annot/accounts/access.py holds the rules)."""
+
+    # The global roles' names, with the same meaning on one project.
+    Role = User.Role
+
+    project = models.ForeignKey("tracing.Project", on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="project_memberships")
+    role = models.CharField(
+        max_length=16,
+        choices=Role.choices,
+        default=Role.ANNOTATOR,
+        help_text="Capped by the user's global role: a membership never grants more than the account has.",
+    )
+    can_adjudicate = models.BooleanField(
+        default=False,
+        help_text="May set the gold value of a config on this project's rows (project admins always may).",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="project_membership_unique_user"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["ADMIN", "ANNOTATOR", "VIEWER"]),
+                name="project_membership_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="VIEWER", can_adjudicate=True),
+                name="project_membership_viewer_cannot_adjudicate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.project}: {self.get_role_display()}"

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from phoenix_annot.accounts.models import ApiKey, InvalidApiKeyWindow, User
+from phoenix_annot.accounts.models import ApiKey, InvalidApiKeyWindow, ProjectMembership, User
 from phoenix_annot.accounts.services import api_key_create, api_key_digest, user_for_api_key
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
@@ -161,8 +161,8 @@ VIEW_AND_DELETE_ONLY = [
 VIEW_ONLY = {AnnotationEvent}
 # django-axes writes these; its admin shows them read-only.
 LOGIN_RECORDS = {AccessAttempt, AccessLog, AccessFailureLog}
-# Edited through the AnnotationConfig and AnnotationQueue pages, as inlines.
-INLINE_ONLY = {ProjectAnnotationConfig, QueueConfig, QueueReviewer}
+# Edited through the AnnotationConfig, AnnotationQueue, Project and User pages, as inlines.
+INLINE_ONLY = {ProjectAnnotationConfig, QueueConfig, QueueReviewer, ProjectMembership}
 
 
 def admin_url(model: type[Model], view: str, *args: object) -> str:

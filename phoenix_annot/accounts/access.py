@@ -1,0 +1,87 @@
+"""Who may see and change which project: the one place the per-project rules live.
+
+- No membership anywhere on the instance: every user sees every project with their global role, as before
+  memberships existed. Nothing changes for an instance until an admin sets the first membership.
+- Once any membership exists, a user sees only the projects they are a member of; global admins (and
+  superusers) see every project, member or not. The switch is instance-wide rather than per project
+  because a per-project switch fails open: a project ingest creates, or one whose last member is removed,
+  would be visible to everyone.
+- A user's role on a project they see is the lower of their global role and their membership's role: a
+  membership narrows, never widens, so a global viewer stays a viewer everywhere. Every check that runs
+  before the project is known (/v1's permission classes, the pages' `can_write`) keeps answering for the
+  global role, and no membership can make it wrong.
+- `may_adjudicate`: global admins, project admins and members given `can_adjudicate`.
+
+A caller with no account (/v1 with authentication off) is trusted as before while no membership exists,
+and sees no project once one does.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from phoenix_annot.tracing.models import Project
+
+from .models import ProjectMembership, User
+
+Role = User.Role
+RANK = {Role.VIEWER: 0, Role.ANNOTATOR: 1, Role.ADMIN: 2}
+
+AnyUser = User | AnonymousUser
+
+
+def visible_projects(user: AnyUser) -> QuerySet[Project]:
+    """The projects `user` may see, each annotated with `access_role`: their effective role on it.
+
+    One query whatever the number of projects: the membership and the instance-wide switch are subqueries.
+    """
+    projects = Project.objects.all()
+    if user.is_authenticated and user.is_admin:
+        return projects.annotate(access_role=Value(Role.ADMIN, output_field=CharField()))
+    if not user.is_authenticated:
+        return projects.filter(~Exists(ProjectMembership.objects.all())).annotate(
+            access_role=Value(Role.ADMIN, output_field=CharField())
+        )
+    member_role = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+    return (
+        projects.annotate(member_role=Subquery(member_role))
+        .filter(Q(member_role__isnull=False) | ~Exists(ProjectMembership.objects.all()))
+        .annotate(access_role=_capped(user.role))
+    )
+
+
+def _capped(global_role: str) -> Case:
+    """The lower of `global_role` and the membership's role (the global role when there is none)."""
+    lower = [role for role in RANK if RANK[role] < RANK[Role(global_role)]]
+    return Case(
+        *[When(member_role=role, then=Value(role)) for role in lower],
+        default=Value(global_role),
+        output_field=CharField(),
+    )
+
+
+def project_role(user: AnyUser, project: Project) -> str | None:
+    """`user`'s effective role on `project`, or None when they may not see it. Reads the `access_role` a
+    project from `visible_projects` carries, else asks the database once."""
+    if hasattr(project, "access_role"):
+        return project.access_role
+    return visible_projects(user).filter(pk=project.pk).values_list("access_role", flat=True).first()
+
+
+def may_write(user: AnyUser, project: Project) -> bool:
+    """May `user` write annotations, queues and datasets from `project`'s rows."""
+    role = project_role(user, project)
+    return role is not None and role != Role.VIEWER
+
+
+def may_adjudicate(user: AnyUser, project: Project) -> bool:
+    """May `user` set gold values on `project`'s rows: a global admin, a project admin, or a member given
+    the right. A global viewer never may, whatever their membership says."""
+    if not user.is_authenticated:
+        return False
+    if user.is_admin:
+        return True
+    if user.role == Role.VIEWER:
+        return False
+    return ProjectMembership.objects.filter(
+        Q(role=ProjectMembership.Role.ADMIN) | Q(can_adjudicate=True), project=project, user=user
+    ).exists()
