@@ -9,6 +9,7 @@ from django.db import transaction
 from phoenix_annot.annotations.services import pending_annotations_apply
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.core.bulk import bulk_insert
+from phoenix_annot.queues.rules import queue_rules_apply
 from phoenix_annot.tracing.models import Project, Span, Trace
 from phoenix_annot.tracing.services import (
     session_rollups_refresh,
@@ -60,7 +61,8 @@ def spans_ingest(*, records: Iterable[SpanRecord]) -> IngestResult:
     rejected and returned, not stored: span ids name spans on their own across the API.
 
     A trace keeps the project of its first span; later spans of the trace join it there. API annotations
-    that were waiting for these spans are applied in the same transaction.
+    that were waiting for these spans are applied in the same transaction, and then the review queues'
+    rules add the spans they match.
     """
     state = _Batches()
     with transaction.atomic():
@@ -77,6 +79,10 @@ def spans_ingest(*, records: Iterable[SpanRecord]) -> IngestResult:
                 span_ids=state.stored_span_ids,
                 trace_ids=state.traces.keys(),
                 session_ids=set(state.trace_sessions.values()),
+            )
+            queue_rules_apply(
+                project_pks={trace.project_id for trace in state.traces.values()},
+                span_ids=state.stored_span_ids,
             )
     return IngestResult(
         received=state.received, stored=len(state.stored_span_ids), rejected=tuple(state.rejected)

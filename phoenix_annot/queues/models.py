@@ -6,6 +6,7 @@ The queue's counters live on its rows so that "next item" is one index walk: an 
 submitted reviews per item" hold whatever the concurrency.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
@@ -367,3 +368,62 @@ class QueueReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome.lower()} item {self.item_id} by {self.reviewer_id}"
+
+
+MAX_SAMPLING_PERCENT = 100
+
+
+class QueueRuleQuerySet(models.QuerySet["QueueRule"]):
+    def enabled_in(self, project_pks: Iterable[int]) -> "QueueRuleQuerySet":
+        return self.filter(enabled=True, queue__project_id__in=list(project_pks))
+
+
+class QueueRule(TimeStampedModel):
+    """A saved span filter whose matches become items of the queue: those stored when it is saved, then
+    those ingested afterwards, as they arrive (rules.py)."""
+
+    queue = models.ForeignKey(AnnotationQueue, on_delete=models.CASCADE, related_name="rules")
+    kind = models.CharField(
+        max_length=16,
+        choices=ItemKind.choices,
+        default=ItemKind.SPAN,
+        help_text="What a matching span adds: itself, its trace or its trace's session.",
+    )
+    filter = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="SpanFilter parameters as the Spans tab's query string has them (a list for a repeated "
+        "one), `condition` the filter expression; {} matches every span of the project.",
+    )
+    sampling_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SAMPLING_PERCENT)],
+        help_text="Add only this share of the matches (1 to 100), chosen by a hash of each span, trace or "
+        "session id, so that a backfill and later ingests pick the same ones; empty adds every match.",
+    )
+    enabled = models.BooleanField(default=True, help_text="A disabled rule adds nothing.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who saved it: the items it adds are theirs, and `labelled_by=me` means them.",
+    )
+
+    objects = QueueRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ItemKind.values), name="queue_rule_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(sampling_percent__isnull=True)
+                | Q(sampling_percent__gte=1, sampling_percent__lte=MAX_SAMPLING_PERCENT),
+                name="queue_rule_sampling_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rule {self.pk} of queue {self.queue_id}"

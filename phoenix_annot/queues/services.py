@@ -190,8 +190,15 @@ def queue_items_add(
         raise MissingTargets(missing)
     with transaction.atomic():
         added = sum(
-            _insert_items(
-                queue, kind, in_project.filter(**{f"{key}__in": chunk}).values(target_pk=F("pk")), user
+            items_insert(
+                [
+                    ItemSource(
+                        queue.pk,
+                        kind,
+                        in_project.filter(**{f"{key}__in": chunk}).values(target_pk=F("pk")),
+                        user.pk if user else None,
+                    )
+                ]
             )
             for chunk in chunks(ids)
         )
@@ -204,41 +211,70 @@ def queue_items_add_matching(
     """Add, in one statement on the server, the items these spans make: the spans themselves, their traces or
     their traces' sessions, those of the queue's project only. Idempotent: items already there stay as they
     are and are counted in `already`."""
-    targets = (
-        spans.filter(project_id=queue.project_id)
-        .order_by()
-        .values(target_pk=F(SPAN_TO_TARGET[kind]))
-        .distinct()
-    )
-    if kind == ItemKind.SESSION:
-        # A trace of another project may carry a session.id first seen in this one, and the reverse.
-        targets = targets.filter(trace__session__project_id=queue.project_id)
+    targets = span_targets(project_pk=queue.project_id, spans=spans, kind=kind)
     with transaction.atomic():
-        matched = targets.exclude(target_pk=None).count()
-        added = _insert_items(queue, kind, targets, user)
+        matched = targets.count()
+        added = items_insert([ItemSource(queue.pk, kind, targets, user.pk if user else None)])
     return ItemsAdded(added=added, already=matched - added)
 
 
-def _insert_items(queue: AnnotationQueue, kind: str, targets: QuerySet[Any], user: User | None) -> int:
-    """INSERT ... SELECT the `target_pk`s of `targets` as items of `kind`, skipping those in the queue
-    already (the queue_item_unique_<kind> constraints); how many were added.
+def span_targets(*, project_pk: int, spans: QuerySet[Span], kind: str) -> QuerySet[Any]:
+    """The distinct `target_pk`s of the items of `kind` these spans make, within the project."""
+    targets = (
+        spans.filter(project_id=project_pk)
+        .order_by()
+        .values(target_pk=F(SPAN_TO_TARGET[kind]))
+        .distinct()
+        .exclude(target_pk=None)
+    )
+    if kind == ItemKind.SESSION:
+        # A trace of another project may carry a session.id first seen in this one, and the reverse.
+        targets = targets.filter(trace__session__project_id=project_pk)
+    return targets
+
+
+@dataclass(frozen=True)
+class ItemSource:
+    """Items to insert: the `target_pk`s of `targets` as items of `kind` of a queue, added by a user."""
+
+    queue_pk: int
+    kind: str
+    targets: QuerySet[Any]
+    user_pk: int | None
+
+
+def items_insert(sources: Sequence[ItemSource]) -> int:
+    """INSERT ... SELECT the targets of every source in one statement, skipping those in their queue already
+    (the queue_item_unique_<kind> constraints); how many were added.
 
     The ORM has no INSERT ... SELECT: building one row object per target would bring every id of a large
     filter through Python, where the database copies them itself.
     """
-    select_sql, params = targets.query.sql_with_params()
     quote = connection.ops.quote_name
-    column = quote(QueueItem._meta.get_field(kind).column)
+    target_columns = [quote(QueueItem._meta.get_field(kind).column) for kind in ItemKind.values]
+    now = timezone.now()
+    selects: list[str] = []
+    params: list[Any] = []
+    for source in sources:
+        select_sql, select_params = source.targets.query.sql_with_params()
+        # Typed NULLs: PostgreSQL reads an untyped NULL of a UNION as text, which no id column takes.
+        values = ", ".join(
+            "target.target_pk" if kind == source.kind else "CAST(NULL AS BIGINT)" for kind in ItemKind.values
+        )
+        selects.append(
+            f"SELECT CAST(%s AS BIGINT) AS queue, {values}, CAST(%s AS BIGINT), %s FROM ({select_sql}) target"
+        )
+        params += [source.queue_pk, source.user_pk, now, *select_params]
     sql = (
         f"INSERT INTO {quote(QueueItem._meta.db_table)} "
-        f"({quote('queue_id')}, {column}, {quote('review_count')}, {quote('added_by_id')}, "
-        f"{quote('created_at')}) "
-        f"SELECT %s, target.target_pk, 0, %s, %s FROM ({select_sql}) target "
-        # The WHERE also keeps SQLite from reading ON CONFLICT as part of the FROM clause.
-        "WHERE target.target_pk IS NOT NULL ORDER BY target.target_pk ON CONFLICT DO NOTHING"
+        f"({quote('queue_id')}, {', '.join(target_columns)}, {quote('added_by_id')}, {quote('created_at')}, "
+        f"{quote('review_count')}) "
+        f"SELECT item.*, 0 FROM ({' UNION ALL '.join(selects)}) item "
+        # The WHERE keeps SQLite from reading ON CONFLICT as part of the FROM clause; ids follow the targets.
+        "WHERE true ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [queue.pk, user.pk if user else None, timezone.now(), *params])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 

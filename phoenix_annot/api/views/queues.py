@@ -6,12 +6,10 @@ with auth off. Who may change a queue is its creator or an admin (as for dataset
 the queue's rule (services.py).
 """
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db.models import QuerySet
-from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -21,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from phoenix_annot.accounts.access import visible
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import AnnotationConfig, AnnotationSource
 from phoenix_annot.annotations.services import MissingTargets
@@ -38,6 +37,7 @@ from phoenix_annot.queues.models import (
     QueueReservation,
     ReviewOutcome,
 )
+from phoenix_annot.queues.rules import filter_problems, span_filter_data
 from phoenix_annot.queues.selectors import (
     annotation_queues_with_settings,
     item_state,
@@ -63,7 +63,7 @@ from phoenix_annot.tracing.models import Span
 
 from ..auth import VIEWER_WRITE_DENIED, V1Access
 from ..errors import PlainError
-from ..lookups import project_from_identifier
+from ..lookups import project_for, reached
 from ..params import LimitField, LiteralField, NonEmptyText, QueryParams, paginate_desc
 from ..schema import PROJECT_NOT_FOUND, cursor_field, data_envelope, errors, global_id_path, page_envelope
 from ..wire import envelope, iso, page, validated
@@ -301,21 +301,22 @@ def reservation_data(reservation: QueueReservation | None) -> dict[str, Any] | N
 # --- lookups -----------------------------------------------------------------------------------------------
 
 
-def queue_from_id(queue_id: str, *, with_settings: bool = False) -> AnnotationQueue:
-    """The queue, or a 404; `with_settings` fetches its configs and reviewers too, for `queue_data`."""
+def queue_from_id(request: Request, queue_id: str, *, with_settings: bool = False) -> AnnotationQueue:
+    """The queue, or a 404 (also for one of a project the caller may not see); `with_settings` fetches its
+    configs and reviewers too, for `queue_data`."""
     try:
         _type, pk = from_global_id(queue_id, QUEUE_TYPE)
     except GlobalIDError:
         pk = None
     queues = annotation_queues_with_settings() if with_settings else AnnotationQueue.objects.all()
-    queue = queues.filter(pk=pk).first() if pk is not None else None
+    queue = reached(request, queues, pk=pk) if pk is not None else None
     if queue is None:
         raise PlainError(404, f"Annotation queue with ID {queue_id} not found")
     return queue
 
 
-def item_from_id(queue_id: str, item_id: str) -> QueueItem:
-    queue = queue_from_id(queue_id)
+def item_from_id(request: Request, queue_id: str, item_id: str) -> QueueItem:
+    queue = queue_from_id(request, queue_id)
     try:
         _type, pk = from_global_id(item_id, ITEM_TYPE)
     except GlobalIDError:
@@ -448,9 +449,9 @@ class QueueListView(APIView):
     )
     def get(self, request: Request) -> Response:
         params = QueueListParams.read(request)
-        queues = annotation_queues_with_settings()
+        queues = visible(annotation_queues_with_settings(), request.user)
         if "project" in params:
-            queues = queues.filter(project=project_from_identifier(params["project"]))
+            queues = queues.filter(project=project_for(request, params["project"]))
         rows, next_cursor = paginate_desc(
             queues, request=request, type_name=QUEUE_TYPE, limit=params["limit"]
         )
@@ -467,7 +468,7 @@ class QueueListView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = validated(CreateQueueInput, request.data)
-        project = project_from_identifier(body["project"])
+        project = project_for(request, body["project"])
         queue = saved(
             annotation_queue_create, project_id=project.pk, user=acting_user(request), **queue_fields(body)
         )
@@ -487,7 +488,7 @@ class QueueDetailView(APIView):
         },
     )
     def get(self, request: Request, queue_id: str) -> Response:
-        queue = queue_from_id(queue_id, with_settings=True)
+        queue = queue_from_id(request, queue_id, with_settings=True)
         return Response(
             envelope({**queue_data(queue), "item_counts": queue_item_counts(queue, now=timezone.now())})
         )
@@ -510,7 +511,7 @@ class QueueDetailView(APIView):
         },
     )
     def patch(self, request: Request, queue_id: str) -> Response:
-        queue = queue_from_id(queue_id)
+        queue = queue_from_id(request, queue_id)
         self.check_object_permissions(request, queue)
         body = validated(QueueInput, request.data)
         return Response(
@@ -530,7 +531,7 @@ class QueueDetailView(APIView):
         },
     )
     def delete(self, request: Request, queue_id: str) -> Response:
-        queue = queue_from_id(queue_id)
+        queue = queue_from_id(request, queue_id)
         self.check_object_permissions(request, queue)
         annotation_queue_delete(queue=queue)
         return Response(status=204)
@@ -547,7 +548,7 @@ class QueueItemsView(APIView):
         },
     )
     def get(self, request: Request, queue_id: str) -> Response:
-        queue = queue_from_id(queue_id)
+        queue = queue_from_id(request, queue_id)
         params = QueueItemListParams.read(request)
         now = timezone.now()
         items = QueueItem.objects.filter(queue=queue)
@@ -577,7 +578,7 @@ class QueueItemsView(APIView):
         },
     )
     def post(self, request: Request, queue_id: str) -> Response:
-        queue = queue_from_id(queue_id)
+        queue = queue_from_id(request, queue_id)
         body = validated(AddQueueItemsInput, request.data)
         user = acting_user(request)
         if "filter" in body:
@@ -600,29 +601,13 @@ class QueueItemsView(APIView):
 def _filtered_spans(request: Request, queue: AnnotationQueue, raw: dict[str, Any]) -> QuerySet[Span]:
     """The spans of the queue's project that SpanFilter keeps for these parameters; a 422 naming each one
     it refuses (or does not know)."""
-    unknown = sorted(set(raw) - set(SpanFilter.base_filters))
-    if unknown:
-        raise serializers.ValidationError(
-            {"filter": {name: ["Not a span filter parameter."] for name in unknown}}
-        )
-    data = QueryDict(mutable=True)
-    for name, value in raw.items():
-        data.setlist(name, [_query_text(item) for item in (value if isinstance(value, list) else [value])])
-    filterset = SpanFilter(data, queryset=Span.objects.filter(project=queue.project), request=request)
-    if not filterset.is_valid():
-        refused = {
-            name: [" ".join(error.messages) for error in found]
-            for name, found in filterset.form.errors.as_data().items()
-        }
-        raise serializers.ValidationError({"filter": refused})
+    filterset = SpanFilter(
+        span_filter_data(raw), queryset=Span.objects.filter(project=queue.project), request=request
+    )
+    problems = filter_problems(filterset, raw)
+    if problems:
+        raise serializers.ValidationError({"filter": problems})
     return filterset.qs
-
-
-def _query_text(value: Any) -> str:
-    """A JSON value as the query string would carry it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def reviewing(service: Callable[..., T], **kwargs: Any) -> T:
@@ -660,7 +645,7 @@ class QueueNextView(APIView):
         },
     )
     def post(self, request: Request, queue_id: str) -> Response:
-        queue = queue_from_id(queue_id)
+        queue = queue_from_id(request, queue_id)
         return Response(
             envelope(reservation_data(queue_item_next(queue=queue, reviewer=reviewer_of(request))))
         )
@@ -694,7 +679,7 @@ class ItemSubmitView(APIView):
         },
     )
     def post(self, request: Request, queue_id: str, item_id: str) -> Response:
-        item = item_from_id(queue_id, item_id)
+        item = item_from_id(request, queue_id, item_id)
         reviewer = reviewer_of(request)
         annotations = [
             ReviewAnnotation(
@@ -744,7 +729,7 @@ class ItemSkipView(APIView):
         },
     )
     def post(self, request: Request, queue_id: str, item_id: str) -> Response:
-        item = item_from_id(queue_id, item_id)
+        item = item_from_id(request, queue_id, item_id)
         reviewer = reviewer_of(request)
         reason = validated(SkipItemInput, request.data or {})["reason"]
         following = reviewing(queue_item_skip, item=item, reviewer=reviewer, reason=reason)
@@ -761,6 +746,6 @@ class ItemReleaseView(APIView):
         responses={204: None, **errors({401: NO_REVIEWER, 404: ITEM_NOT_FOUND}, validation=False)},
     )
     def post(self, request: Request, queue_id: str, item_id: str) -> Response:
-        item = item_from_id(queue_id, item_id)
+        item = item_from_id(request, queue_id, item_id)
         queue_item_release(item=item, reviewer=reviewer_of(request))
         return Response(status=204)
