@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "phoenix_annot.annotations",
     "phoenix_annot.datasets",
     "phoenix_annot.queues",
+    "phoenix_annot.corrections",
     "phoenix_annot.demo",
     "phoenix_annot.web",
 ]

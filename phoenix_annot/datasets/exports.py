@@ -29,6 +29,8 @@ from .models import ExampleRevision
 from .selectors import split_names_by_example
 
 SECTIONS = ("input", "output", "metadata")
+# The metadata key "label from gold" writes an example's gold labels under (spans.py).
+GOLD_KEY = "gold"
 CHUNK_SIZE = 500
 # What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -48,6 +50,12 @@ def example_ids(revision: ExampleRevision) -> tuple[str, str]:
     """The wire `id` (the uploader's id when there is one) and `node_id` of a revision's example."""
     node_id = to_global_id("DatasetExample", revision.example_id)
     return revision.external_id or node_id, node_id
+
+
+def with_gold(revisions: QuerySet[ExampleRevision]) -> QuerySet[ExampleRevision]:
+    """Only the examples with a gold value: those added with "label from gold" from a row that had a gold
+    label (spans.py), whatever the export."""
+    return revisions.filter(metadata__has_key=GOLD_KEY)
 
 
 def csv_lines(revisions: QuerySet[ExampleRevision]) -> Iterator[str]:

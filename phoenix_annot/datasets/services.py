@@ -22,6 +22,7 @@ from phoenix_annot.core.batching import chunks
 from phoenix_annot.core.bulk import bulk_insert
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id
 from phoenix_annot.core.jsonsafe import is_storable_json
+from phoenix_annot.corrections.selectors import winning_span_corrections
 from phoenix_annot.tracing.models import Span
 
 from .models import (
@@ -34,7 +35,7 @@ from .models import (
     RevisionKind,
 )
 from .selectors import dataset_latest_version, example_revisions_at_version
-from .spans import example_input, example_metadata, example_output
+from .spans import span_example
 
 # One add reads every span with its attributes and annotations into memory; past this, narrow the filter.
 MAX_SPANS_PER_ADD = 10_000
@@ -157,12 +158,14 @@ def dataset_add_spans(
     spans: QuerySet[Span] | Sequence[Span],
     user: User | None,
     split_name: str | None = None,
+    from_gold: bool = False,
 ) -> SpansAdded:
     """Add one example per span that is not an example yet, as one new version; no version when none is new.
 
     A span whose example was deleted by a later version comes back as that same example (the span stays
     linked to one example per dataset). With `split_name`, every span's example, new or not, is put in that
-    split too. Queries do not grow with the number of spans.
+    split too. A corrected output becomes the example's output; `from_gold` adds the gold labels (spans.py).
+    Queries do not grow with the number of spans.
     """
     spans = list(spans[: MAX_SPANS_PER_ADD + 1] if isinstance(spans, QuerySet) else spans)
     if len(spans) > MAX_SPANS_PER_ADD:
@@ -170,6 +173,7 @@ def dataset_add_spans(
     if split_name is not None:
         split_name = _split_name(split_name)
     annotations = _annotations_by_span([span.pk for span in spans])
+    corrections = winning_span_corrections(spans)
     with transaction.atomic():
         _lock(dataset)
         holders = dict(
@@ -193,9 +197,12 @@ def dataset_add_spans(
                     {
                         "example_id": example_pks[span.pk],
                         "version_id": version.pk,
-                        "input": example_input(span),
-                        "output": example_output(span),
-                        "metadata": example_metadata(span, annotations.get(span.pk, [])),
+                        **span_example(
+                            span,
+                            annotations.get(span.pk, []),
+                            correction=corrections.get(span.pk),
+                            from_gold=from_gold,
+                        ),
                         "revision_kind": RevisionKind.CREATE,
                     }
                     for span in to_add

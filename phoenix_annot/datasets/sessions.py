@@ -7,6 +7,9 @@
 - metadata: `session_id`, `project` (its name) and `annotations`, the session's annotations by name as a
   span's example keeps them (notes left out).
 
+A corrected last answer (a correction of the session) becomes the output, and "label from gold" adds the
+session's gold labels, as for spans (spans.py says how, and which correction wins).
+
 A session is linked to one example per dataset (DatasetExample.session), as a span is: adding it again
 revises that example (a PATCH) when the conversation or its annotations changed since, and a session whose
 example was deleted comes back as that same example.
@@ -23,6 +26,8 @@ from django.db.models import QuerySet
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import NOTE_NAME, SessionAnnotation
+from phoenix_annot.corrections.models import Correction
+from phoenix_annot.corrections.selectors import winning_session_corrections
 from phoenix_annot.tracing.conversations import Turn, session_turns
 from phoenix_annot.tracing.models import Session
 
@@ -37,7 +42,7 @@ from .services import (
     _version_create,
     splits_assign,
 )
-from .spans import annotations_snapshot
+from .spans import annotations_snapshot, taking
 
 # One add reads every turn of every session into memory (a session may hold hundreds of turns).
 MAX_SESSIONS_PER_ADD = 1_000
@@ -56,6 +61,7 @@ def dataset_add_sessions(
     sessions: QuerySet[Session] | Sequence[Session],
     user: User | None,
     split_name: str | None = None,
+    from_gold: bool = False,
 ) -> SessionsAdded:
     """One example per session, as one new version: new sessions are created, changed ones revised; no
     version when nothing changed. With `split_name`, every session's example, new or not, is put in that
@@ -67,7 +73,7 @@ def dataset_add_sessions(
         raise ValidationError(
             f"Add at most {MAX_SESSIONS_PER_ADD:,} sessions at a time; narrow the selection."
         )
-    examples = _session_examples(sessions)
+    examples = _session_examples(sessions, from_gold=from_gold)
     with transaction.atomic():
         _lock(dataset)
         holders = dict(
@@ -106,7 +112,14 @@ def dataset_add_sessions(
     )
 
 
-def session_example(session: Session, turns: list[Turn], annotations: list[SessionAnnotation]) -> Incoming:
+def session_example(
+    session: Session,
+    turns: list[Turn],
+    annotations: list[SessionAnnotation],
+    *,
+    correction: Correction | None = None,
+    from_gold: bool = False,
+) -> Incoming:
     """The example a session becomes (see the module docstring)."""
     messages: list[dict[str, Any]] = []
     arrived = [turn for turn in turns if turn.root is not None]
@@ -118,26 +131,38 @@ def session_example(session: Session, turns: list[Turn], annotations: list[Sessi
     last_answer = arrived[-1].assistant if arrived else ""
     return Incoming(
         input={"messages": messages},
-        output={"messages": [{"role": "assistant", "content": last_answer}]} if last_answer else {},
-        metadata={
-            "session_id": session.session_id,
-            "project": session.project.name,
-            "annotations": annotations_snapshot(annotations),
-        },
+        **taking(
+            output={"messages": [{"role": "assistant", "content": last_answer}]} if last_answer else {},
+            metadata={
+                "session_id": session.session_id,
+                "project": session.project.name,
+                "annotations": annotations_snapshot(annotations),
+            },
+            annotations=annotations,
+            correction=correction,
+            from_gold=from_gold,
+        ),
         span_id=None,
         external_id=None,
     )
 
 
-def _session_examples(sessions: list[Session]) -> dict[int, Incoming]:
-    """Session pk -> its example; two queries for all the sessions' turns, one for their annotations."""
+def _session_examples(sessions: list[Session], *, from_gold: bool) -> dict[int, Incoming]:
+    """Session pk -> its example; two queries for all the sessions' turns, one for their annotations, one
+    for their corrections."""
     distinct = {session.pk: session for session in sessions}
     turns = session_turns(distinct)
     annotations: dict[int, list[SessionAnnotation]] = defaultdict(list)
     rows = SessionAnnotation.objects.filter(session__in=distinct).exclude(name=NOTE_NAME)
     for annotation in rows.select_related("user").order_by("pk"):
         annotations[annotation.session_id].append(annotation)
-    return {pk: session_example(session, turns[pk], annotations[pk]) for pk, session in distinct.items()}
+    corrections = winning_session_corrections(distinct)
+    return {
+        pk: session_example(
+            session, turns[pk], annotations[pk], correction=corrections.get(pk), from_gold=from_gold
+        )
+        for pk, session in distinct.items()
+    }
 
 
 def _live_hashes(dataset: Dataset, *, example_pks: Iterable[int]) -> dict[int, bytes]:

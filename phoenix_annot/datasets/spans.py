@@ -1,18 +1,83 @@
 """How a span becomes dataset example content (PHOENIX_COMPAT.md §6, "Select rows → Add to dataset").
 
-Pure functions over a span's nested attributes; the service fetches the spans and their annotations. LLM
-messages come from the one conversation reader (`tracing.openinference`, OpenInference or GenAI attributes)
-in OpenAI chat shape, so the fine-tuning export can use them as they are.
+Pure functions over a span's nested attributes; the service fetches the spans, their annotations and their
+corrections. LLM messages come from the one conversation reader (`tracing.openinference`, OpenInference or
+GenAI attributes) in OpenAI chat shape, so the fine-tuning export can use them as they are.
+
+A row with a corrected output (corrections/) becomes an example whose output is the correction, in the
+shape the row's own output has (an assistant chat message for a model's answer), its own output kept in
+metadata as `original_output` and the correction described under `correction`. When several reviewers
+corrected it, the example takes the gold correction (an adjudicator's), else the latest written; a trace's
+root span takes its trace's correction too. "Label from gold" adds `gold`: the row's gold annotations
+(identifier `gold`) by name; only an example with at least one has the key.
 """
 
 import json
 from collections.abc import Iterable
 from typing import Any
 
-from phoenix_annot.annotations.models import AnnotationBase, SpanAnnotation
+from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations.models import GOLD_IDENTIFIER, AnnotationBase, SpanAnnotation
 from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.corrections.models import Correction
+from phoenix_annot.corrections.outputs import corrected_example_output
 from phoenix_annot.tracing import openinference
 from phoenix_annot.tracing.models import Span, SpanKind
+
+
+def span_example(
+    span: Span, annotations: list[SpanAnnotation], *, correction: Correction | None, from_gold: bool
+) -> dict[str, dict[str, Any]]:
+    """The span's example `input`, `output` and `metadata` (see the module docstring)."""
+    return {
+        "input": example_input(span),
+        **taking(
+            output=example_output(span),
+            metadata=example_metadata(span, annotations),
+            annotations=annotations,
+            correction=correction,
+            from_gold=from_gold,
+        ),
+    }
+
+
+def taking(
+    *,
+    output: dict[str, Any],
+    metadata: dict[str, Any],
+    annotations: Iterable[AnnotationBase],
+    correction: Correction | None,
+    from_gold: bool,
+) -> dict[str, dict[str, Any]]:
+    """A row's example `output` and `metadata` once its correction and, `from_gold`, its gold labels are
+    taken (see the module docstring)."""
+    if correction is not None:
+        metadata = {
+            **metadata,
+            "original_output": output,
+            "correction": {
+                "id": to_global_id("Correction", correction.pk),
+                "gold": correction.gold,
+                **_writer(correction.user),
+                "updated_at": correction.updated_at.isoformat(),
+            },
+        }
+        output = corrected_example_output(correction)
+    if from_gold and (gold := _gold_labels(annotations)):
+        metadata = {**metadata, "gold": gold}
+    return {"output": output, "metadata": metadata}
+
+
+def _gold_labels(annotations: Iterable[AnnotationBase]) -> dict[str, dict[str, Any]]:
+    return {
+        annotation.name: {
+            "label": annotation.label,
+            "score": annotation.score,
+            "explanation": annotation.explanation,
+        }
+        for annotation in annotations
+        if annotation.identifier == GOLD_IDENTIFIER
+    }
 
 
 def example_input(span: Span) -> dict[str, Any]:
@@ -55,13 +120,18 @@ def annotations_snapshot(annotations: Iterable[AnnotationBase]) -> dict[str, lis
 
 
 def _annotation(annotation: AnnotationBase) -> dict[str, Any]:
-    user = annotation.user
     return {
         "label": annotation.label,
         "score": annotation.score,
         "explanation": annotation.explanation,
         "metadata": annotation.metadata,
         "annotator_kind": annotation.annotator_kind,
+        **_writer(annotation.user),
+    }
+
+
+def _writer(user: User | None) -> dict[str, Any]:
+    return {
         "user_id": to_global_id("User", user.pk) if user else None,
         "username": user.username if user else None,
         "email": user.email if user else None,

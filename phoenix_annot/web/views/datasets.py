@@ -16,7 +16,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from phoenix_annot.datasets.exports import EXPORT_FORMATS, openai_ft_report
+from phoenix_annot.datasets.exports import EXPORT_FORMATS, openai_ft_report, with_gold
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.selectors import (
     dataset_versions_numbered,
@@ -60,6 +60,7 @@ class AddRowsForm(forms.Form):
     new_dataset_name = forms.CharField(max_length=255, required=False)
     split = forms.ChoiceField(choices=[("", "none"), ("train", "train"), ("test", "test")], required=False)
     new_split_name = forms.CharField(max_length=MAX_SPLIT_NAME_LENGTH, required=False)
+    from_gold = forms.BooleanField(required=False, help_text="Put the rows' gold labels in the examples.")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -95,7 +96,11 @@ def dataset_add_spans_view(request: HttpRequest) -> HttpResponse:
         if not values["all_matching"]:
             spans = spans.filter(span_id__in=values["span"])
         return dataset_add_spans(
-            dataset=dataset, spans=spans, user=request.user, split_name=values["split_name"]
+            dataset=dataset,
+            spans=spans,
+            user=request.user,
+            split_name=values["split_name"],
+            from_gold=values["from_gold"],
         )
 
     return add_rows_to_dataset(request, AddSpansForm, add)
@@ -157,11 +162,17 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = get_object_or_404(Dataset, pk=pk)
     versions = list(dataset_versions_numbered(dataset=dataset).order_by("-pk"))
     version = chosen_version(versions, request.GET.get("version"))
-    context: dict = {"dataset": dataset, "versions": versions, "version": version, "exports": EXPORT_FORMATS}
+    context: dict = {
+        "dataset": dataset,
+        "versions": versions,
+        "version": version,
+        "exports": EXPORT_FORMATS,
+        "gold_only": request.GET.get("gold") == "only",
+    }
     if version is not None:
         splits = list(splits_at_version(version=version).order_by("name"))
         split = chosen_split(splits, request.GET.get("split"))
-        revisions = revisions_in(version, split)
+        revisions = gold_only(request, revisions_in(version, split))
         examples = Paginator(with_example_numbers(revisions), EXAMPLES_PER_PAGE).get_page(
             request.GET.get("page")
         )
@@ -385,11 +396,17 @@ def dataset_export(request: HttpRequest, pk: int, export: str) -> StreamingHttpR
         if split is None:
             raise Http404("No such split in this version")
     response = StreamingHttpResponse(
-        export_format.lines(revisions_in(version, split)), content_type=export_format.content_type
+        export_format.lines(gold_only(request, revisions_in(version, split))),
+        content_type=export_format.content_type,
     )
     filename = export_format.filename(dataset.name, version.number, split.name if split else None)
     response["Content-Disposition"] = attachment(filename)
     return response
+
+
+def gold_only(request: HttpRequest, revisions: QuerySet[ExampleRevision]) -> QuerySet[ExampleRevision]:
+    """`?gold=only`: the examples with a gold value, on the page and in its downloads."""
+    return with_gold(revisions) if request.GET.get("gold") == "only" else revisions
 
 
 def chosen_version(versions: list[DatasetVersion], asked: str | None) -> DatasetVersion | None:

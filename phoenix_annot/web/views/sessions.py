@@ -95,7 +95,11 @@ def dataset_add_sessions_view(request: HttpRequest) -> HttpResponse:
         if not values["all_matching"]:
             sessions = sessions.filter(session_id__in=values["session"])
         return dataset_add_sessions(
-            dataset=dataset, sessions=sessions, user=request.user, split_name=values["split_name"]
+            dataset=dataset,
+            sessions=sessions,
+            user=request.user,
+            split_name=values["split_name"],
+            from_gold=values["from_gold"],
         )
 
     return add_rows_to_dataset(request, AddSessionsForm, add)
