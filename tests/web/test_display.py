@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from django.template import Context, Template
 
-from phoenix_annot.web.templatetags.display import count, score, when
+from phoenix_annot.web.templatetags.display import clip, count, score, when
 
 
 def test_a_moment_is_written_with_its_year_in_utc_whatever_zone_it_came_in():
@@ -31,3 +31,16 @@ def test_the_filters_load_in_templates_by_their_short_names():
         Context({"t": datetime(2026, 12, 6, 14, 3, 27, tzinfo=UTC), "n": 216000, "s": 0.666})
     )
     assert rendered == "2026-12-06 14:03:27 UTC 216,000 0.67"
+
+
+def test_a_preview_is_clipped_to_its_length_with_an_ellipsis_as_truncatechars_does():
+    assert clip("a" * 200, 120) == "a" * 119 + "…"
+    assert len(clip("a" * 200, 120)) == 120
+    assert clip("a" * 120, 120) == "a" * 120
+    assert clip(None, 120) == clip("", 120) == ""
+
+
+def test_a_clipped_preview_is_still_escaped():
+    template = Template("{% load display %}{{ text|clip:10 }}")
+    rendered = template.render(Context({"text": "<b>bold</b> and more"}))
+    assert rendered == "&lt;b&gt;bold&lt;/…"
