@@ -3,7 +3,15 @@ from django.http import HttpRequest
 
 from phoenix_annot.tracing.admin import ViewAndDeleteOnlyMixin
 
-from .models import AnnotationQueue, QueueConfig, QueueItem, QueueReservation, QueueReview, QueueReviewer
+from .models import (
+    AnnotationQueue,
+    QueueConfig,
+    QueueItem,
+    QueueReservation,
+    QueueReview,
+    QueueReviewer,
+    QueueRule,
+)
 
 
 class QueueConfigInline(admin.TabularInline):
@@ -60,3 +68,13 @@ class QueueReviewAdmin(ViewAndDeleteOnlyMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: QueueReview | None = None) -> bool:
         # Its item's review_count counts it: deleting the item deletes its reviews with it.
         return False
+
+
+# A rule is saved through its service, which adds the items of the stored spans it matches: the admin looks
+# at rules and may delete one (its items stay); the queue page and /v1 save them.
+@admin.register(QueueRule)
+class QueueRuleAdmin(ViewAndDeleteOnlyMixin, admin.ModelAdmin):
+    list_display = ("__str__", "queue", "kind", "sampling_percent", "enabled", "user", "created_at")
+    list_filter = ("enabled", "kind")
+    list_select_related = ("queue", "user")
+    raw_id_fields = ("queue", "user")

@@ -43,6 +43,7 @@ from phoenix_annot.queues.models import (
     QueueReservation,
     QueueReview,
     QueueReviewer,
+    QueueRule,
 )
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
 from tests.annotations.factories import AnnotationEventFactory
@@ -69,6 +70,7 @@ from tests.queues.factories import (
     QueueItemFactory,
     QueueReservationFactory,
     QueueReviewFactory,
+    QueueRuleFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +138,7 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     QueueItem: QueueItemFactory,
     QueueReservation: QueueReservationFactory,
     QueueReview: QueueReviewFactory,
+    QueueRule: QueueRuleFactory,
     InvalidApiKeyWindow: lambda: InvalidApiKeyWindow.objects.create(
         address="10.0.0.1", failures=20, window_start=timezone.now()
     ),
@@ -156,6 +159,7 @@ VIEW_AND_DELETE_ONLY = [
     QueueItem,
     QueueReservation,
     QueueReview,
+    QueueRule,
 ]
 # The annotation history is never edited nor deleted (tests/annotations/test_history_admin.py).
 VIEW_ONLY = {AnnotationEvent}

@@ -13,17 +13,22 @@ from typing import Any
 
 import pytest
 
+from phoenix_annot.annotations.bulk import UNDO_DENIED, BulkLabel, annotations_bulk_label
+from phoenix_annot.annotations.models import ProjectAnnotationConfig
 from phoenix_annot.api.auth import ADMIN_ONLY, DATASET_DELETE_DENIED, VIEWER_WRITE_DENIED
 from phoenix_annot.api.errors import MISSING_KEY
 from phoenix_annot.api.views.datasets import SPLIT_DELETE_DENIED
 from phoenix_annot.api.views.queues import QUEUE_CHANGE_DENIED
-from phoenix_annot.core.globalid import to_global_id
+from phoenix_annot.core.globalid import from_global_id, to_global_id
+from phoenix_annot.corrections.services import NOT_YOURS as CORRECTION_NOT_YOURS
 from phoenix_annot.queues.models import QueueItem
+from phoenix_annot.tracing.models import Span
 from tests.api.conftest import V1Client, World, client_for_role
 from tests.api.routes import v1_routes
+from tests.corrections.factories import CorrectionFactory
 from tests.factories import DatasetSplitFactory
 from tests.ingest.builders import export_request, otlp_span
-from tests.queues.factories import QueueItemFactory
+from tests.queues.factories import QueueItemFactory, QueueRuleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,8 +80,15 @@ P = "/v1/projects/{identifier}"
 DS = "/v1/datasets/{dataset_id}"
 AQ = "/v1/annotation_queues/{queue_id}"
 AQ_ITEM = f"{AQ}/items/{{item_id}}"
-# A queue created by nobody in particular: only admins change or delete it.
-QUEUE_CHANGES = {("PATCH", AQ), ("DELETE", AQ)}
+AQ_RULE = "/v1/annotation_queue_rules/{rule_id}"
+# A queue created by nobody in particular: only admins change or delete it, or save its rules.
+QUEUE_CHANGES = {
+    ("PATCH", AQ),
+    ("DELETE", AQ),
+    ("POST", f"{AQ}/rules"),
+    ("PATCH", AQ_RULE),
+    ("DELETE", AQ_RULE),
+}
 
 
 def queue_item(world: World) -> QueueItem:
@@ -90,8 +102,47 @@ def queue_path(world: World, rest: str = "") -> str:
     return f"/v1/annotation_queues/{to_global_id('AnnotationQueue', queue_item(world).queue_id)}{rest}"
 
 
+def rule_path(world: World) -> str:
+    rule = QueueRuleFactory(queue_id=queue_item(world).queue_id)
+    return f"/v1/annotation_queue_rules/{to_global_id('AnnotationQueueRule', rule.pk)}"
+
+
 def item_path(action: str) -> Callable[[World], str]:
     return lambda w: queue_path(w, f"/items/{to_global_id('AnnotationQueueItem', queue_item(w).pk)}/{action}")
+
+
+BULK_UNDO = "/v1/annotation_bulk_actions/{action_id}/undo"
+
+
+def bulk_label_body(world: World) -> dict[str, Any]:
+    """A label of the world's span under the world's config, which this assigns to its project."""
+    ProjectAnnotationConfig.objects.get_or_create(
+        project=world.project, annotation_config_id=from_global_id(world.config_gid)[1]
+    )
+    return {"ids": [world.span.span_id], "name": "correctness", "label": "incorrect"}
+
+
+def bulk_undo_path(world: World) -> str:
+    """The undo of a bulk label made by nobody in particular: only admins may undo it."""
+    body = bulk_label_body(world)
+    action = annotations_bulk_label(
+        project=world.project,
+        target_kind="span",
+        targets=Span.objects.filter(span_id__in=body["ids"]),
+        label=BulkLabel(name=body["name"], label=body["label"]),
+        user=None,
+    )
+    return f"/v1/annotation_bulk_actions/{to_global_id('AnnotationBulkAction', action.pk)}/undo"
+
+
+CORRECTION = "/v1/corrections/{correction_id}"
+# A correction of the world's span owned by nobody in particular: only admins change or delete it.
+CORRECTION_CHANGES = {("PATCH", CORRECTION), ("DELETE", CORRECTION)}
+
+
+def correction_path(world: World) -> str:
+    correction = CorrectionFactory(span=world.span, user=None)
+    return f"/v1/corrections/{to_global_id('Correction', correction.pk)}"
 
 
 SPLITS = "/v1/datasets/{dataset_identifier}/splits"
@@ -111,6 +162,13 @@ CALLS = [
     Call("DELETE", P, lambda w: "/v1/projects/p"),
     Call("GET", f"{P}/spans", lambda w: "/v1/projects/p/spans"),
     Call("GET", f"{P}/annotation_events", lambda w: "/v1/projects/p/annotation_events"),
+    Call(
+        "POST",
+        f"{P}/annotation_bulk_actions",
+        lambda w: "/v1/projects/p/annotation_bulk_actions",
+        json_body(bulk_label_body),
+    ),
+    Call("POST", BULK_UNDO, bulk_undo_path),
     Call(
         "GET", f"{P}/annotation_agreement", lambda w: "/v1/projects/p/annotation_agreement?annotation=quality"
     ),
@@ -215,6 +273,16 @@ CALLS = [
         lambda w: "/v1/trace_notes",
         json_body(lambda w: {"data": {"trace_id": w.span.trace.trace_id, "note": "n"}}),
     ),
+    Call(
+        "POST",
+        "/v1/corrections",
+        lambda w: "/v1/corrections",
+        json_body(lambda w: {"data": [{"span_id": w.span.span_id, "output": "Better."}]}),
+    ),
+    Call("GET", f"{P}/corrections", lambda w: "/v1/projects/p/corrections"),
+    Call("GET", CORRECTION, correction_path),
+    Call("PATCH", CORRECTION, correction_path, json_body(lambda w: {"output": "Better."})),
+    Call("DELETE", CORRECTION, correction_path),
     Call("GET", "/v1/annotation_configs", lambda w: "/v1/annotation_configs"),
     Call("POST", "/v1/annotation_configs", lambda w: "/v1/annotation_configs", json_body(lambda w: CONFIG)),
     Call("GET", "/v1/annotation_configs/{identifier}", lambda w: f"/v1/annotation_configs/{w.config_gid}"),
@@ -254,6 +322,11 @@ CALLS = [
         lambda w: queue_path(w, "/items"),
         json_body(lambda w: {"span_ids": [w.span.span_id]}),
     ),
+    Call("GET", f"{AQ}/rules", lambda w: queue_path(w, "/rules")),
+    Call("POST", f"{AQ}/rules", lambda w: queue_path(w, "/rules"), json_body(lambda w: {"filter": {}})),
+    Call("GET", AQ_RULE, rule_path),
+    Call("PATCH", AQ_RULE, rule_path, json_body(lambda w: {"sampling_percent": 10})),
+    Call("DELETE", AQ_RULE, rule_path),
     Call("POST", f"{AQ}/next", lambda w: queue_path(w, "/next")),
     Call("POST", f"{AQ_ITEM}/submit", item_path("submit"), json_body(lambda w: {"data": []})),
     Call("POST", f"{AQ_ITEM}/skip", item_path("skip"), json_body(lambda w: {"reason": "not English"})),
@@ -298,6 +371,10 @@ def expected(call: Call, caller: str) -> tuple[int, str | None]:
         return 403, QUEUE_CHANGE_DENIED
     if caller == "ANNOTATOR" and (call.method, call.route) == ("DELETE", SPLIT):
         return 403, SPLIT_DELETE_DENIED
+    if caller == "ANNOTATOR" and (call.method, call.route) == ("POST", BULK_UNDO):
+        return 403, UNDO_DENIED
+    if caller == "ANNOTATOR" and (call.method, call.route) in CORRECTION_CHANGES:
+        return 403, CORRECTION_NOT_YOURS.format(owner="no user")
     return 2, None
 
 

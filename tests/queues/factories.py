@@ -5,7 +5,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from phoenix_annot.queues.models import AnnotationQueue, QueueItem, QueueReservation, QueueReview
+from phoenix_annot.queues.models import AnnotationQueue, QueueItem, QueueReservation, QueueReview, QueueRule
 from tests.factories import ProjectFactory, SpanFactory, UserFactory
 
 
@@ -49,3 +49,13 @@ class QueueReviewFactory(factory.django.DjangoModelFactory):
     queue = factory.SelfAttribute("item.queue")
     reviewer = factory.SubFactory(UserFactory)
     outcome = "SUBMITTED"
+
+
+class QueueRuleFactory(factory.django.DjangoModelFactory):
+    """An enabled rule matching the LLM spans of its queue's project, saved without its backfill."""
+
+    class Meta:
+        model = QueueRule
+
+    queue = factory.SubFactory(AnnotationQueueFactory)
+    filter = factory.LazyFunction(lambda: {"span_kind": ["LLM"]})

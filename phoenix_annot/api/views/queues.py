@@ -28,6 +28,7 @@ from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.queues.models import (
     MAX_RESERVATION_SECONDS,
     MAX_REVIEWERS_PER_ITEM,
+    MAX_SAMPLING_PERCENT,
     MIN_RESERVATION_SECONDS,
     AnnotationQueue,
     Assignment,
@@ -35,9 +36,17 @@ from phoenix_annot.queues.models import (
     ItemState,
     QueueItem,
     QueueReservation,
+    QueueRule,
     ReviewOutcome,
 )
-from phoenix_annot.queues.rules import filter_problems, span_filter_data
+from phoenix_annot.queues.rules import (
+    RuleSaved,
+    filter_problems,
+    queue_rule_create,
+    queue_rule_delete,
+    queue_rule_update,
+    span_filter_data,
+)
 from phoenix_annot.queues.selectors import (
     annotation_queues_with_settings,
     item_state,
@@ -75,6 +84,7 @@ T = TypeVar("T")
 QUEUE_TYPE = "AnnotationQueue"
 ITEM_TYPE = "AnnotationQueueItem"
 REVIEW_TYPE = "AnnotationQueueReview"
+RULE_TYPE = "AnnotationQueueRule"
 QUEUE_CHANGE_DENIED = "Only admins and the queue's creator can change or delete a queue."
 MAX_IDS_PER_ADD = 10_000
 MAX_PAGE_SIZE = 1000
@@ -82,7 +92,9 @@ MAX_ANNOTATIONS_PER_SUBMIT = 100
 TEXT_LENGTH = 255
 QUEUE_ID = global_id_path("queue_id", QUEUE_TYPE)
 ITEM_ID = global_id_path("item_id", ITEM_TYPE)
+RULE_ID = global_id_path("rule_id", RULE_TYPE)
 QUEUE_NOT_FOUND = "`Annotation queue with ID <id> not found`."
+RULE_NOT_FOUND = "`Annotation queue rule with ID <id> not found`."
 ITEM_NOT_FOUND = "`Annotation queue with ID <id> not found` or `Item with ID <id> not found in this queue`."
 NO_REVIEWER = "`Missing API key: ...`: a request without a user (auth off and no key) has nobody to review."
 NOT_A_REVIEWER = (
@@ -160,6 +172,36 @@ class AddQueueItemsInput(serializers.Serializer):
                 "Give exactly one of span_ids, trace_ids, session_ids or filter."
             )
         return attrs
+
+
+class QueueRuleInput(serializers.Serializer):
+    """A rule's settings; on update, those given replace the rule's, the others stay."""
+
+    kind = LiteralField(
+        ItemKind.values,
+        required=False,
+        help_text="What a matching span adds: itself, its trace or its trace's session; span when created "
+        "without.",
+    )
+    filter = serializers.DictField(
+        required=False,
+        help_text="SpanFilter parameters, as GET /v1/projects/{identifier}/spans reads them from its query "
+        "string (a list for a repeated one; `condition` is a filter expression, and a name in it must be a "
+        "column); {} matches every span.",
+    )
+    sampling_percent = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_SAMPLING_PERCENT,
+        allow_null=True,
+        required=False,
+        help_text="Add only this share of the matches, chosen by a hash of each span, trace or session id: "
+        "the backfill and later ingests choose the same ones. null adds every match.",
+    )
+    enabled = serializers.BooleanField(required=False, help_text="A disabled rule adds nothing.")
+
+
+class CreateQueueRuleInput(QueueRuleInput):
+    filter = serializers.DictField(help_text=QueueRuleInput().fields["filter"].help_text)
 
 
 class ReviewAnnotationInput(AnnotationInput):
@@ -242,6 +284,48 @@ class QueueItemsAddedOut(serializers.Serializer):
     already = serializers.IntegerField(help_text="Named or matched, and in the queue already.")
 
 
+class QueueRuleOut(serializers.Serializer):
+    id = serializers.CharField(help_text=f"{RULE_TYPE} GlobalID")
+    queue_id = serializers.CharField(help_text=f"{QUEUE_TYPE} GlobalID")
+    kind = serializers.ChoiceField(choices=ItemKind.values)
+    filter = serializers.DictField()
+    sampling_percent = serializers.IntegerField(allow_null=True)
+    enabled = serializers.BooleanField()
+    user_id = serializers.CharField(allow_null=True, help_text="User GlobalID of its author")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class QueueRuleSavedOut(QueueRuleOut):
+    backfill = QueueItemsAddedOut(
+        allow_null=True,
+        help_text="The items of stored spans the rule matched when saved; null when it is disabled.",
+    )
+
+
+def rule_data(rule: QueueRule) -> dict[str, Any]:
+    """`QueueRuleOut`."""
+    return {
+        "id": to_global_id(RULE_TYPE, rule.pk),
+        "queue_id": to_global_id(QUEUE_TYPE, rule.queue_id),
+        "kind": rule.kind,
+        "filter": rule.filter,
+        "sampling_percent": rule.sampling_percent,
+        "enabled": rule.enabled,
+        "user_id": to_global_id("User", rule.user_id) if rule.user_id else None,
+        "created_at": iso(rule.created_at),
+        "updated_at": iso(rule.updated_at),
+    }
+
+
+def rule_saved_data(saved: RuleSaved) -> dict[str, Any]:
+    backfill = saved.backfill
+    return {
+        **rule_data(saved.rule),
+        "backfill": {"added": backfill.added, "already": backfill.already} if backfill else None,
+    }
+
+
 def queue_data(queue: AnnotationQueue) -> dict[str, Any]:
     """`AnnotationQueueOut`; the queue comes from `annotation_queues_with_settings`."""
     return {
@@ -313,6 +397,20 @@ def queue_from_id(request: Request, queue_id: str, *, with_settings: bool = Fals
     if queue is None:
         raise PlainError(404, f"Annotation queue with ID {queue_id} not found")
     return queue
+
+
+def rule_from_id(request: Request, rule_id: str) -> QueueRule:
+    """The rule, with its queue; a 404 also for a rule of a project the caller may not see."""
+    try:
+        _type, pk = from_global_id(rule_id, RULE_TYPE)
+    except GlobalIDError:
+        pk = None
+    rule = QueueRule.objects.select_related("user").filter(pk=pk).first() if pk is not None else None
+    queue = reached(request, AnnotationQueue.objects.all(), pk=rule.queue_id) if rule else None
+    if queue is None:
+        raise PlainError(404, f"Annotation queue rule with ID {rule_id} not found")
+    rule.queue = queue
+    return rule
 
 
 def item_from_id(request: Request, queue_id: str, item_id: str) -> QueueItem:
@@ -428,6 +526,11 @@ class QueueListParams(QueryParams):
 class QueueItemListParams(QueryParams):
     state = LiteralField(ItemState.values, required=False, help_text="Only items in this state.")
     cursor = cursor_field(ITEM_TYPE)
+    limit = LimitField(default=100, maximum=MAX_PAGE_SIZE)
+
+
+class QueueRuleListParams(QueryParams):
+    cursor = cursor_field(RULE_TYPE)
     limit = LimitField(default=100, maximum=MAX_PAGE_SIZE)
 
 
@@ -596,6 +699,110 @@ class QueueItemsView(APIView):
                 f"{queue.project.name}.",
             ) from None
         return Response(envelope({"added": added.added, "already": added.already}))
+
+
+RULE_SAVE_ERRORS = {
+    400: "`filter: <parameter>: <reason>` for a filter SpanFilter refuses (nothing is saved).",
+    403: f"`{VIEWER_WRITE_DENIED}` or `{QUEUE_CHANGE_DENIED}`",
+    422: "A field is invalid, or the backfill's filter took too long and was stopped.",
+}
+
+
+class QueueRulesView(APIView):
+    permission_classes = [V1Access, QueueChange]
+
+    @extend_schema(
+        operation_id="listAnnotationQueueRules",
+        summary="List a queue's rules, newest first",
+        parameters=[QUEUE_ID, QueueRuleListParams],
+        responses={
+            200: page_envelope("AnnotationQueueRulesResponseBody", QueueRuleOut(many=True)),
+            **errors({404: QUEUE_NOT_FOUND, 422: "`Invalid cursor format: <cursor>`."}),
+        },
+    )
+    def get(self, request: Request, queue_id: str) -> Response:
+        queue = queue_from_id(request, queue_id)
+        params = QueueRuleListParams.read(request)
+        rows, next_cursor = paginate_desc(
+            QueueRule.objects.filter(queue=queue), request=request, type_name=RULE_TYPE, limit=params["limit"]
+        )
+        return Response(page([rule_data(rule) for rule in rows], next_cursor))
+
+    @extend_schema(
+        operation_id="createAnnotationQueueRule",
+        summary="Save a rule: its filter's matches become the queue's items, now and as spans arrive",
+        description="An enabled rule adds at once the items of every stored span of the queue's project it "
+        "matches (in one statement on the server; those in the queue already are counted in "
+        "`backfill.already`), then those of each span ingested afterwards that it matches. Only the queue's "
+        "creator or an admin may.",
+        parameters=[QUEUE_ID],
+        request=CreateQueueRuleInput,
+        responses={
+            200: data_envelope("CreateAnnotationQueueRuleResponseBody", QueueRuleSavedOut()),
+            **errors({**RULE_SAVE_ERRORS, 404: QUEUE_NOT_FOUND}),
+        },
+    )
+    def post(self, request: Request, queue_id: str) -> Response:
+        queue = queue_from_id(request, queue_id)
+        self.check_object_permissions(request, queue)
+        body = validated(CreateQueueRuleInput, request.data)
+        with time_limited_filter():
+            saved_rule = queue_rule_create(queue=queue, user=acting_user(request), **body)
+        return Response(envelope(rule_saved_data(saved_rule)))
+
+
+class QueueRuleDetailView(APIView):
+    permission_classes = [V1Access, QueueChange]
+
+    @extend_schema(
+        operation_id="getAnnotationQueueRule",
+        summary="Read a queue rule",
+        parameters=[RULE_ID],
+        responses={
+            200: data_envelope("GetAnnotationQueueRuleResponseBody", QueueRuleOut()),
+            **errors({404: RULE_NOT_FOUND}, validation=False),
+        },
+    )
+    def get(self, request: Request, rule_id: str) -> Response:
+        return Response(envelope(rule_data(rule_from_id(request, rule_id))))
+
+    @extend_schema(
+        operation_id="updateAnnotationQueueRule",
+        summary="Change some of a queue rule's settings",
+        description="An enabled rule then adds the items of every stored span it matches, as when created; "
+        "the items it added before stay.",
+        parameters=[RULE_ID],
+        request=QueueRuleInput,
+        responses={
+            200: data_envelope("UpdateAnnotationQueueRuleResponseBody", QueueRuleSavedOut()),
+            **errors({**RULE_SAVE_ERRORS, 404: RULE_NOT_FOUND}),
+        },
+    )
+    def patch(self, request: Request, rule_id: str) -> Response:
+        rule = rule_from_id(request, rule_id)
+        self.check_object_permissions(request, rule.queue)
+        body = validated(QueueRuleInput, request.data)
+        with time_limited_filter():
+            saved_rule = queue_rule_update(rule=rule, **body)
+        return Response(envelope(rule_saved_data(saved_rule)))
+
+    @extend_schema(
+        operation_id="deleteAnnotationQueueRule",
+        summary="Delete a queue rule (the items it added stay)",
+        parameters=[RULE_ID],
+        responses={
+            204: None,
+            **errors(
+                {403: f"`{VIEWER_WRITE_DENIED}` or `{QUEUE_CHANGE_DENIED}`", 404: RULE_NOT_FOUND},
+                validation=False,
+            ),
+        },
+    )
+    def delete(self, request: Request, rule_id: str) -> Response:
+        rule = rule_from_id(request, rule_id)
+        self.check_object_permissions(request, rule.queue)
+        queue_rule_delete(rule=rule)
+        return Response(status=204)
 
 
 def _filtered_spans(request: Request, queue: AnnotationQueue, raw: dict[str, Any]) -> QuerySet[Span]:
