@@ -21,6 +21,7 @@ register_converter(AnyText, "anytext")
 urlpatterns = [
     path("", include("phoenix_annot.api.dataset_urls")),
     path("", include("phoenix_annot.api.queue_urls")),
+    path("", include("phoenix_annot.api.correction_urls")),
     path("projects", projects.ProjectListView.as_view(), name="projects"),
     path("projects/<str:identifier>", projects.ProjectDetailView.as_view(), name="project"),
     path(

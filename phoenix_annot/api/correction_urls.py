@@ -1,0 +1,13 @@
+from django.urls import path
+
+from .views import corrections
+
+urlpatterns = [
+    path("corrections", corrections.CorrectionsView.as_view(), name="corrections"),
+    path("corrections/<str:correction_id>", corrections.CorrectionDetailView.as_view(), name="correction"),
+    path(
+        "projects/<str:identifier>/corrections",
+        corrections.ProjectCorrectionsView.as_view(),
+        name="project-corrections",
+    ),
+]
