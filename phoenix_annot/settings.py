@@ -212,6 +212,8 @@ OTLP_MAX_BODY_BYTES = env_int("PHOENIX_ANNOT_OTLP_MAX_BODY_BYTES", 20 * 1024 * 1
 # inside a worker's timeout however its bytes are spent (bench/otlp_memory.py).
 OTLP_MAX_SPANS_PER_REQUEST = env_int("PHOENIX_ANNOT_OTLP_MAX_SPANS_PER_REQUEST", 10_000)
 OTLP_MAX_ATTRIBUTES_PER_REQUEST = env_int("PHOENIX_ANNOT_OTLP_MAX_ATTRIBUTES_PER_REQUEST", 200_000)
+# Most rows one bulk label may write (annotations/bulk.py); past it the label is refused, nothing written.
+BULK_LABEL_MAX_ROWS = env_int("PHOENIX_ANNOT_BULK_LABEL_MAX_ROWS", 100_000)
 
 # A session whose last span ended less than this long ago is "ongoing" (more turns may come): its page
 # warns that a label on its outcome may be premature. 30 minutes of inactivity, as web analytics end a visit.
@@ -273,6 +275,9 @@ SPECTACULAR_SETTINGS = {
         # Two choice sets share the field name `action`: the annotation history's and a dataset upload's.
         "AnnotationEventActionEnum": ["create", "update", "delete"],
         "ActionEnum": ["create", "append", "update"],
+        # A bulk label's kind and target, beside a queue item's kind.
+        "AnnotationBulkActionKindEnum": ["label", "undo"],
+        "KindEnum": ["span", "trace", "session"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

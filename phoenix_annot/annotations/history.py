@@ -12,7 +12,7 @@ from typing import Any
 from phoenix_annot.accounts.models import User
 from phoenix_annot.core.bulk import bulk_insert
 
-from .models import EVENT_VALUE_FIELDS, AnnotationEvent, EventAction, PendingTarget
+from .models import EVENT_VALUE_FIELDS, AnnotationBulkAction, AnnotationEvent, EventAction, PendingTarget
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def change_event(
     after: dict[str, Any] | None,
     user: User | None,
     via: str,
+    bulk_action: AnnotationBulkAction | None = None,
 ) -> AnnotationEvent | None:
     """The event of one annotation going from `before` to `after`; None when nothing changed."""
     if before == after:
@@ -67,6 +68,7 @@ def change_event(
         after=after,
         user=user,
         via=via,
+        bulk_action=bulk_action,
     )
 
 

@@ -351,6 +351,8 @@ class EventVia(models.TextChoices):
     ADMIN = "admin", "admin"
     INGEST = "ingest", "ingest (an API annotation that waited for its target)"
     BULK = "bulk", "bulk delete (by filter)"
+    BULK_LABEL = "label", "bulk label"
+    BULK_UNDO = "undo", "undo of a bulk label"
 
 
 # What an event records of an annotation before and after the change: every value a write replaces but
@@ -401,6 +403,14 @@ class AnnotationEvent(models.Model):
     )
     via = models.CharField(max_length=8, choices=EventVia.choices)
     at = models.DateTimeField(default=timezone.now)
+    bulk_action = models.ForeignKey(
+        "AnnotationBulkAction",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        help_text="The bulk label, or its undo, this change was part of.",
+    )
 
     class Meta:
         constraints = [
@@ -429,3 +439,81 @@ class AnnotationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.name} on {self.target_kind} {self.target_key} ({self.via})"
+
+
+class BulkActionKind(models.TextChoices):
+    LABEL = "label", "bulk label"
+    UNDO = "undo", "undo"
+
+
+class AnnotationBulkAction(models.Model):
+    """One label, score or explanation of a config written to many spans, traces or sessions at once, or
+    the undo of one: its events (`AnnotationEvent.bulk_action`) are the rows it changed, and what undo
+    puts back."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=BulkActionKind.choices)
+    undoes = models.OneToOneField(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="undone_by",
+        help_text="Undo only: the bulk label it undid (once: one undo per label).",
+    )
+    target_kind = models.CharField(max_length=8, choices=PendingTarget.choices)
+    name = models.CharField(max_length=255)
+    identifier = models.CharField(max_length=255, blank=True, default="")
+    label = models.CharField(max_length=255, null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    explanation = models.TextField(null=True, blank=True)
+    annotator_kind = models.CharField(max_length=8, choices=AnnotatorKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    selected_count = models.PositiveIntegerField(help_text="Rows selected (ticked, or matching the filter).")
+    created_count = models.PositiveIntegerField(help_text="Annotations created (undo: deleted).")
+    replaced_count = models.PositiveIntegerField(help_text="Annotations whose values were replaced.")
+    skipped_count = models.PositiveIntegerField(
+        default=0, help_text="Rows left alone: another user's annotation the writer may not replace."
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind=BulkActionKind.LABEL, undoes__isnull=True)
+                | models.Q(kind=BulkActionKind.UNDO, undoes__isnull=False),
+                name="annotation_bulk_action_undo_names_label",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    target_kind__in=[PendingTarget.SPAN, PendingTarget.TRACE, PendingTarget.SESSION]
+                ),
+                name="annotation_bulk_action_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.name} on {self.selected_count} {self.target_kind}s"
+
+
+class AnnotationBulkPrior(models.Model):
+    """Whose a row a bulk label replaced was, and through what it came: its event keeps its values, not
+    these, and undo gives the row back to its owner."""
+
+    action = models.ForeignKey(AnnotationBulkAction, on_delete=models.CASCADE, related_name="priors")
+    annotation_pk = models.PositiveBigIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=8, choices=AnnotationSource.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["action", "annotation_pk"], name="annotation_bulk_prior_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"annotation {self.annotation_pk} before {self.action_id}"
