@@ -9,6 +9,7 @@ from django.urls import reverse
 from phoenix_annot.agreement.coefficients import Level
 from phoenix_annot.agreement.ratings import EVERYONE, RatingQuery, Target
 from phoenix_annot.agreement.report import agreement_report
+from phoenix_annot.annotations.models import AnnotationConfig
 from phoenix_annot.datasets.selectors import example_revisions_at_version
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Span
@@ -26,6 +27,7 @@ from tests.factories import (
     SpanAnnotationFactory,
     SpanFactory,
     TraceAnnotationFactory,
+    TraceFactory,
     UserFactory,
     reviewer_annotation,
 )
@@ -294,3 +296,23 @@ def test_the_disagreement_filter_compares_scores_of_a_continuous_config_and_refu
 
     assert listed("helpfulness") == ["apart"]
     assert listed("comment") == []
+
+
+@pytest.mark.parametrize("target", ["span", "trace", "session"])
+def test_the_names_offered_are_those_on_the_projects_rows_of_the_kind_and_not_notes_or_other_projects(target):
+    project, elsewhere = ProjectFactory(), ProjectFactory()
+    factories = {
+        "span": (SpanAnnotationFactory, lambda p: {"span": SpanFactory(project=p)}),
+        "trace": (TraceAnnotationFactory, lambda p: {"trace": TraceFactory(project=p)}),
+        "session": (SessionAnnotationFactory, lambda p: {"session": SessionFactory(project=p)}),
+    }
+    factory, row = factories[target]
+    for name in ("tone", "accuracy", "note", "zeal"):
+        factory(name=name, label="x", **row(project))
+    factory(name="elsewhere-only", label="x", **row(elsewhere))
+
+    page = agreement_for_review(project=project, params=params(target=target), user=UserFactory())
+
+    configs = set(AnnotationConfig.objects.exclude(type="FREEFORM").values_list("name", flat=True))
+    assert page.choice.names == sorted(configs | {"accuracy", "tone", "zeal"})
+    assert "elsewhere-only" not in page.choice.names

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db import connections
 from django.db.models import QuerySet
 from django.http import QueryDict
 
@@ -202,11 +203,35 @@ def _rows(
 def _rated_names(*, project: Project, target: Target) -> list[str]:
     """The names worth rating: configs that are not freeform, and the names in use on the project's rows."""
     configs = AnnotationConfig.objects.exclude(type=AnnotationType.FREEFORM).values_list("name", flat=True)
-    in_use = (
-        target.model.objects.filter(**{f"{target.value}__project": project})
-        .exclude(name=NOTE_NAME)
-        .values_list("name", flat=True)
-        .distinct()
-        .order_by()
-    )
-    return sorted(set(configs) | set(in_use))
+    return sorted(set(configs) | set(_names_in_use(project=project, target=target)))
+
+
+def _names_in_use(*, project: Project, target: Target) -> list[str]:
+    """The annotation names on the project's rows but notes.
+
+    A DISTINCT over the rows reads every annotation of the project (a fifth of a second for 500,000 on
+    PostgreSQL); instead the recursive query skips from one name to the next along the (name, label) index,
+    and asks of each name whether one of its rows is the project's: a few index probes per name. The probe is
+    a scalar subquery, since PostgreSQL would turn an EXISTS into one join over every annotation.
+    """
+    annotations = target.model._meta
+    row_field = annotations.get_field(target.value)
+    rows = row_field.related_model._meta
+    sql = f"""
+        WITH RECURSIVE names(name) AS (
+            SELECT MIN(name) FROM {annotations.db_table}
+            UNION ALL
+            SELECT (SELECT MIN(a.name) FROM {annotations.db_table} a WHERE a.name > names.name)
+            FROM names WHERE names.name IS NOT NULL
+        )
+        SELECT names.name FROM names
+        WHERE names.name IS NOT NULL AND names.name <> %s AND (
+            SELECT 1 FROM {annotations.db_table} a
+            INNER JOIN {rows.db_table} r ON a.{row_field.column} = r.{rows.pk.column}
+            WHERE a.name = names.name AND r.project_id = %s
+            LIMIT 1
+        ) = 1
+    """
+    with connections[target.model.objects.db].cursor() as cursor:
+        cursor.execute(sql, [NOTE_NAME, project.pk])
+        return [name for (name,) in cursor.fetchall()]
