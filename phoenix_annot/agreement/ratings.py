@@ -25,6 +25,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import (
+    GOLD_IDENTIFIER,
     REVIEWER_IDENTIFIER_PREFIX,
     AnnotationConfig,
     AnnotationType,
@@ -177,10 +178,11 @@ class RatingQuery:
         return _VALUE_FIELDS[self.level]
 
     def annotations(self) -> QuerySet:
-        """The annotation rows rated: of the name, by the kinds, with a value, on the rows."""
+        """The annotation rows rated: of the name, by the kinds, with a value, on the rows; never gold, which
+        settles the raters' values rather than being one of them."""
         rows = self.target.model.objects.filter(
             name=self.name, annotator_kind__in=self.kinds, **{f"{self.value_field}__isnull": False}
-        )
+        ).exclude(identifier=GOLD_IDENTIFIER)
         if self.rows is not None:
             rows = rows.filter(**{f"{self.target.value}__in": self.rows.order_by().values("pk")})
         return rows.order_by()

@@ -6,6 +6,9 @@ off, where everybody may do everything). Everybody else creates, replaces and de
 and creates no `px-app:` identifier but their own. One exception keeps evaluation pipelines working as they
 do with Phoenix: an LLM or CODE annotation may be replaced by another LLM or CODE one from any writer (a
 re-run under another key), but never turned into, or replaced by, a HUMAN one.
+
+The `gold` identifier holds a row's adjudicated value: only the adjudicators of the row's project
+(`accounts.access.may_adjudicate`) write it, and any of them may replace another's.
 """
 
 from collections.abc import Iterable
@@ -13,9 +16,12 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
+from phoenix_annot.accounts.access import may_adjudicate
 from phoenix_annot.accounts.models import User
+from phoenix_annot.tracing.models import Project
 
 from .models import (
+    GOLD_IDENTIFIER,
     REVIEWER_IDENTIFIER_PREFIX,
     AnnotationBase,
     AnnotatorKind,
@@ -58,18 +64,36 @@ class Refusal:
     owner_pk: int | None
     held: bool
     machine_to_human: bool = False
+    gold: bool = False
 
 
 def unrestricted(actor: User | None) -> bool:
     return actor is None or actor.is_admin
 
 
+def may_write_gold(*, actor: User | None, project_id: int | None) -> bool:
+    """May `actor` write the `gold` identifier on a row of this project; a row not stored yet has no
+    project (None), so only admins may."""
+    if actor is None or actor.is_admin:
+        return True
+    return project_id is not None and may_adjudicate(actor, Project(pk=project_id))
+
+
 def write_refusal(
-    *, actor: User | None, where: str, identifier: str, annotator_kind: str, held: Held | None
+    *,
+    actor: User | None,
+    where: str,
+    identifier: str,
+    annotator_kind: str,
+    held: Held | None,
+    gold_allowed: bool = False,
 ) -> Refusal | None:
-    """Why `actor` may not write this annotation over `held` (the row of its key, if any), or None."""
+    """Why `actor` may not write this annotation over `held` (the row of its key, if any), or None;
+    `gold_allowed` is `may_write_gold` of the row, asked by the caller only for a `gold` write."""
     if actor is None or actor.is_admin:
         return None
+    if identifier == GOLD_IDENTIFIER:
+        return None if gold_allowed else Refusal(where, None, held=held is not None, gold=True)
     if identifier.startswith(REVIEWER_IDENTIFIER_PREFIX) and identifier != reviewer_identifier(actor.pk):
         return Refusal(where, annotation_owner_pk(user_id=None, identifier=identifier), held=held is not None)
     if held is None or held.owner_pk == actor.pk:
@@ -99,6 +123,9 @@ def not_yours(refusals: Iterable[Refusal], *, done: str = "written") -> NotYours
 
 
 def _text(refusal: Refusal, names: dict[int, str]) -> str:
+    if refusal.gold:
+        reserved = "is reserved to the project's adjudicators"
+        return f"{refusal.where}: the identifier '{GOLD_IDENTIFIER}' {reserved}"
     if refusal.owner_pk is None:
         owner = "no user"
     else:

@@ -25,6 +25,7 @@ from .history import EventTarget, change_event, event_values, events_append
 from .locks import rows_lock
 from .models import (
     EVENT_VALUE_FIELDS,
+    GOLD_IDENTIFIER,
     NOTE_NAME,
     AnnotationBase,
     AnnotationConfig,
@@ -41,7 +42,7 @@ from .models import (
     TraceAnnotation,
     reviewer_identifier,
 )
-from .ownership import Held, Refusal, may_delete, not_yours, unrestricted, write_refusal
+from .ownership import Held, Refusal, may_delete, may_write_gold, not_yours, unrestricted, write_refusal
 from .retrieval import (
     RELEVANCE_NAME,
     document_count,
@@ -286,6 +287,8 @@ def _owned_upsert_once(
             identifier=identifier,
             annotator_kind=values["annotator_kind"],
             held=None if stored is None else Held.of(stored),
+            gold_allowed=identifier == GOLD_IDENTIFIER
+            and may_write_gold(actor=values["user"], project_id=target_obj.project_id),
         )
         if refusal is not None:
             raise not_yours([refusal])
@@ -566,7 +569,9 @@ def _bulk_upsert(
         # be told whose row it may update) and be missing from the history.
         rows_lock(spec.target_model, (targets[w.target_id] for _index, w in valid if w.target_id in targets))
         stored_rows = _stored_rows(valid, spec=spec, targets=targets)
-        refusals = _refusals(valid, target=target, targets=targets, stored_rows=stored_rows, user=user)
+        refusals = _refusals(
+            valid, target=target, targets=targets, projects=projects, stored_rows=stored_rows, user=user
+        )
         if refusals and not drop_invalid:
             raise not_yours(refusals.values())
         valid = [(index, w) for index, w in valid if index not in refusals]
@@ -653,6 +658,7 @@ def _refusals(
     *,
     target: PendingTarget,
     targets: dict[str, int],
+    projects: dict[str, int],
     stored_rows: dict[tuple[str, int | None, str, str], dict[str, Any]],
     user: User | None,
 ) -> dict[int, Refusal]:
@@ -660,6 +666,8 @@ def _refusals(
     key (`stored_rows`) or, for a target not stored yet, the pending one."""
     if unrestricted(user):
         return {}
+    gold_projects = {projects.get(w.target_id) for _index, w in valid if w.identifier == GOLD_IDENTIFIER}
+    gold_allowed = {pk: may_write_gold(actor=user, project_id=pk) for pk in gold_projects}
     held = {
         key: Held(row["user_id"], row["identifier"], row["annotator_kind"])
         for key, row in stored_rows.items()
@@ -679,6 +687,7 @@ def _refusals(
             identifier=w.identifier,
             annotator_kind=w.annotator_kind,
             held=held.get(_key(w)),
+            gold_allowed=gold_allowed.get(projects.get(w.target_id), False),
         )
         if refusal is not None:
             refusals[index] = refusal
