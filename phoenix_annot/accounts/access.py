@@ -16,8 +16,11 @@ A caller with no account (/v1 with authentication off) is trusted as before whil
 and sees no project once one does.
 """
 
+from typing import TypeVar
+
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, Exists, Model, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.http import Http404
 
 from phoenix_annot.tracing.models import Project
 
@@ -27,6 +30,7 @@ Role = User.Role
 RANK = {Role.VIEWER: 0, Role.ANNOTATOR: 1, Role.ADMIN: 2}
 
 AnyUser = User | AnonymousUser
+Row = TypeVar("Row", bound=Model)
 
 
 def visible_projects(user: AnyUser) -> QuerySet[Project]:
@@ -57,6 +61,36 @@ def _capped(global_role: str) -> Case:
         default=Value(global_role),
         output_field=CharField(),
     )
+
+
+def visible(rows: QuerySet[Row], user: AnyUser, *, project_field: str = "project") -> QuerySet[Row]:
+    """The `rows` (spans, traces, sessions, queues...) whose project `user` may see; `project_field` is the
+    path from a row to its project ("pk" for projects themselves). Filtered in the same query."""
+    return rows.filter(**{f"{project_field}__in": visible_projects(user).values("pk")})
+
+
+def with_access(rows: QuerySet[Row], user: AnyUser, *, project_field: str = "project") -> QuerySet[Row]:
+    """`rows` (spans, sessions, queues...), each annotated with `access_role`: `user`'s role on its project,
+    None where they may not see it. In the same query, as a subquery."""
+    role = visible_projects(user).filter(pk=OuterRef(project_field)).values("access_role")[:1]
+    return rows.annotate(access_role=Subquery(role))
+
+
+def roles_by_key(
+    user: AnyUser, rows: QuerySet[Row], *, key: str, project_field: str = "project"
+) -> dict[str, str | None]:
+    """`key` of each of `rows` -> `user`'s role on its project, None where they may not see it: one query,
+    for a write that names its targets by id."""
+    return dict(with_access(rows, user, project_field=project_field).values_list(key, "access_role"))
+
+
+def project_or_404(user: AnyUser, pk: int) -> Project:
+    """The project a page's URL names, annotated with `access_role`; a 404 as for a missing one when
+    `user` may not see it, so a hidden project's existence does not show."""
+    project = visible_projects(user).filter(pk=pk).first()
+    if project is None:
+        raise Http404("No project matches the given query.")
+    return project
 
 
 def project_role(user: AnyUser, project: Project) -> str | None:

@@ -17,7 +17,7 @@ from phoenix_annot.tracing.models import Span
 
 from ..auth import V1Read
 from ..errors import PlainError
-from ..lookups import project_from_identifier
+from ..lookups import project_for
 from ..params import PhoenixFilterBackend
 from ..schema import PROJECT_NOT_FOUND, PROJECT_PATH, errors, query
 from .spans import time_limited_filter
@@ -97,7 +97,7 @@ class AnnotationAgreementView(GenericAPIView):
         },
     )
     def get(self, request: Request, identifier: str) -> Response:
-        project = project_from_identifier(identifier)
+        project = project_for(request, identifier)
         name = (request.query_params.get("annotation") or "").strip()
         if not name:
             raise PlainError(422, "annotation is required: the span annotation name to rate")

@@ -24,7 +24,7 @@ from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global
 
 from ..auth import ADMIN_ONLY, VIEWER_WRITE_DENIED, AdminOnlyWrites, V1Access
 from ..errors import PlainError
-from ..lookups import project_from_identifier
+from ..lookups import project_for
 from ..params import query_int
 from ..schema import (
     PROJECT_NOT_FOUND,
@@ -345,7 +345,7 @@ class ProjectAnnotationConfigListView(APIView):
         responses={200: ConfigPage, **errors({400: "`Invalid cursor: <cursor>`", 404: PROJECT_NOT_FOUND})},
     )
     def get(self, request: Request, identifier: str) -> Response:
-        project = project_from_identifier(identifier)
+        project = project_for(request, identifier)
         return paginated_configs(request, AnnotationConfig.objects.filter(projects=project))
 
     @extend_schema(
@@ -365,7 +365,7 @@ class ProjectAnnotationConfigListView(APIView):
         },
     )
     def put(self, request: Request, identifier: str) -> Response:
-        project = project_from_identifier(identifier)
+        project = project_for(request, identifier)
         ids = validated(ConfigIdsInput, request.data)["annotation_config_ids"]
         pks = [config_pk(config_id, wrong_type_status=422) for config_id in ids]
         configs = list(AnnotationConfig.objects.filter(pk__in=pks))
@@ -392,7 +392,7 @@ class ProjectAnnotationConfigView(APIView):
         responses={200: ConfigEnvelope, **PROJECT_CONFIG_ERRORS},
     )
     def put(self, request: Request, identifier: str, config_identifier: str) -> Response:
-        project = project_from_identifier(identifier)
+        project = project_for(request, identifier)
         config = config_by_identifier(config_identifier)
         annotation_config_assign(project=project, config=config)
         return Response(envelope(config_data(config)))
@@ -405,6 +405,6 @@ class ProjectAnnotationConfigView(APIView):
     )
     def delete(self, request: Request, identifier: str, config_identifier: str) -> Response:
         annotation_config_unassign(
-            project=project_from_identifier(identifier), config=config_by_identifier(config_identifier)
+            project=project_for(request, identifier), config=config_by_identifier(config_identifier)
         )
         return Response(status=204)

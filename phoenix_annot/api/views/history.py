@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from phoenix_annot.annotations.models import AnnotationEvent, EventAction, EventVia, PendingTarget
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 
-from ..lookups import project_from_identifier
+from ..lookups import project_for
 from ..params import LimitField, LiteralField, QueryDateTime, QueryParams, paginate_desc, query_error
 from ..schema import PROJECT_PATH, cursor_field, errors, page_envelope
 from ..wire import iso, page
@@ -71,7 +71,7 @@ class ProjectAnnotationEventsView(APIView):
         },
     )
     def get(self, request: Request, identifier: str) -> Response:
-        project = project_from_identifier(identifier)
+        project = project_for(request, identifier)
         params = EventListParams.read(request)
         events = AnnotationEvent.objects.filter(project_pk=project.pk)
         if kind := params.get("target_kind"):

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from phoenix_annot.accounts.access import visible_projects
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.tracing.models import Project
 from phoenix_annot.tracing.services import (
@@ -18,7 +19,7 @@ from phoenix_annot.tracing.services import (
 
 from ..auth import ADMIN_ONLY, AdminOnlyWrites, V1Access
 from ..errors import PlainError
-from ..lookups import project_from_identifier
+from ..lookups import project_for
 from ..params import paginate_desc, query_int
 from ..schema import (
     PROJECT_NOT_FOUND,
@@ -76,7 +77,7 @@ class ProjectListView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        projects = Project.objects.all()
+        projects = visible_projects(request.user)
         if name_contains := request.query_params.get("name_contains"):
             projects = projects.filter(name__icontains=name_contains)
         rows, next_cursor = paginate_desc(
@@ -112,7 +113,7 @@ class ProjectDetailView(APIView):
         responses={200: ProjectEnvelope, **errors({404: PROJECT_NOT_FOUND}, validation=False)},
     )
     def get(self, request: Request, identifier: str) -> Response:
-        return Response(envelope(project_data(project_from_identifier(identifier))))
+        return Response(envelope(project_data(project_for(request, identifier))))
 
     @extend_schema(
         operation_id="updateProject",
@@ -122,7 +123,7 @@ class ProjectDetailView(APIView):
         responses={200: ProjectEnvelope, **errors({403: ADMIN_ONLY, 404: PROJECT_NOT_FOUND})},
     )
     def put(self, request: Request, identifier: str) -> Response:
-        project = project_from_identifier(identifier)
+        project = project_for(request, identifier)
         values = validated(ProjectUpdateInput, request.data)
         if values["description"] is not None:
             project = project_update(project=project, description=values["description"])
@@ -145,7 +146,7 @@ class ProjectDetailView(APIView):
     )
     def delete(self, request: Request, identifier: str) -> Response:
         try:
-            project_delete(project=project_from_identifier(identifier))
+            project_delete(project=project_for(request, identifier))
         except DefaultProjectDeletion as exc:
             raise PlainError(403, exc.message) from None
         return Response(status=204)

@@ -13,13 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from phoenix_annot.accounts.access import visible
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.tracing.models import Session
 from phoenix_annot.tracing.selectors import sessions_with_turns
 from phoenix_annot.tracing.services import sessions_delete
 
 from ..errors import PlainError
-from ..lookups import project_from_identifier
+from ..lookups import forbid_viewed_only, project_for, reached
 from ..params import LimitField, LiteralField, QueryParams, paginate_by_pk
 from ..schema import PROJECT_PATH, cursor_field, data_envelope, errors, page_envelope, path_param
 from ..wire import envelope, iso, page, validated
@@ -51,15 +52,16 @@ def sessions_named(identifiers: list[str]) -> QuerySet[Session]:
     )
 
 
-def session_from_identifier(identifier: str, *, quoted: bool = False) -> Session:
-    """The session, or Phoenix's 404 (its delete quotes the identifier, its read does not)."""
+def session_from_identifier(request: Request, identifier: str, *, quoted: bool = False) -> Session:
+    """The session, or Phoenix's 404 (its delete quotes the identifier, its read does not), also for one of
+    a project the caller may not see; a 403 for a write to one they only view."""
     pk = _session_pk(identifier)
     shown = f"'{identifier}'" if quoted else identifier
     if pk is not None:
-        session = Session.objects.filter(pk=pk).first()
+        session = reached(request, Session.objects.all(), pk=pk)
         what = f"ID {shown}"
     else:
-        session = Session.objects.filter(session_id=identifier).first()
+        session = reached(request, Session.objects.all(), session_id=identifier)
         what = f"session_id {shown}"
     if session is None:
         raise PlainError(404, f"Session with {what} not found")
@@ -139,7 +141,7 @@ class ProjectSessionsView(APIView):
         },
     )
     def get(self, request: Request, identifier: str) -> Response:
-        project = project_from_identifier(identifier)
+        project = project_for(request, identifier)
         params = SessionListParams.read(request)
         if params.get("filter", "").strip():
             raise PlainError(400, "Session filter expressions are not supported by phoenix-annot")
@@ -167,7 +169,7 @@ class SessionDetailView(APIView):
         },
     )
     def get(self, request: Request, identifier: str) -> Response:
-        session = session_from_identifier(identifier)
+        session = session_from_identifier(request, identifier)
         return Response(envelope(session_data(session, sessions_with_turns([session])[session.pk])))
 
     @extend_schema(
@@ -182,7 +184,7 @@ class SessionDetailView(APIView):
         },
     )
     def delete(self, request: Request, identifier: str) -> Response:
-        session = session_from_identifier(identifier, quoted=True)
+        session = session_from_identifier(request, identifier, quoted=True)
         sessions_delete(sessions=Session.objects.filter(pk=session.pk))
         return Response(status=204)
 
@@ -213,5 +215,8 @@ class SessionsDeleteView(APIView):
             raise PlainError(422, MIXED_IDENTIFIERS)
         by_pk = pks[0] is not None
         lookup = {"pk__in": pks} if by_pk else {"session_id__in": identifiers}
-        sessions_delete(sessions=Session.objects.filter(**lookup))
+        # Those of projects the caller may not see are skipped as unknown ones are.
+        sessions = visible(Session.objects.filter(**lookup), request.user)
+        forbid_viewed_only(request, sessions)
+        sessions_delete(sessions=sessions)
         return Response(status=204)

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from phoenix_annot.accounts.access import visible_projects
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.core.jsonsafe import storable_json
 from phoenix_annot.core.keyset import keyset_after
@@ -29,7 +30,7 @@ from phoenix_annot.tracing.services import span_delete
 
 from ..auth import V1Read
 from ..errors import PlainError
-from ..lookups import project_from_identifier
+from ..lookups import project_for, reached
 from ..params import (
     LimitField,
     LiteralField,
@@ -148,7 +149,7 @@ class SpanListView(ListAPIView):
     serializer_class = SpanOut
 
     def get_queryset(self) -> QuerySet[Span]:
-        project = project_from_identifier(self.kwargs["identifier"])
+        project = project_for(self.request, self.kwargs["identifier"])
         return Span.objects.for_project(project).annotate(otel_trace_id=F("trace__trace_id"))
 
     @extend_schema(
@@ -238,9 +239,11 @@ class SpanListView(ListAPIView):
         try:
             from_global_id(identifier, "Project")
         except GlobalIDError:
-            project, _created = Project.objects.get_or_create(name=identifier)
-            return project
-        return project_from_identifier(identifier)
+            # A new name makes a project, as OTLP ingestion does; an existing one is reached as any other.
+            if not Project.objects.filter(name=identifier).exists():
+                project, _created = Project.objects.get_or_create(name=identifier)
+                return project
+        return project_for(self.request, identifier)
 
 
 def log_record(item: dict[str, Any], *, project_name: str) -> SpanRecord:
@@ -277,7 +280,7 @@ class SpanDetailView(APIView):
             lookup = {"pk": pk}
         except GlobalIDError:
             lookup = {"span_id": identifier}
-        span = Span.objects.filter(**lookup).first()
+        span = reached(request, Span.objects.all(), **lookup)
         if span is None:
             raise PlainError(404, f"Span with span_id '{identifier}' not found")
         span_delete(span=span)
@@ -370,7 +373,7 @@ class TraceListView(APIView):
         },
     )
     def get(self, request: Request, identifier: str) -> Response:
-        project = project_from_identifier(identifier)
+        project = project_for(request, identifier)
         params = TraceListParams.read(request)
         traces = Trace.objects.for_project(project)
         if start := params.get("start_time"):
@@ -504,7 +507,8 @@ class SpanQueryView(APIView):
             or body["project_name"]
             or DEFAULT_PROJECT_NAME
         )
-        project = Project.objects.filter(name=project_name).first()
+        # A project the caller may not see answers as a missing one: no spans.
+        project = visible_projects(request.user).filter(name=project_name).first()
         # By the project's id, not a join on its name: PostgreSQL then walks the (project, -start_time)
         # index and stops after `limit` matches, instead of hash-joining every span of the project first
         # (1,000 of 200,000 spans filtered on an annotation label: 165 ms -> 7 ms in the database).
