@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import AnnotationSource, AnnotationType
 from phoenix_annot.core.htmx import wants_partial
+from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.queues.models import (
     MAX_RESERVATION_SECONDS,
     MAX_REVIEWERS_PER_ITEM,
@@ -38,6 +39,13 @@ from phoenix_annot.queues.models import (
     QueueConfig,
     QueueItem,
     QueueReservation,
+    QueueRule,
+)
+from phoenix_annot.queues.rules import (
+    queue_rule_create,
+    queue_rule_delete,
+    queue_rule_update,
+    span_filter_data,
 )
 from phoenix_annot.queues.services import (
     ItemsAdded,
@@ -240,8 +248,26 @@ def queue_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "states": ItemState.choices,
         "query": query.urlencode(),
         "may_change": queue.changeable_by(request.user),
+        "rules": rule_rows(queue),
     }
     return render(request, "queues/detail.html", context)
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    rule: QueueRule
+    conditions: list[str]
+    query: str
+
+
+def rule_rows(queue: AnnotationQueue) -> list[RuleRow]:
+    """The queue's rules, each filter as readable conditions and as the Spans tab's query string."""
+    rows = []
+    for rule in QueueRule.objects.filter(queue=queue).select_related("user"):
+        data = span_filter_data(rule.filter)
+        conditions = [f"{name} = {', '.join(values)}" for name, values in data.lists()]
+        rows.append(RuleRow(rule, conditions, data.urlencode()))
+    return rows
 
 
 EXPORTS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
@@ -483,16 +509,28 @@ def queue_skip(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 # Adding rows from the Spans, Traces and Sessions tables.
 
 
-class AddToQueueForm(forms.Form):
-    """The selection bar's "Add to queue": the ticked rows (span ids, or session ids on the Sessions tab) or
-    every row matching the list's filter, and the queue."""
+class QueueOfProjectForm(forms.Form):
+    """A queue of the project a table lists, and the table's filter."""
 
     project = forms.ModelChoiceField(queryset=Project.objects.all())
     queue = forms.ModelChoiceField(
         queryset=AnnotationQueue.objects.all(), error_messages={"required": "Choose a queue."}
     )
-    all_matching = forms.BooleanField(required=False)
     filter_query = forms.CharField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        queue, project = cleaned.get("queue"), cleaned.get("project")
+        if queue and project and queue.project_id != project.pk:
+            raise ValidationError("That queue belongs to another project.")
+        return cleaned
+
+
+class AddToQueueForm(QueueOfProjectForm):
+    """The selection bar's "Add to queue": the ticked rows (span ids, or session ids on the Sessions tab) or
+    every row matching the list's filter, and the queue."""
+
+    all_matching = forms.BooleanField(required=False)
     span = forms.MultipleChoiceField(required=False, choices=[])
     session = forms.MultipleChoiceField(required=False, choices=[])
 
@@ -504,9 +542,6 @@ class AddToQueueForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        queue, project = cleaned.get("queue"), cleaned.get("project")
-        if queue and project and queue.project_id != project.pk:
-            raise ValidationError("That queue belongs to another project.")
         if not cleaned.get("all_matching") and not (cleaned.get("span") or cleaned.get("session")):
             raise ValidationError("Select at least one row.")
         return cleaned
@@ -528,10 +563,7 @@ def queue_add_rows(request: HttpRequest, tab: str) -> HttpResponse:
     back = request.headers.get("Referer") or reverse("web:projects")
     form = AddToQueueForm(request.POST)
     if not form.is_valid():
-        for error in form.non_field_errors() or [
-            f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
-        ]:
-            messages.error(request, error)
+        form_errors_shown(request, form)
         return redirect(back)
     values = form.cleaned_data
     queue = values["queue"]
@@ -542,6 +574,14 @@ def queue_add_rows(request: HttpRequest, tab: str) -> HttpResponse:
         request, messages.SUCCESS if added.added else messages.INFO, added_message(queue, added)
     )
     return redirect(back)
+
+
+def form_errors_shown(request: HttpRequest, form: forms.Form) -> None:
+    """The form's errors as messages for the page the post goes back to, each naming its field."""
+    for error in form.non_field_errors() or [
+        f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
+    ]:
+        messages.error(request, error)
 
 
 def table_spans(request: HttpRequest, tab: str, values: dict[str, Any]) -> Any:
@@ -568,3 +608,106 @@ def queue_choices(request: HttpRequest, pk: int) -> HttpResponse:
     """The options of the selection bar's queue list, fetched when the bar is shown (the tables' own queries
     stay as they are)."""
     return render(request, "queues/_choices.html", {"queues": queue_tab_choices(pk)})
+
+
+# Rules: a table's filter saved for a queue (queues/rules.py).
+
+
+class AddRuleForm(QueueOfProjectForm):
+    """The selection bar's "Add a rule from this filter": the list's filter, the queue, a sample."""
+
+    sampling_percent = forms.IntegerField(min_value=1, max_value=100, required=False, label="Sample")
+
+
+def rule_filter(filter_query: str, tab: str) -> dict[str, str | list[str]]:
+    """A list's filter as a rule's: its SpanFilter parameters that have a value (not its page, sort or size),
+    one value as a string, several as a list; the Traces tab lists root spans."""
+    params = QueryDict(filter_query)
+    rule: dict[str, str | list[str]] = {}
+    for name in SpanFilter.base_filters:
+        values = [value for value in params.getlist(name) if value.strip()]
+        if values:
+            rule[name] = values[0] if len(values) == 1 else values
+    if tab == "traces":
+        rule["root"] = "true"
+    return rule
+
+
+RULE_KINDS = {"spans": ItemKind.SPAN, "traces": ItemKind.TRACE}
+
+
+@login_required
+@require_POST
+def queue_rule_add(request: HttpRequest, tab: str) -> HttpResponse:
+    """Save the Spans or Traces tab's filter as a rule of the queue chosen: its matching rows are added now,
+    and those ingested later as they arrive."""
+    if tab not in RULE_KINDS:
+        raise Http404(f"No rule from table '{tab}'.")
+    back = request.headers.get("Referer") or reverse("web:projects")
+    form = AddRuleForm(request.POST)
+    if not form.is_valid():
+        form_errors_shown(request, form)
+        return redirect(back)
+    values = form.cleaned_data
+    queue = values["queue"]
+    if not queue.changeable_by(request.user):
+        raise PermissionDenied("Only the queue's creator or an admin may add rules to it.")
+    try:
+        saved = queue_rule_create(
+            queue=queue,
+            user=request.user,
+            kind=RULE_KINDS[tab],
+            filter=rule_filter(values["filter_query"], tab),
+            sampling_percent=values["sampling_percent"],
+        )
+    except ValidationError as exc:
+        rule_refusal_shown(request, exc)
+        return redirect(back)
+    messages.success(request, f"Rule saved. {added_message(queue, saved.backfill)}")
+    return redirect("web:queue", pk=queue.pk)
+
+
+class RuleChangeForm(forms.Form):
+    enabled = forms.BooleanField(required=False)
+    sampling_percent = forms.IntegerField(min_value=1, max_value=100, required=False, label="Sample")
+
+
+def rule_refusal_shown(request: HttpRequest, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, f"The rule was not saved: {message}")
+
+
+def changeable_rule(request: HttpRequest, pk: int, rule_pk: int) -> QueueRule:
+    queue = changeable_queue(request, pk)
+    rule = get_object_or_404(QueueRule, pk=rule_pk, queue=queue)
+    rule.queue = queue
+    return rule
+
+
+@login_required
+@require_POST
+def queue_rule_change(request: HttpRequest, pk: int, rule_pk: int) -> HttpResponse:
+    """Enable or disable a rule, or change its sample; an enabled rule adds what it matches now."""
+    rule = changeable_rule(request, pk, rule_pk)
+    form = RuleChangeForm(request.POST)
+    if not form.is_valid():
+        form_errors_shown(request, form)
+        return redirect("web:queue", pk=pk)
+    try:
+        saved = queue_rule_update(rule=rule, **form.cleaned_data)
+    except ValidationError as exc:
+        rule_refusal_shown(request, exc)
+        return redirect("web:queue", pk=pk)
+    if saved.backfill is None:
+        messages.info(request, "Rule disabled: it adds nothing until it is enabled again.")
+    else:
+        messages.success(request, f"Rule saved. {added_message(rule.queue, saved.backfill)}")
+    return redirect("web:queue", pk=pk)
+
+
+@login_required
+@require_POST
+def queue_rule_remove(request: HttpRequest, pk: int, rule_pk: int) -> HttpResponse:
+    queue_rule_delete(rule=changeable_rule(request, pk, rule_pk))
+    messages.success(request, "Rule deleted; the items it added stay in the queue.")
+    return redirect("web:queue", pk=pk)
