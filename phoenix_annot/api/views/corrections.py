@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from phoenix_annot.accounts.access import Role, with_access
 from phoenix_annot.accounts.models import User
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
 from phoenix_annot.corrections.models import Correction, CorrectionFormat, CorrectionTarget, CorrectionVia
@@ -30,11 +31,11 @@ from phoenix_annot.corrections.services import (
     correction_save,
     correction_update,
 )
-from phoenix_annot.tracing.models import Project, Session, Span, Trace
+from phoenix_annot.tracing.models import Session, Span, Trace
 
 from ..auth import VIEWER_WRITE_DENIED
 from ..errors import PlainError
-from ..lookups import by_identifier
+from ..lookups import project_for, reached
 from ..params import LimitField, QueryList, QueryParams, paginate_desc
 from ..schema import PROJECT_PATH, cursor_field, data_envelope, errors, global_id_path, page_envelope
 from ..wire import envelope, iso, page, validated
@@ -145,12 +146,12 @@ def writer_of(request: Request) -> User:
     return request.user
 
 
-def correction_from_id(correction_id: str) -> Correction:
+def correction_from_id(request: Request, correction_id: str) -> Correction:
     try:
         _type, pk = from_global_id(correction_id, TYPE_NAME)
     except GlobalIDError:
         pk = None
-    correction = with_targets(Correction.objects.filter(pk=pk)).first() if pk is not None else None
+    correction = reached(request, with_targets(Correction.objects.all()), pk=pk) if pk is not None else None
     if correction is None:
         raise PlainError(404, f"Correction with ID {correction_id} not found")
     return correction
@@ -168,20 +169,24 @@ def refused_at(loc: list[str | int]) -> Iterator[None]:
         raise serializers.ValidationError(errors) from None
 
 
-def _targets(items: list[dict[str, Any]]) -> list[tuple[str, Span | Trace | Session]]:
-    """Each item's target kind and row, two queries a kind; a 404 naming those not stored, before any
-    write."""
+def _targets(request: Request, items: list[dict[str, Any]]) -> list[tuple[str, Span | Trace | Session]]:
+    """Each item's target kind and row, two queries a kind; a 404 naming those not stored (or in a project
+    the caller may not see), a 403 when any is in a project they only view, before any write."""
     found: dict[str, dict[str, Span | Trace | Session]] = {}
     missing: list[str] = []
     for key, (kind, model, field) in TARGET_KEYS.items():
         wanted = {item[key] for item in items if key in item}
-        rows = model.objects.filter(**{f"{field}__in": wanted})
+        rows = with_access(model.objects.filter(**{f"{field}__in": wanted}), request.user).exclude(
+            access_role__isnull=True
+        )
         if kind == CorrectionTarget.SPAN:
             rows = rows.select_related("trace")
         found[key] = {getattr(row, field): row for row in rows}
         missing += [f"{kind} {value}" for value in sorted(wanted - set(found[key]))]
     if missing:
         raise PlainError(404, f"Not found: {', '.join(missing)}; nothing was written.")
+    if any(row.access_role == Role.VIEWER for rows in found.values() for row in rows.values()):
+        raise PlainError(403, VIEWER_WRITE_DENIED)
     return [
         (TARGET_KEYS[key][0], found[key][item[key]]) for item in items for key in TARGET_KEYS if key in item
     ]
@@ -206,7 +211,7 @@ class CorrectionsView(APIView):
     def post(self, request: Request) -> Response:
         user = writer_of(request)
         items = validated(CorrectionsInput, request.data)["data"]
-        targets = _targets(items)
+        targets = _targets(request, items)
         with transaction.atomic(durable=True):
             saved = []
             for index, ((kind, target), item) in enumerate(zip(targets, items, strict=True)):
@@ -235,7 +240,7 @@ class ProjectCorrectionsView(APIView):
         },
     )
     def get(self, request: Request, identifier: str) -> Response:
-        project = by_identifier(Project, "Project", identifier)
+        project = project_for(request, identifier)
         params = CorrectionListParams.read(request)
         corrections = Correction.objects.filter(project=project)
         for key, (kind, _model, field) in TARGET_KEYS.items():
@@ -260,7 +265,7 @@ class CorrectionDetailView(APIView):
         },
     )
     def get(self, request: Request, correction_id: str) -> Response:
-        return Response(envelope(correction_data(correction_from_id(correction_id))))
+        return Response(envelope(correction_data(correction_from_id(request, correction_id))))
 
     @extend_schema(
         operation_id="updateCorrection",
@@ -273,7 +278,7 @@ class CorrectionDetailView(APIView):
         },
     )
     def patch(self, request: Request, correction_id: str) -> Response:
-        correction = correction_from_id(correction_id)
+        correction = correction_from_id(request, correction_id)
         body = validated(CorrectionChangeInput, request.data)
         user = request.user if request.user.is_authenticated else None
         with refused_at([]):
@@ -296,7 +301,7 @@ class CorrectionDetailView(APIView):
         },
     )
     def delete(self, request: Request, correction_id: str) -> Response:
-        correction = correction_from_id(correction_id)
+        correction = correction_from_id(request, correction_id)
         user = request.user if request.user.is_authenticated else None
         correction_delete(correction=correction, user=user, via=CorrectionVia.API)
         return Response(status=204)
