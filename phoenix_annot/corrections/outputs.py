@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from phoenix_annot.tracing import openinference
-from phoenix_annot.tracing.conversations import first_roots, session_turns
+from phoenix_annot.tracing.conversations import Turn, first_roots, session_turns
 from phoenix_annot.tracing.models import Session, Span, SpanKind, Trace
 
 from .models import Correction, CorrectionFormat
@@ -29,20 +29,29 @@ class CurrentOutput:
     @property
     def text(self) -> str:
         """The output as the editor shows it, ready to be edited."""
-        if self.format == CorrectionFormat.JSON:
-            return json.dumps(self.value, indent=2, ensure_ascii=False)
-        return self.value
+        return output_text(self.format, self.value)
+
+
+def output_text(output_format: str, value: Any) -> str:
+    """An output (or a correction's) as text: JSON indented, text as it is."""
+    if output_format == CorrectionFormat.JSON:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    return value
 
 
 def current_output(target: Span | Trace | Session) -> CurrentOutput:
     if isinstance(target, Session):
-        turns = session_turns([target.pk]).get(target.pk, [])
-        answered = [turn for turn in turns if turn.root is not None]
-        return CurrentOutput(CorrectionFormat.MESSAGE, answered[-1].assistant if answered else "")
+        return session_output(session_turns([target.pk]).get(target.pk, []))
     if isinstance(target, Trace):
         root = first_roots(Span.objects.filter(trace=target)).get(target.pk)
         return span_output(root) if root else CurrentOutput(CorrectionFormat.TEXT, "")
     return span_output(target)
+
+
+def session_output(turns: list[Turn]) -> CurrentOutput:
+    """A session's output from its turns, oldest first: the last answer."""
+    answered = [turn for turn in turns if turn.root is not None]
+    return CurrentOutput(CorrectionFormat.MESSAGE, answered[-1].assistant if answered else "")
 
 
 def span_output(span: Span) -> CurrentOutput:

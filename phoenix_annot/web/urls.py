@@ -6,6 +6,7 @@ from .views import (
     annotations,
     api_keys,
     configs,
+    corrections,
     datasets,
     projects,
     queues,
@@ -45,6 +46,7 @@ urlpatterns = [
     path("spans/<str:span_id>/", traces.span_redirect, name="span-redirect"),
     path("annotate/<str:kind>/<str:key>/", annotations.annotate, name="annotate"),
     path("annotate/<str:kind>/<str:key>/undo/", annotations.annotation_undo, name="annotation-undo"),
+    path("corrections/<str:kind>/<str:key>/", corrections.correction_save_view, name="correction"),
     path("annotations/<str:kind>/<int:pk>/delete/", annotations.annotation_delete, name="annotation-delete"),
     path(
         "annotate/document/<str:span_id>/<int:position>/",

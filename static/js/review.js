@@ -184,6 +184,12 @@
       return;
     }
     if (event.key === "e") { event.preventDefault(); goToPanel(); return; }
+    // `c`: the corrected output of the span (or session) shown, in the open panel.
+    if (event.key === "c") {
+      var correction = document.querySelector("#correction-span textarea, #correction-session textarea");
+      if (correction) { event.preventDefault(); setPanel(true); correction.focus(); correction.scrollIntoView({ block: "nearest" }); }
+      return;
+    }
     if (event.key === "u") {
       var undo = document.querySelector("#review-toast [data-undo]");
       if (undo) { event.preventDefault(); submitThroughHtmx(undo.form); }

@@ -23,6 +23,7 @@ from phoenix_annot.annotations.models import (
     SpanAnnotation,
     TraceAnnotation,
 )
+from phoenix_annot.corrections.models import Correction
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.services import dataset_add_spans
 from phoenix_annot.queues.models import AnnotationQueue, QueueItem, QueueReservation, QueueReview
@@ -400,6 +401,15 @@ ROWS = [
         data=lambda w: {"label": "relevant"},
         effect=document_annotation_count,
         case="a span without documents",
+    ),
+    Row("GET", "web:correction", lambda w: ["span", w.span.span_id], POST_ONLY),
+    Row(
+        "POST",
+        "web:correction",
+        lambda w: ["span", w.span.span_id],
+        (LOGIN, FORBIDDEN, to(trace_page), to(trace_page)),
+        data=lambda w: {"output": "The corrected answer."},
+        effect=lambda w: Correction.objects.count(),
     ),
     Row("GET", "web:annotation-undo", lambda w: ["span", w.span.span_id], POST_ONLY),
     Row(

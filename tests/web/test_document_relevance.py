@@ -177,5 +177,6 @@ def test_the_trace_page_of_a_retriever_span_takes_the_same_queries_for_2_or_20_d
 
     small, large = (queries_for_page(reviewer_client, span) for span in spans)
 
-    # 13 with the History disclosure's one.
-    assert small == large == 13
+    # 13 with the History disclosure's one; 16 with the Corrected output editors' (the corrections, their
+    # history, the trace's root span).
+    assert small == large == 16

@@ -243,8 +243,8 @@ class TestTracePage:
             child = SpanFactory(trace=root.trace, parent_id=root.span_id)
             SpanAnnotationFactory(span=child, identifier=str(n))
 
-        # 12 with the History disclosure's one.
-        with django_assert_max_num_queries(12):
+        # 12 with the History disclosure's one; 14 with the Corrected output editors' and their history's.
+        with django_assert_max_num_queries(14):
             assert reviewer_client.get(f"/traces/{root.trace.trace_id}/").status_code == 200
 
 

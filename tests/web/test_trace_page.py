@@ -69,8 +69,9 @@ class TestListWalk:
         spans = llm_spans(30)
         list_query = urlencode({"list": "span_kind=LLM&sort=tokens&tab=spans"})
 
-        # 14: the History disclosure reads its events in one more.
-        with django_assert_max_num_queries(14 + TIME_LIMIT_QUERIES):
+        # 14: the History disclosure reads its events in one more; 17: the Corrected output editors read
+        # the corrections, their history and the trace's root span (the span shown is not the root).
+        with django_assert_max_num_queries(17 + TIME_LIMIT_QUERIES):
             response = reviewer_client.get(
                 f"/traces/{spans[5].trace.trace_id}/?span={spans[5].span_id}&{list_query}"
             )

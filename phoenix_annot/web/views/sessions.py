@@ -14,6 +14,7 @@ from phoenix_annot.datasets.services import SpansAdded
 from phoenix_annot.datasets.sessions import dataset_add_sessions
 from phoenix_annot.tracing.models import Project, Session
 
+from ..selectors.corrections import session_correction_history, session_corrections
 from ..selectors.history import session_history
 from ..selectors.sessions import (
     idle_minutes,
@@ -62,7 +63,11 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A session as a conversation, turn by turn, with its Annotate panel and j/k across the list."""
     if request.GET.get("history"):
         session = get_object_or_404(Session, pk=pk)
-        return render(request, "annotations/_history.html", {"history": session_history(session=session)})
+        context = {
+            "history": session_history(session=session),
+            "correction_history": session_correction_history(session=session),
+        }
+        return render(request, "annotations/_history.html", context)
     review = session_for_review(pk=pk, user=request.user)
     list_query = request.GET.get("list", "")
     context = {
@@ -74,6 +79,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "datasets": dataset_choices(),
         "idle_minutes": idle_minutes(),
         "history": session_history(session=review.session),
+        **session_corrections(session=review.session, turns=review.turns, user=request.user),
     }
     return render(request, "sessions/detail.html", context)
 

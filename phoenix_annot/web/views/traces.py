@@ -9,6 +9,7 @@ from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
 from phoenix_annot.tracing.models import Span
 
 from ..selectors.configs import configs_by_name
+from ..selectors.corrections import trace_correction_history, trace_corrections
 from ..selectors.history import span_history
 from ..selectors.traces import documents_review, trace_for_review, trace_neighbours, trace_tree_page
 from ..span_display import span_display
@@ -19,9 +20,11 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
     """The span tree and the selected span; selecting another span swaps the trace body only."""
     if request.GET.get("history"):
         span = get_object_or_404(Span.objects.select_related("trace"), span_id=request.GET.get("span", ""))
-        return render(
-            request, "annotations/_history.html", {"history": span_history(trace=span.trace, span=span)}
-        )
+        context = {
+            "history": span_history(trace=span.trace, span=span),
+            "correction_history": trace_correction_history(trace=span.trace, span=span),
+        }
+        return render(request, "annotations/_history.html", context)
     review = trace_for_review(trace_id=trace_id, span_id=request.GET.get("span"), user=request.user)
     list_query = request.GET.get("list", "")
     display = span_display(review.selected)
@@ -38,6 +41,7 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
         if display.documents
         else None,
         "history": span_history(trace=review.trace, span=review.selected),
+        **trace_corrections(trace=review.trace, span=review.selected, user=request.user),
     }
     if wants_partial(request):
         return render(request, "traces/_span_detail.html", context)
