@@ -66,6 +66,10 @@ class Figures:
     kappa: Estimate
     weeks: list[Period]
 
+    def rows(self) -> list[tuple[str, list[int]]]:
+        """The matrix a row at a time, with the humans' label it is of."""
+        return list(zip(self.labels, self.matrix, strict=True))
+
 
 def alignment_figures(judged: Sequence[Judged]) -> Figures:
     """Every figure of the judge against the reference over these rows."""

@@ -1,15 +1,20 @@
 """The Agreement page and its disagreements: one annotation name over the rows a tab's filters keep."""
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.http import QueryDict
 
+from phoenix_annot.accounts.access import may_adjudicate, may_write
 from phoenix_annot.accounts.models import User
+from phoenix_annot.agreement.alignment import AlignmentReport, Judge, JudgeQuery, Window
 from phoenix_annot.agreement.coefficients import Level, Pattern
+from phoenix_annot.agreement.coefficients import Value as Rated
 from phoenix_annot.agreement.ratings import (
     EVERYONE,
     HUMANS,
@@ -20,14 +25,16 @@ from phoenix_annot.agreement.ratings import (
     rating_level,
 )
 from phoenix_annot.agreement.report import AgreementReport, agreement_report, disagreement
-from phoenix_annot.annotations.models import NOTE_NAME, AnnotationConfig, AnnotationType
+from phoenix_annot.annotations.configs import config_for_project
+from phoenix_annot.annotations.models import GOLD_IDENTIFIER, NOTE_NAME, AnnotationConfig, AnnotationType
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
+from .queues import queue_tab_choices
 from .sessions import session_filterset
 from .spans import span_filterset
 
 # The page's own parameters; every other one is the tab's filter, carried as it is.
-OWN_PARAMS = ("annotation", "target", "raters", "page")
+OWN_PARAMS = ("annotation", "target", "raters", "page", "judge", "since", "until", "threshold")
 DISAGREEMENTS_PER_PAGE = 50
 TABS = {Target.SPAN: "spans", Target.TRACE: "traces", Target.SESSION: "sessions"}
 
@@ -66,7 +73,7 @@ class AgreementChoice:
         query["disagreement"] = self.name
         return query.urlencode()
 
-    def query(self, rows: QuerySet, level: Level) -> RatingQuery:
+    def query(self, rows: QuerySet | None, level: Level) -> RatingQuery:
         return RatingQuery(
             name=self.name,
             target=self.target,
@@ -83,11 +90,42 @@ class AgreementPage:
 
 
 @dataclass(frozen=True)
+class AlignmentPage:
+    choice: AgreementChoice
+    # The LLM and CODE annotators of the name, the one compared (None when there is none), its report.
+    judges: list[Judge] = field(default_factory=list)
+    judge: Judge | None = None
+    report: AlignmentReport | None = None
+    window_errors: dict[str, list[str]] = field(default_factory=dict)
+    since: str = ""
+    until: str = ""
+    # The disagreeing rows listed: span, trace or session by pk.
+    targets: dict[int, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GoldCell:
+    """A row's gold value of the name, and what an adjudicator may choose it from."""
+
+    target: Target
+    pk: int
+    name: str
+    level: Level
+    # label, score, explanation (the reason) and the adjudicator's username; None before adjudication.
+    gold: dict[str, Any] | None
+    # The raters' values, commonest first, each with how many gave it.
+    offered: list[tuple[Rated, int]]
+    # The config's labels nobody gave (labels only): a new value to choose.
+    others: list[str]
+
+
+@dataclass(frozen=True)
 class DisagreementRow:
     target: Any
     how_much: str
     # One cell per rater, in the report's order: the rater's label or score and explanation, or None.
     cells: list[dict[str, Any] | None]
+    gold: GoldCell
 
 
 @dataclass(frozen=True)
@@ -97,6 +135,9 @@ class DisagreementPage:
     total: int
     page: Page | None
     rows: list[DisagreementRow] = field(default_factory=list)
+    # Whether the reader may set gold values and promote agreeing rows, and the queues they may send to.
+    adjudicator: bool = False
+    queues: list[tuple[int, str]] = field(default_factory=list)
 
 
 def agreement_choice(
@@ -132,10 +173,12 @@ def agreement_for_review(*, project: Project, params: QueryDict, user: User) -> 
 
 def disagreements_for_review(*, project: Project, params: QueryDict, user: User) -> DisagreementPage:
     """The rows whose raters differ, furthest apart first, a page at a time, each rater's value and
-    explanation side by side."""
+    explanation side by side with the row's gold value."""
     choice, rows = agreement_choice(project=project, params=params, user=user)
     if rows is None or choice.level is None:
         return DisagreementPage(choice, [], 0, None)
+    adjudicator = may_adjudicate(user, project)
+    queues = list(queue_tab_choices(project.pk)) if may_write(user, project) else []
     query = choice.query(rows, choice.level)
     ratings = query.disagreeing()
     raters = ratings.raters
@@ -148,13 +191,74 @@ def disagreements_for_review(*, project: Project, params: QueryDict, user: User)
     pks = [pk for _, pk, _ in page.object_list]
     cells = _cells(query, raters, pks)
     targets = _targets(choice.target, pks)
+    golds = gold_cells(
+        project=project, query=query, values={pk: [_value(cell, query) for cell in cells[pk]] for pk in pks}
+    )
     return DisagreementPage(
         choice,
         raters,
         len(ranked),
         page,
-        [DisagreementRow(targets[pk], how_much, cells[pk]) for (_, how_much), pk, _ in page.object_list],
+        [
+            DisagreementRow(targets[pk], how_much, cells[pk], golds[pk])
+            for (_, how_much), pk, _ in page.object_list
+        ],
+        adjudicator=adjudicator,
+        queues=queues,
     )
+
+
+def judge_alignment_for_review(*, project: Project, params: QueryDict, user: User) -> AlignmentPage:
+    """The chosen judge (else the one with most labels) against the humans over the filtered rows, in the
+    date window: four queries after the choice's, whatever the number of rows."""
+    choice, rows = agreement_choice(project=project, params=params, user=user)
+    since, until = params.get("since", ""), params.get("until", "")
+    page = AlignmentPage(choice, since=since, until=until)
+    if rows is None or choice.level != Level.NOMINAL:
+        return page
+    try:
+        window = Window.parse(since, until)
+    except ValidationError as exc:
+        return replace(page, window_errors=exc.message_dict)
+    query = JudgeQuery(name=choice.name, target=choice.target, rows=rows, window=window)
+    judges = query.judges()
+    asked = params.get("judge", "")
+    judge = next((j for j in judges if f"{j.kind}:{j.identifier}" == asked), judges[0] if judges else None)
+    if judge is None:
+        return replace(page, judges=judges)
+    report = query.report(judge)
+    targets = _targets(choice.target, [row.target_pk for row in report.disagreements])
+    return replace(page, judges=judges, judge=judge, report=report, targets=targets)
+
+
+def gold_cells(
+    *, project: Project, query: RatingQuery, values: dict[int, list[Rated | None]]
+) -> dict[int, GoldCell]:
+    """The gold cell of each row (by pk) whose raters gave these values: two queries (the gold rows, the
+    name's config) for any number of rows."""
+    key = query.target.value
+    found = query.target.model.objects.filter(
+        name=query.name, identifier=GOLD_IDENTIFIER, **{f"{key}__in": list(values)}
+    ).values(key, "label", "score", "explanation", "user__username")
+    golds = {row[key]: row for row in found}
+    config = config_for_project(name=query.name, project_id=project.pk)
+    labels = [value["label"] for value in config.values] if config and query.level == Level.NOMINAL else []
+    cells = {}
+    for pk, given in values.items():
+        offered = Counter(value for value in given if value is not None).most_common()
+        others = [label for label in labels if label not in dict(offered)]
+        cells[pk] = GoldCell(query.target, pk, query.name, query.level, golds.get(pk), offered, others)
+    return cells
+
+
+def gold_cell(*, project: Project, query: RatingQuery, pk: int) -> GoldCell:
+    """One row's gold cell, as the page shows it after its gold is set."""
+    given = query.annotations().filter(**{query.target.value: pk}).values_list(query.value_field, flat=True)
+    return gold_cells(project=project, query=query, values={pk: list(given)})[pk]
+
+
+def _value(cell: dict[str, Any] | None, query: RatingQuery) -> Rated | None:
+    return None if cell is None else cell[query.value_field]
 
 
 def _rated(pattern: Pattern) -> int:
