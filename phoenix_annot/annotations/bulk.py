@@ -30,7 +30,7 @@ from phoenix_annot.core.bulk import bulk_insert
 from phoenix_annot.tracing.models import Project
 
 from .configs import config_for_project
-from .history import EventTarget, change_event, event_values, events_append
+from .history import BulkChange, EventTarget, bulk_action_events_append, event_values
 from .locks import rows_lock
 from .models import (
     EVENT_VALUE_FIELDS,
@@ -179,7 +179,12 @@ def _plan(
     transaction ends (the write's own plan)."""
     spec = TARGETS[PendingTarget(target_kind)]
     limit = settings.BULK_LABEL_MAX_ROWS
-    target_pks = list(targets.order_by("pk").values_list("pk", flat=True)[: limit + 1])
+    selected = targets.order_by("pk").values_list("pk", flat=True)
+    if lock:
+        # Read and locked in one statement, in pk order as `rows_lock` locks, so that other writers and this
+        # one cannot deadlock.
+        selected = selected.select_for_update(of=("self",))
+    target_pks = list(selected[: limit + 1])
     if not target_pks:
         raise ValidationError({"rows": "No rows selected."})
     if len(target_pks) > limit:
@@ -189,8 +194,6 @@ def _plan(
                 "(PHOENIX_ANNOT_BULK_LABEL_MAX_ROWS): narrow the filter."
             }
         )
-    if lock:
-        rows_lock(spec.target_model, target_pks)
     plan = BulkPlan(label, selected=len(target_pks))
     held_pks: set[int] = set()
     after = label.values()
@@ -278,51 +281,34 @@ def annotations_bulk_label(
                 for row in plan.replaced_rows
             ],
         )
-        created_rows = _created_rows(spec, plan.created, label=label)
-        targets_of = _event_targets(
-            spec, target_kind, [*plan.created, *(row[spec.key_field] for row in plan.replaced_rows)]
-        )
+        befores = {row["pk"]: event_values(row) for row in plan.replaced_rows}
         after = label.values()
-        events_append(
-            change_event(
-                target=targets_of[target_pk],
-                annotation_pk=annotation_pk,
-                name=label.name,
-                identifier=label.identifier,
-                before=before,
-                after=after,
-                user=user,
-                via=EventVia.BULK_LABEL,
-                bulk_action=action,
-            )
-            for target_pk, annotation_pk, before in [
-                *((target_pk, pk, None) for target_pk, pk in created_rows),
-                *((row[spec.key_field], row["pk"], event_values(row)) for row in plan.replaced_rows),
-            ]
+        written = _written(
+            spec, target_kind, [*plan.created, *(row[spec.key_field] for row in plan.replaced_rows)], label
+        )
+        bulk_action_events_append(
+            (BulkChange(target, pk, befores.get(pk), after) for target, pk in written),
+            action=action,
+            user=user,
+            via=EventVia.BULK_LABEL,
         )
     return action
 
 
-def _created_rows(spec: Target, target_pks: list[int], *, label: BulkLabel) -> list[tuple[int, int]]:
-    """(target pk, annotation pk) of the rows just inserted: COPY returns no ids."""
+def _written(
+    spec: Target, target_kind: str, target_pks: list[int], label: BulkLabel
+) -> list[tuple[EventTarget, int]]:
+    """The label's rows on these targets, each with its target as its event names it: COPY returns no
+    ids. One query per batch, the targets' keys and projects joined."""
+    kind = PendingTarget(target_kind)
     rows = spec.model.objects.filter(name=label.name, identifier=label.identifier)
     return [
-        pair
+        (EventTarget(kind, target_pk, key, project_pk), pk)
         for chunk in chunks(target_pks)
-        for pair in rows.filter(**{f"{spec.key_field}__in": chunk}).values_list(spec.key_field, "pk")
-    ]
-
-
-def _event_targets(spec: Target, target_kind: str, target_pks: list[int]) -> dict[int, EventTarget]:
-    """The targets as their events name them, by pk."""
-    kind = PendingTarget(target_kind)
-    return {
-        pk: EventTarget(kind, pk, key, project_pk)
-        for chunk in chunks(target_pks)
-        for pk, key, project_pk in spec.target_model.objects.filter(pk__in=chunk).values_list(
-            "pk", spec.key_field, "project_id"
+        for pk, target_pk, key, project_pk in rows.filter(**{f"{spec.key_field}__in": chunk}).values_list(
+            "pk", spec.key_field, f"{spec.fk}__{spec.key_field}", f"{spec.fk}__project_id"
         )
-    }
+    ]
 
 
 def annotation_bulk_undo(*, action: AnnotationBulkAction, user: User | None) -> AnnotationBulkAction:
@@ -372,24 +358,20 @@ def annotation_bulk_undo(*, action: AnnotationBulkAction, user: User | None) -> 
         for chunk in chunks(created):
             spec.model.objects.filter(pk__in=chunk).delete()
         _restore(spec, action, [event for event in events if event["action"] == EventAction.UPDATE])
-        events_append(
-            change_event(
-                target=EventTarget(
-                    PendingTarget(action.target_kind),
-                    event["target_pk"],
-                    event["target_key"],
-                    event["project_pk"],
-                ),
-                annotation_pk=event["annotation_pk"],
-                name=action.name,
-                identifier=action.identifier,
-                before=event["after"],
-                after=event["before"],
-                user=user,
-                via=EventVia.BULK_UNDO,
-                bulk_action=undo,
-            )
-            for event in events
+        kind = PendingTarget(action.target_kind)
+        bulk_action_events_append(
+            (
+                BulkChange(
+                    EventTarget(kind, event["target_pk"], event["target_key"], event["project_pk"]),
+                    event["annotation_pk"],
+                    before=event["after"],
+                    after=event["before"],
+                )
+                for event in events
+            ),
+            action=undo,
+            user=user,
+            via=EventVia.BULK_UNDO,
         )
         action.undone_at = undo.at
         action.save(update_fields=["undone_at"])

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from phoenix_annot.accounts.models import User
 from phoenix_annot.core.bulk import bulk_insert
 
@@ -43,17 +45,10 @@ def change_event(
     after: dict[str, Any] | None,
     user: User | None,
     via: str,
-    bulk_action: AnnotationBulkAction | None = None,
 ) -> AnnotationEvent | None:
     """The event of one annotation going from `before` to `after`; None when nothing changed."""
     if before == after:
         return None
-    if before is None:
-        action = EventAction.CREATE
-    elif after is None:
-        action = EventAction.DELETE
-    else:
-        action = EventAction.UPDATE
     return AnnotationEvent(
         project_pk=target.project_pk,
         target_kind=target.kind,
@@ -63,13 +58,18 @@ def change_event(
         annotation_pk=annotation_pk,
         name=name,
         identifier=identifier,
-        action=action,
+        action=_action(before, after),
         before=before,
         after=after,
         user=user,
         via=via,
-        bulk_action=bulk_action,
     )
+
+
+def _action(before: dict[str, Any] | None, after: dict[str, Any] | None) -> EventAction:
+    if before is None:
+        return EventAction.CREATE
+    return EventAction.DELETE if after is None else EventAction.UPDATE
 
 
 def events_append(events: Iterable[AnnotationEvent | None]) -> None:
@@ -79,4 +79,47 @@ def events_append(events: Iterable[AnnotationEvent | None]) -> None:
     bulk_insert(
         AnnotationEvent,
         [{name: getattr(event, name) for name in fields} for event in events if event is not None],
+    )
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    """One annotation of a bulk action going from `before` to `after` (None: absent), which differ."""
+
+    target: EventTarget
+    annotation_pk: int
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def bulk_action_events_append(
+    changes: Iterable[BulkChange], *, action: AnnotationBulkAction, user: User | None, via: str
+) -> None:
+    """The events of a bulk action's changes (all of its name and identifier), built as plain rows: for
+    10,000 rows, making an AnnotationEvent of each took longer than writing them."""
+    common = {
+        "name": action.name,
+        "identifier": action.identifier,
+        "user_id": user.pk if user else None,
+        "via": via,
+        "bulk_action_id": action.pk,
+        "at": timezone.now(),
+    }
+    bulk_insert(
+        AnnotationEvent,
+        [
+            {
+                **common,
+                "project_pk": change.target.project_pk,
+                "target_kind": change.target.kind,
+                "target_pk": change.target.pk,
+                "target_key": change.target.key,
+                "document_position": change.target.document_position,
+                "annotation_pk": change.annotation_pk,
+                "action": _action(change.before, change.after),
+                "before": change.before,
+                "after": change.after,
+            }
+            for change in changes
+        ],
     )
