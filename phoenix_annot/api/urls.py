@@ -1,6 +1,17 @@
 from django.urls import include, path, register_converter
 
-from .views import agreement, annotation_configs, annotations, documents, history, projects, sessions, spans
+from .views import (
+    agreement,
+    alignment,
+    annotation_configs,
+    annotations,
+    bulk,
+    documents,
+    history,
+    projects,
+    sessions,
+    spans,
+)
 
 
 class AnyText:
@@ -52,6 +63,21 @@ urlpatterns = [
         "projects/<str:identifier>/annotation_agreement",
         agreement.AnnotationAgreementView.as_view(),
         name="project-annotation-agreement",
+    ),
+    path(
+        "projects/<str:identifier>/judge_alignment",
+        alignment.JudgeAlignmentView.as_view(),
+        name="project-judge-alignment",
+    ),
+    path(
+        "projects/<str:identifier>/annotation_bulk_actions",
+        bulk.ProjectBulkActionsView.as_view(),
+        name="project-annotation-bulk-actions",
+    ),
+    path(
+        "annotation_bulk_actions/<str:action_id>/undo",
+        bulk.BulkActionUndoView.as_view(),
+        name="annotation-bulk-action-undo",
     ),
     path("projects/<str:identifier>/traces", spans.TraceListView.as_view(), name="project-traces"),
     path("spans", spans.SpanQueryView.as_view(), name="span-query"),
