@@ -154,7 +154,8 @@ class Disagreement:
 
 @dataclass(frozen=True)
 class AlignmentReport:
-    judge: Judge
+    # None when no LLM or CODE annotator labelled the name on the rows: then every count is 0.
+    judge: Judge | None
     figures: Figures
     # Rows the reference came from: gold, the human majority; rows left out: a tie among the humans, or
     # no human label at all.
@@ -164,6 +165,10 @@ class AlignmentReport:
     unreviewed: int
     disagreement_count: int
     disagreements: list[Disagreement]
+
+    @classmethod
+    def without_judge(cls) -> "AlignmentReport":
+        return cls(None, alignment_figures([]), 0, 0, 0, 0, 0, [])
 
 
 @dataclass(frozen=True)

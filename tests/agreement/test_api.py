@@ -3,7 +3,14 @@
 import pytest
 
 from tests.agreement.test_selectors import krippendorff_spans
-from tests.factories import AnnotationConfigFactory, ProjectFactory
+from tests.factories import (
+    AnnotationConfigFactory,
+    ProjectFactory,
+    SpanAnnotationFactory,
+    SpanFactory,
+    UserFactory,
+    reviewer_annotation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +62,75 @@ def test_a_missing_name_a_freeform_name_and_a_bad_filter_are_422s_naming_the_pro
 
 def test_an_unknown_project_is_a_404(client, v1_auth_off):
     assert client.get("/v1/projects/nowhere/annotation_agreement?annotation=correctness").status_code == 404
+
+
+def alignment_url(project, query: str) -> str:
+    return f"/v1/projects/{project.name}/judge_alignment?{query}"
+
+
+def test_judge_alignment_answers_the_figures_against_gold_else_the_majority_with_both_explanations(
+    client, v1_auth_off
+):
+    project = ProjectFactory(name="rag")
+    users = [UserFactory(username=name) for name in ("ann", "bob")]
+    rows = {"agree": ("correct", "correct", "correct"), "differ": ("incorrect", "incorrect", "correct")}
+    for i, (name, (first, second, judge)) in enumerate(rows.items()):
+        span = SpanFactory(project=project, name=name, span_id=f"{i + 1:016x}")
+        for user, label in zip(users, (first, second), strict=True):
+            reviewer_annotation(
+                SpanAnnotationFactory, span=span, user=user, label=label, explanation="read it"
+            )
+        SpanAnnotationFactory(
+            span=span, annotator_kind="LLM", identifier="v2", label=judge, explanation="sure"
+        )
+
+    data = client.get(alignment_url(project, "annotation=correctness")).json()["data"]
+    named = client.get(alignment_url(project, "annotation=correctness&judge=LLM:v2&name=agree")).json()[
+        "data"
+    ]
+
+    assert data["judge"] == {"annotator_kind": "LLM", "identifier": "v2", "rows": 2}
+    assert (data["items"], data["from_majority"], data["from_gold"]) == (2, 2, 0)
+    assert data["labels"] == ["correct", "incorrect"]
+    assert data["confusion_matrix"] == [[1, 0], [1, 0]]
+    assert data["accuracy"] == 0.5
+    assert data["per_label"][0] == {
+        "label": "correct",
+        "support": 1,
+        "precision": 0.5,
+        "recall": 1.0,
+        "f1": 2 / 3,
+    }
+    assert len(data["weeks"]) == 1
+    assert data["disagreements"][0]["span_id"] == f"{2:016x}"
+    assert data["disagreements"][0]["judge_explanation"] == "sure"
+    assert [h["username"] for h in data["disagreements"][0]["humans"]] == ["ann", "bob"]
+    assert named["items"] == 1
+
+
+def test_judge_alignment_refuses_a_missing_name_scores_a_bad_date_and_a_judge_that_labelled_nothing(
+    client, v1_auth_off
+):
+    project = ProjectFactory(name="rag")
+    AnnotationConfigFactory(name="helpfulness", type="CONTINUOUS", values=[])
+    SpanAnnotationFactory(
+        span=SpanFactory(project=project), annotator_kind="LLM", identifier="", label="correct"
+    )
+
+    def said(query: str) -> tuple[int, str]:
+        response = client.get(alignment_url(project, query))
+        return response.status_code, response.content.decode()
+
+    assert said("") == (422, "annotation is required: the span label name to compare")
+    assert said("annotation=helpfulness")[0] == 422
+    assert said("annotation=correctness&since=monday") == (
+        422,
+        "since must be a date, YYYY-MM-DD: got 'monday'",
+    )
+    assert said("annotation=correctness&judge=CODE:x") == (
+        422,
+        "judge 'CODE:x' labelled no 'correctness' on these spans",
+    )
+    assert said("annotation=correctness&since=2000-01-01")[0] == 200
+    nobody = client.get(alignment_url(project, "annotation=correctness&since=2999-01-01")).json()["data"]
+    assert (nobody["judge"], nobody["items"], nobody["confusion_matrix"]) == (None, 0, [])

@@ -184,6 +184,7 @@ CALLS = [
     Call(
         "GET", f"{P}/annotation_agreement", lambda w: "/v1/projects/p/annotation_agreement?annotation=quality"
     ),
+    Call("GET", f"{P}/judge_alignment", lambda w: "/v1/projects/p/judge_alignment?annotation=correctness"),
     Call(
         "POST", f"{P}/spans", lambda w: "/v1/projects/p/spans", json_body(lambda w: {"data": [LOGGED_SPAN]})
     ),

@@ -54,7 +54,7 @@ class AgreementOut(serializers.Serializer):
     )
 
 
-def _estimate(estimate: Estimate) -> dict[str, Any]:
+def estimate_data(estimate: Estimate) -> dict[str, Any]:
     return {
         "value": estimate.value,
         "items": estimate.items,
@@ -117,11 +117,11 @@ class AnnotationAgreementView(GenericAPIView):
             "raters": [
                 {"name": r.name, "annotator_kind": r.kind, "identifier": r.identifier} for r in report.raters
             ],
-            "percent_agreement": _estimate(report.percent),
-            "fleiss_kappa": _estimate(report.fleiss) if report.fleiss else None,
-            "krippendorff_alpha": _estimate(report.alpha),
+            "percent_agreement": estimate_data(report.percent),
+            "fleiss_kappa": estimate_data(report.fleiss) if report.fleiss else None,
+            "krippendorff_alpha": estimate_data(report.alpha),
             "pairs": [
-                {"first": first, "second": second, **_estimate(estimate)}
+                {"first": first, "second": second, **estimate_data(estimate)}
                 for (first, second), estimate in sorted(report.pairs.items())
             ],
         }
