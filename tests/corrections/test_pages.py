@@ -4,6 +4,7 @@ from django.test import Client
 from phoenix_annot.corrections.models import Correction, CorrectionEvent
 from tests.corrections.factories import CorrectionFactory, llm_attributes
 from tests.factories import SpanFactory, UserFactory, conversation
+from tests.queues.factories import QueueItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +111,22 @@ def test_the_history_disclosure_lists_the_changes_of_corrections_as_they_happen(
 
     assert 'id="correction-history"' in html
     assert html.index("<del>Madrid.</del> → Madrid, of course.") < html.index("created by reviewer")
+
+
+def test_a_queue_item_is_corrected_from_the_review_page_and_a_blind_queue_hides_others(reviewer_client):
+    span = llm_span()
+    CorrectionFactory(span=span, format="message", output="Ana wrote this.", user__username="ana")
+    open_item = QueueItemFactory(queue__project=span.project, span=span)
+    blind_item = QueueItemFactory(queue__project=span.project, queue__blind=True, span=span)
+
+    page = reviewer_client.get(f"/queues/{open_item.queue_id}/review/").content.decode()
+    blind = reviewer_client.get(f"/queues/{blind_item.queue_id}/review/").content.decode()
+    saved = reviewer_client.post(
+        f"/corrections/span/{span.span_id}/", {"output": "Madrid.", "via": "queue"}, **HTMX
+    ).content.decode()
+
+    assert ">Lisbon is the capital of Spain.</textarea>" in page
+    assert "Ana wrote this." in page
+    assert "Ana wrote this." not in blind
+    assert 'name="via" value="queue"' in saved
+    assert CorrectionEvent.objects.get().via == "queue"
