@@ -14,6 +14,8 @@ from django.db.models import Sum
 from django.test import Client, override_settings
 
 from phoenix_annot.accounts.models import User
+from phoenix_annot.agreement.alignment import JudgeQuery
+from phoenix_annot.agreement.ratings import Target
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
     DocumentAnnotation,
@@ -321,3 +323,15 @@ def test_the_demo_loads_a_fresh_sqlite_file_twice_but_refuses_one_with_other_use
     assert "holds 1 user(s) other than 'demo' (alice)" in refused.stderr
     assert "Demo data loaded" not in refused.stdout
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_the_demo_reviewers_labels_give_the_llm_judge_a_judge_alignment_report() -> None:
+    rows = Span.objects.filter(project__name=SUPPORT_PROJECT)
+    query = JudgeQuery(name="correctness", target=Target.SPAN, rows=rows)
+
+    report = query.report(query.judges()[0])
+
+    assert report.judge.kind == "LLM"
+    assert report.figures.items == demo.DEMO_REVIEWS
+    assert report.disagreement_count == demo.DEMO_REVIEWS // demo.DEMO_REVIEW_DISSENT
+    assert report.figures.kappa.value is not None

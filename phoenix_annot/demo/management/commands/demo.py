@@ -24,9 +24,11 @@ from phoenix_annot.annotations.models import (
     AnnotationConfig,
     AnnotationSource,
     AnnotationType,
+    AnnotatorKind,
     OptimizationDirection,
     ProjectAnnotationConfig,
     SpanAnnotation,
+    reviewer_identifier,
 )
 from phoenix_annot.annotations.services import (
     AnnotationWrite,
@@ -144,6 +146,7 @@ class Command(BaseCommand):
         demo_annotations_upsert(scenario=scenario)
         demo_dataset_ensure(user=user)
         demo_queue_ensure(user=user)
+        demo_reviews_ensure(user=user)
         self.print_summary(result, project_summaries(PROJECT_NAMES))
         self.print_login()
         if not no_serve:
@@ -343,6 +346,48 @@ def demo_queue_ensure(*, user: User) -> None:
         kind="span",
         user=user,
     )
+
+
+DEMO_REVIEWS = 40
+# The demo reviewer disagrees with the LLM judge on one answer in this many, so Judge alignment has
+# something to show.
+DEMO_REVIEW_DISSENT = 5
+
+
+def demo_reviews_ensure(*, user: User) -> None:
+    """The demo reviewer's own correctness labels of the support project's oldest DEMO_REVIEWS evaluated
+    answers, as the Annotate panel writes them, agreeing with the LLM judge but on one in DEMO_REVIEW_DISSENT.
+    Run again, an answer the reviewer labelled already keeps their label."""
+    identifier = reviewer_identifier(user.pk)
+    judged = SpanAnnotation.objects.filter(
+        span__project__name=SUPPORT_PROJECT, name=CORRECTNESS, annotator_kind=AnnotatorKind.LLM
+    ).order_by("span__start_time", "span__pk")
+    reviewed = set(
+        SpanAnnotation.objects.filter(name=CORRECTNESS, identifier=identifier).values_list(
+            "span__span_id", flat=True
+        )
+    )
+    writes = []
+    for i, (span_id, label) in enumerate(judged.values_list("span__span_id", "label")[:DEMO_REVIEWS]):
+        dissent = i % DEMO_REVIEW_DISSENT == DEMO_REVIEW_DISSENT - 1
+        if span_id in reviewed:
+            continue
+        if dissent:
+            label = "incorrect" if label == "correct" else "correct"
+        writes.append(
+            AnnotationWrite(
+                target_id=span_id,
+                name=CORRECTNESS,
+                identifier=identifier,
+                annotator_kind=AnnotatorKind.HUMAN,
+                label=label,
+                score=1.0 if label == "correct" else 0.0,
+                explanation="I read it against the documents and disagree with the judge."
+                if dissent
+                else None,
+            )
+        )
+    span_annotations_upsert(writes=writes, source=AnnotationSource.APP, user=user)
 
 
 def span_write(annotation: DemoAnnotation) -> AnnotationWrite:
