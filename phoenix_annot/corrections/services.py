@@ -1,32 +1,31 @@
 """Writes of corrected outputs. A correction belongs to the reviewer who wrote it: each writes their own
 (one per target and reviewer); only they and admins change or delete it (the annotations' rule,
-annotations/ownership.py). Only an adjudicator marks one gold. Every change appends a `CorrectionEvent` in
-its transaction; an unchanged re-write appends none."""
+annotations/ownership.py). Only an adjudicator of the target's project marks one gold. Every change
+appends a `CorrectionEvent` in its transaction; an unchanged re-write appends none."""
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from phoenix_annot.accounts.access import may_adjudicate
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import EventAction
 from phoenix_annot.annotations.ownership import NotYours, unrestricted
 from phoenix_annot.core.jsonsafe import is_storable_json
-from phoenix_annot.tracing.models import Session, Span, Trace
+from phoenix_annot.tracing.models import Project, Session, Span, Trace
 
 from .models import EVENT_VALUE_FIELDS, Correction, CorrectionEvent, CorrectionFormat, CorrectionTarget
 from .outputs import current_output
 
 MAX_OUTPUT_LENGTH = 200_000
 NOT_YOURS = "This corrected output belongs to {owner}; reviewers change only their own (admins change any)."
-GOLD_DENIED = "Only adjudicators (admins) mark a corrected output gold."
+GOLD_DENIED = (
+    "Only the project's adjudicators (admins, project admins and members given the right) mark a corrected "
+    "output gold."
+)
 
 Target = Span | Trace | Session
-
-
-def may_adjudicate(user: User) -> bool:
-    """Who writes gold corrections: admins (the adjudicators of issue 14)."""
-    return user.is_admin
 
 
 def correction_save(
@@ -42,8 +41,8 @@ def correction_save(
     gold for a new one). The format is the target's (outputs.py)."""
     output_format = current_output(target).format
     _validate(output_format, output)
-    _check_gold(gold, user)
-    project_id = target.trace.project_id if isinstance(target, Span) else target.project_id
+    project = target.trace.project if isinstance(target, Span) else target.project
+    _check_gold(gold, user, project)
     with transaction.atomic():
         correction = Correction.objects.select_for_update().of_target(kind, target).filter(user=user).first()
         if correction is None:
@@ -52,7 +51,7 @@ def correction_save(
                     correction = Correction.objects.create(
                         target_kind=kind,
                         **{kind: target},
-                        project_id=project_id,
+                        project=project,
                         format=output_format,
                         output=output,
                         gold=bool(gold),
@@ -72,7 +71,7 @@ def correction_update(
 ) -> Correction:
     """Another output (and gold mark) for an existing correction: its owner's or an admin's change."""
     _check_owner(correction, user)
-    _check_gold(gold, user)
+    _check_gold(gold, user, correction.project)
     _validate(correction.format, output)
     with transaction.atomic():
         locked = Correction.objects.select_for_update().get(pk=correction.pk)
@@ -116,8 +115,9 @@ def _validate(output_format: str, output: Any) -> None:
         raise ValidationError({"output": f"At most {MAX_OUTPUT_LENGTH:,} characters."})
 
 
-def _check_gold(gold: bool | None, user: User | None) -> None:
-    if gold and user is not None and not may_adjudicate(user):
+def _check_gold(gold: bool | None, user: User | None, project: Project) -> None:
+    """Gold is an adjudicator's (accounts/access.py), as a gold label is."""
+    if gold and user is not None and not may_adjudicate(user, project):
         raise NotYours(GOLD_DENIED)
 
 

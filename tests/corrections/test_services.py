@@ -12,6 +12,7 @@ from phoenix_annot.corrections.models import (
 )
 from phoenix_annot.corrections.outputs import current_output
 from phoenix_annot.corrections.services import correction_delete, correction_save, correction_update
+from tests.accounts.factories import ProjectMembershipFactory
 from tests.corrections.factories import llm_attributes
 from tests.factories import SpanFactory, TraceFactory, UserFactory, conversation
 
@@ -108,14 +109,19 @@ def test_another_reviewer_can_neither_change_nor_delete_a_correction_but_an_admi
     assert CorrectionEvent.objects.latest("pk").user == admin
 
 
-def test_only_an_admin_marks_a_correction_gold():
+def test_only_an_adjudicator_of_the_project_marks_a_correction_gold():
     span = SpanFactory()
+    adjudicator = ProjectMembershipFactory(project=span.project, can_adjudicate=True).user
+    elsewhere = ProjectMembershipFactory(can_adjudicate=True).user
 
     with pytest.raises(NotYours, match="adjudicators"):
         save(span, "Mine.", UserFactory(), gold=True)
-    gold = save(span, "Gold.", UserFactory(role=User.Role.ADMIN), gold=True)
+    with pytest.raises(NotYours, match="adjudicators"):
+        save(span, "Mine.", elsewhere, gold=True)
+    gold = save(span, "Gold.", adjudicator, gold=True)
+    admins = save(span, "Also gold.", UserFactory(role=User.Role.ADMIN), gold=True)
 
-    assert gold.gold
+    assert gold.gold and admins.gold
     assert not CorrectionEvent.objects.filter(after__output="Mine.").exists()
 
 

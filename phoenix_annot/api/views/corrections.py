@@ -46,7 +46,7 @@ MAX_IDS_PER_QUERY = 1000
 MAX_LIST_LIMIT = 1000
 CORRECTION_ID = global_id_path("correction_id", TYPE_NAME)
 NOT_FOUND = "`Correction with ID <id> not found`."
-NOT_YOURS = "`This corrected output belongs to user '<name>'; ...` or `Only adjudicators (admins) ...`."
+NOT_YOURS = "`This corrected output belongs to user '<name>'; ...` or `Only the project's adjudicators ...`."
 # How a body names a target of each kind, and the model that holds it.
 TARGET_KEYS: dict[str, tuple[str, type[Span | Trace | Session], str]] = {
     "span_id": (CorrectionTarget.SPAN, Span, "span_id"),
