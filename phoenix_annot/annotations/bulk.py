@@ -99,9 +99,18 @@ class BulkPlan:
     names: dict[int, str] = field(default_factory=dict)
 
     @property
+    def writes(self) -> int:
+        """Rows the label creates or replaces."""
+        return len(self.created) + len(self.replaced_rows)
+
+    @property
+    def skipped_count(self) -> int:
+        return self.skipped.total()
+
+    @property
     def with_value(self) -> int:
         """Rows already holding an annotation of this name and identifier."""
-        return self.unchanged + len(self.replaced_rows) + self.skipped.total()
+        return self.unchanged + len(self.replaced_rows) + self.skipped_count
 
     def owners(self, counts: Counter[int | None]) -> list[tuple[str | None, int]]:
         """(owner's username, None for nobody, rows) for each owner of `counts`, most rows first."""
@@ -257,7 +266,7 @@ def annotations_bulk_label(
             selected_count=plan.selected,
             created_count=len(plan.created),
             replaced_count=len(plan.replaced_rows),
-            skipped_count=plan.skipped.total(),
+            skipped_count=plan.skipped_count,
         )
         now = timezone.now()
         written = {**label.values(), "source": label.source, "user_id": user.pk if user else None}

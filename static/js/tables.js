@@ -45,6 +45,14 @@
   });
 
   document.addEventListener("htmx:afterSwap", updateSelection);
+
+  // "Label…": the dialog opens once its fields (fetched on click) are in, and Cancel closes it.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id === "bulk-label-body") document.getElementById("bulk-label").showModal();
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest(".bulk-label-close")) document.getElementById("bulk-label").close();
+  });
   // A page restored from history starts with nothing selected, whatever the browser kept of the boxes.
   window.addEventListener("pageshow", clearSelection);
 

@@ -263,7 +263,7 @@ def _plan_data(plan: BulkPlan, target: str) -> dict[str, Any]:
         "unchanged": plan.unchanged,
         "created": len(plan.created),
         "replaced": len(plan.replaced_rows),
-        "skipped": plan.skipped.total(),
+        "skipped": plan.skipped_count,
         "replaced_owners": _owners(plan.replaced_owners),
         "skipped_owners": _owners(plan.skipped_owners),
         "user_id": None,

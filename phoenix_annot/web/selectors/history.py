@@ -102,7 +102,7 @@ def session_history(*, session: Session) -> History:
 def _history(events: Q, *, url: str) -> History:
     rows = list(
         AnnotationEvent.objects.filter(events)
-        .select_related("user")
+        .select_related("user", "bulk_action")
         .annotate(total=Window(Count("pk")))
         .order_by("-pk")[:HISTORY_LIMIT]
     )
