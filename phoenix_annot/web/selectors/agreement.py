@@ -117,6 +117,8 @@ class GoldCell:
     offered: list[tuple[Rated, int]]
     # The config's labels nobody gave (labels only): a new value to choose.
     others: list[str]
+    # No config lists the labels: a new one is typed in.
+    free_text: bool
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,9 @@ def gold_cells(
     for pk, given in values.items():
         offered = Counter(value for value in given if value is not None).most_common()
         others = [label for label in labels if label not in dict(offered)]
-        cells[pk] = GoldCell(query.target, pk, query.name, query.level, golds.get(pk), offered, others)
+        cells[pk] = GoldCell(
+            query.target, pk, query.name, query.level, golds.get(pk), offered, others, free_text=not labels
+        )
     return cells
 
 
