@@ -8,6 +8,8 @@ from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import SpanAnnotation, reviewer_identifier
 from tests.factories import AnnotationConfigFactory, ProjectFactory, SpanAnnotationFactory, SpanFactory
 
+from .axe import assert_no_axe_violations
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -43,6 +45,7 @@ def test_a_reviewer_labels_thirty_matching_spans_at_once_and_undoes_it(reviewer_
     expect(dialog.locator("#bulk-summary")).to_contain_text("30 spans selected; 3 already have a value")
     expect(dialog.locator("#bulk-created")).to_have_text("27 new")
     expect(dialog.locator("#bulk-replaced")).to_contain_text("3 replaced: values of rita (3)")
+    assert_no_axe_violations(page)
     dialog.locator("#bulk-label-apply").click()
 
     expect(page.locator("#bulk-done")).to_contain_text(
@@ -53,6 +56,7 @@ def test_a_reviewer_labels_thirty_matching_spans_at_once_and_undoes_it(reviewer_
     assert SpanAnnotation.objects.filter(label="incorrect", explanation="wrong product").count() == 30
     assert not SpanAnnotation.objects.filter(span__in=chain).exists()
 
+    assert_no_axe_violations(page)
     page.click("#bulk-undo")
 
     expect(
