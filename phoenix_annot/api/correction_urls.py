@@ -10,4 +10,9 @@ urlpatterns = [
         corrections.ProjectCorrectionsView.as_view(),
         name="project-corrections",
     ),
+    path(
+        "projects/<str:identifier>/correction_events",
+        corrections.ProjectCorrectionEventsView.as_view(),
+        name="project-correction-events",
+    ),
 ]

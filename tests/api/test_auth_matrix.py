@@ -21,12 +21,10 @@ from phoenix_annot.api.views.datasets import SPLIT_DELETE_DENIED
 from phoenix_annot.api.views.queues import QUEUE_CHANGE_DENIED
 from phoenix_annot.core.globalid import from_global_id, to_global_id
 from phoenix_annot.corrections.services import NOT_YOURS as CORRECTION_NOT_YOURS
-from phoenix_annot.corrections.services import NOT_YOURS as CORRECTION_NOT_YOURS
 from phoenix_annot.queues.models import QueueItem
 from phoenix_annot.tracing.models import Span
 from tests.api.conftest import V1Client, World, client_for_role
 from tests.api.routes import v1_routes
-from tests.corrections.factories import CorrectionFactory
 from tests.corrections.factories import CorrectionFactory
 from tests.factories import DatasetSplitFactory
 from tests.ingest.builders import export_request, otlp_span
@@ -135,16 +133,6 @@ def bulk_undo_path(world: World) -> str:
         user=None,
     )
     return f"/v1/annotation_bulk_actions/{to_global_id('AnnotationBulkAction', action.pk)}/undo"
-
-
-CORRECTION = "/v1/corrections/{correction_id}"
-# A correction of the world's span owned by nobody in particular: only admins change or delete it.
-CORRECTION_CHANGES = {("PATCH", CORRECTION), ("DELETE", CORRECTION)}
-
-
-def correction_path(world: World) -> str:
-    correction = CorrectionFactory(span=world.span, user=None)
-    return f"/v1/corrections/{to_global_id('Correction', correction.pk)}"
 
 
 CORRECTION = "/v1/corrections/{correction_id}"
@@ -293,16 +281,7 @@ CALLS = [
         json_body(lambda w: {"data": [{"span_id": w.span.span_id, "output": "Better."}]}),
     ),
     Call("GET", f"{P}/corrections", lambda w: "/v1/projects/p/corrections"),
-    Call("GET", CORRECTION, correction_path),
-    Call("PATCH", CORRECTION, correction_path, json_body(lambda w: {"output": "Better."})),
-    Call("DELETE", CORRECTION, correction_path),
-    Call(
-        "POST",
-        "/v1/corrections",
-        lambda w: "/v1/corrections",
-        json_body(lambda w: {"data": [{"span_id": w.span.span_id, "output": "Better."}]}),
-    ),
-    Call("GET", f"{P}/corrections", lambda w: "/v1/projects/p/corrections"),
+    Call("GET", f"{P}/correction_events", lambda w: "/v1/projects/p/correction_events"),
     Call("GET", CORRECTION, correction_path),
     Call("PATCH", CORRECTION, correction_path, json_body(lambda w: {"output": "Better."})),
     Call("DELETE", CORRECTION, correction_path),
@@ -396,8 +375,6 @@ def expected(call: Call, caller: str) -> tuple[int, str | None]:
         return 403, SPLIT_DELETE_DENIED
     if caller == "ANNOTATOR" and (call.method, call.route) == ("POST", BULK_UNDO):
         return 403, UNDO_DENIED
-    if caller == "ANNOTATOR" and (call.method, call.route) in CORRECTION_CHANGES:
-        return 403, CORRECTION_NOT_YOURS.format(owner="no user")
     if caller == "ANNOTATOR" and (call.method, call.route) in CORRECTION_CHANGES:
         return 403, CORRECTION_NOT_YOURS.format(owner="no user")
     return 2, None

@@ -200,3 +200,33 @@ def test_a_viewer_reads_but_does_not_write(keyed):
     )
 
     assert response.status_code == 403
+
+
+def test_a_projects_correction_history_is_exported_newest_first_with_filters(keyed):
+    span = SpanFactory(trace__project__name="support")
+    client = keyed("ANNOTATOR")
+    for text in ("One.", "Two."):
+        client.post("/v1/corrections", {"data": [{"span_id": span.span_id, "output": text}]})
+    correction = Correction.objects.get()
+    client.delete(f"/v1/corrections/{gid(correction)}")
+    SpanFactory(trace__project__name="elsewhere")
+
+    events = client.get("/v1/projects/support/correction_events").json()
+    paged = client.get("/v1/projects/support/correction_events?limit=2").json()
+    later = client.get("/v1/projects/support/correction_events?since=2999-01-01T00:00:00").json()
+    bad = client.get("/v1/projects/support/correction_events?user=nobody")
+
+    one = {"format": "text", "output": "One.", "gold": False}
+    two = {**one, "output": "Two."}
+    assert [(e["action"], e["before"], e["after"]) for e in events["data"]] == [
+        ("delete", two, None),
+        ("update", one, two),
+        ("create", None, one),
+    ]
+    assert {(e["target_kind"], e["target_id"], e["correction_id"], e["via"]) for e in events["data"]} == {
+        ("span", span.span_id, gid(correction), "api")
+    }
+    assert len(paged["data"]) == 2 and paged["next_cursor"] is not None
+    assert later["data"] == []
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "user"]

@@ -23,8 +23,15 @@ from rest_framework.views import APIView
 
 from phoenix_annot.accounts.access import Role, with_access
 from phoenix_annot.accounts.models import User
+from phoenix_annot.annotations.models import EventAction
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
-from phoenix_annot.corrections.models import Correction, CorrectionFormat, CorrectionTarget, CorrectionVia
+from phoenix_annot.corrections.models import (
+    Correction,
+    CorrectionEvent,
+    CorrectionFormat,
+    CorrectionTarget,
+    CorrectionVia,
+)
 from phoenix_annot.corrections.services import (
     GOLD_DENIED,
     correction_delete,
@@ -36,11 +43,13 @@ from phoenix_annot.tracing.models import Session, Span, Trace
 from ..auth import VIEWER_WRITE_DENIED
 from ..errors import PlainError
 from ..lookups import project_for, reached
-from ..params import LimitField, QueryList, QueryParams, paginate_desc
+from ..params import LimitField, LiteralField, QueryList, QueryParams, paginate_desc, query_error
 from ..schema import PROJECT_PATH, cursor_field, data_envelope, errors, global_id_path, page_envelope
 from ..wire import envelope, iso, page, validated
+from .history import EventListParams
 
 TYPE_NAME = "Correction"
+EVENT_TYPE_NAME = "CorrectionEvent"
 MAX_CORRECTIONS_PER_REQUEST = 1000
 MAX_IDS_PER_QUERY = 1000
 MAX_LIST_LIMIT = 1000
@@ -305,3 +314,78 @@ class CorrectionDetailView(APIView):
         user = request.user if request.user.is_authenticated else None
         correction_delete(correction=correction, user=user, via=CorrectionVia.API)
         return Response(status=204)
+
+
+class CorrectionEventListParams(EventListParams):
+    target_kind = LiteralField(CorrectionTarget.values, required=False, help_text="Only events of this kind.")
+    name = None
+    cursor = cursor_field(EVENT_TYPE_NAME)
+
+
+class CorrectionValuesOut(serializers.Serializer):
+    format = serializers.ChoiceField(choices=CorrectionFormat.values)
+    output = serializers.JSONField()
+    gold = serializers.BooleanField()
+
+
+class CorrectionEventOut(serializers.Serializer):
+    id = serializers.CharField(help_text=f"{EVENT_TYPE_NAME} GlobalID")
+    action = serializers.ChoiceField(choices=EventAction.values)
+    via = serializers.ChoiceField(choices=CorrectionVia.values, help_text="Through what the change came.")
+    target_kind = serializers.ChoiceField(choices=CorrectionTarget.values)
+    target_id = serializers.CharField(help_text="The span's or trace's OpenTelemetry id, or the session.id.")
+    correction_id = serializers.CharField(help_text=f"{TYPE_NAME} GlobalID (gone after a delete).")
+    owner_id = serializers.CharField(allow_null=True, help_text="User GlobalID of whose correction it is.")
+    before = CorrectionValuesOut(allow_null=True, help_text="null for a create.")
+    after = CorrectionValuesOut(allow_null=True, help_text="null for a delete.")
+    user_id = serializers.CharField(allow_null=True, help_text="User GlobalID of who made the change.")
+    created_at = serializers.DateTimeField(help_text="When the change was made.")
+
+
+# Query parameters read as plain lookups on the events.
+EVENT_FILTERS = {"target_kind": "target_kind", "since": "at__gte", "until": "at__lt"}
+
+
+class ProjectCorrectionEventsView(APIView):
+    @extend_schema(
+        operation_id="listCorrectionEvents",
+        summary="List the history of a project's corrected outputs (every create, update and delete), newest "
+        "first",
+        parameters=[PROJECT_PATH, CorrectionEventListParams],
+        responses={
+            200: page_envelope("CorrectionEventsResponseBody", CorrectionEventOut(many=True)),
+            **errors({404: "Unknown project.", 422: "`Invalid cursor format: <cursor>`."}),
+        },
+    )
+    def get(self, request: Request, identifier: str) -> Response:
+        project = project_for(request, identifier)
+        params = CorrectionEventListParams.read(request)
+        events = CorrectionEvent.objects.filter(
+            project_pk=project.pk,
+            **{lookup: params[name] for name, lookup in EVENT_FILTERS.items() if params.get(name)},
+        )
+        if user := params.get("user"):
+            try:
+                events = events.filter(user_id=from_global_id(user, "User")[1])
+            except GlobalIDError:
+                raise query_error("user", "Input should be a User GlobalID", user) from None
+        rows, next_cursor = paginate_desc(
+            events, request=request, type_name=EVENT_TYPE_NAME, limit=params["limit"]
+        )
+        return Response(page([_event_data(event) for event in rows], next_cursor))
+
+
+def _event_data(event: CorrectionEvent) -> dict[str, Any]:
+    return {
+        "id": to_global_id(EVENT_TYPE_NAME, event.pk),
+        "action": event.action,
+        "via": event.via,
+        "target_kind": event.target_kind,
+        "target_id": event.target_key,
+        "correction_id": to_global_id(TYPE_NAME, event.correction_pk),
+        "owner_id": to_global_id("User", event.owner_id) if event.owner_id else None,
+        "before": event.before,
+        "after": event.after,
+        "user_id": to_global_id("User", event.user_id) if event.user_id else None,
+        "created_at": iso(event.at),
+    }
