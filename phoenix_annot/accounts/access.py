@@ -19,8 +19,10 @@ and sees no project once one does.
 from typing import TypeVar
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, CharField, Exists, Model, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from phoenix_annot.tracing.models import Project
 
@@ -91,6 +93,23 @@ def project_or_404(user: AnyUser, pk: int) -> Project:
     if project is None:
         raise Http404("No project matches the given query.")
     return project
+
+
+def row_or_404(
+    user: AnyUser, rows: QuerySet[Row], *, project_field: str = "project", **lookup: object
+) -> Row:
+    """The one of `rows` `lookup` finds (a span, trace, session or queue a page's URL names), annotated with
+    `access_role`; a 404 as for a missing one when `user` may not see its project."""
+    return get_object_or_404(
+        with_access(rows, user, project_field=project_field).filter(access_role__isnull=False), **lookup
+    )
+
+
+def require_writer(reached: Project | Model, message: str) -> None:
+    """PermissionDenied(`message`) unless the user `reached` was found for (by `project_or_404` or
+    `row_or_404`, which leave their role on it) may write to its project."""
+    if reached.access_role == Role.VIEWER:
+        raise PermissionDenied(message)
 
 
 def project_role(user: AnyUser, project: Project) -> str | None:

@@ -24,11 +24,14 @@ class ProjectMembershipInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    inlines = [ProjectMembershipInline]
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Role", {"fields": ("role",)}))
     add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Role", {"fields": ("role",)}))
     list_display = (*DjangoUserAdmin.list_display, "role")
     list_filter = (*DjangoUserAdmin.list_filter, "role")
+
+    # The add form is Django's short one (name, password, role): memberships come on the change page.
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type[admin.TabularInline]]:
+        return [ProjectMembershipInline] if obj is not None else []
 
 
 class ApiKeyStateFilter(admin.SimpleListFilter):

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.db.models import Avg, Count
 
+from phoenix_annot.accounts.access import visible
+from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import NOTE_NAME, SpanAnnotation
 from phoenix_annot.tracing.models import Project
 from phoenix_annot.tracing.selectors import projects_with_activity
@@ -22,12 +24,14 @@ class ProjectRow:
     feedback: list[ProjectFeedback]
 
 
-def project_list_for_review() -> list[ProjectRow]:
-    """Every project with its counts and, per annotation name, how many annotations and their mean score."""
-    projects = list(projects_with_activity())
+def project_list_for_review(*, user: User) -> list[ProjectRow]:
+    """Every project `user` may see with its counts and, per annotation name, how many annotations and
+    their mean score."""
+    projects = list(visible(projects_with_activity(), user, project_field="pk"))
     feedback: dict[int, list[ProjectFeedback]] = {project.pk: [] for project in projects}
     rows = (
         SpanAnnotation.objects.exclude(name=NOTE_NAME)
+        .filter(span__project_id__in=list(feedback))
         .values_list("span__project_id", "name")
         .annotate(count=Count("pk"), mean=Avg("score"))
         .order_by("span__project_id", "name")

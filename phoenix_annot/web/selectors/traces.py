@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet, Subquery
 from django.http import Http404, QueryDict
 
+from phoenix_annot.accounts.access import visible
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
@@ -110,7 +111,7 @@ class TraceReview:
 
 def trace_for_review(*, trace_id: str, span_id: str | None, user: User) -> TraceReview:
     """The trace page: the page of the span tree holding the selected span (the first span by default)."""
-    trace = _trace(trace_id)
+    trace = _trace(trace_id, user)
     order = _tree_order(trace)
     index = next((i for i, place in enumerate(order) if place.span_id == span_id), 0)
     selected = Span.objects.get(pk=order[index].pk)
@@ -126,13 +127,14 @@ def trace_for_review(*, trace_id: str, span_id: str | None, user: User) -> Trace
     )
 
 
-def trace_tree_page(*, trace_id: str, page: int) -> TreeWindow:
+def trace_tree_page(*, trace_id: str, page: int, user: User) -> TreeWindow:
     """Another page of the trace's span tree, for the "more spans" links (an empty one past the end)."""
-    return _tree_window(_tree_order(_trace(trace_id)), page=page)
+    return _tree_window(_tree_order(_trace(trace_id, user)), page=page)
 
 
-def _trace(trace_id: str) -> Trace:
-    trace = Trace.objects.select_related("project").filter(trace_id=trace_id).first()
+def _trace(trace_id: str, user: User) -> Trace:
+    """The trace, or a 404 when there is none or `user` may not see its project."""
+    trace = visible(Trace.objects.select_related("project"), user).filter(trace_id=trace_id).first()
     if trace is None:
         raise Http404(f"No trace {trace_id}")
     return trace

@@ -10,11 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
+from phoenix_annot.accounts import access
+from phoenix_annot.accounts.access import row_or_404
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations import services
 from phoenix_annot.annotations.configs import config_for_project
@@ -44,6 +46,7 @@ from ..selectors.traces import (
 )
 from ..span_display import span_display
 
+VIEWERS_DENIED = "Viewers cannot annotate."
 # What an annotation's Undo puts back: every field a write replaces.
 RESTORED_FIELDS = frozenset({"label", "score", "explanation", "metadata", "annotator_kind", "source"})
 
@@ -127,27 +130,32 @@ class Target:
         return f"{reverse('web:trace', args=[self.obj.trace.trace_id])}?span={self.obj.span_id}"
 
 
-def target_for(kind: str, key: str) -> Target:
+def target_for(user: User, kind: str, key: str) -> Target:
+    """The span, trace or session to annotate, of a project `user` may see, else a 404; a 403 when they
+    only view it, and before any lookup for a viewer everywhere."""
+    require_writer(user)
     if kind == "span":
-        return Target(kind, get_object_or_404(Span.objects.select_related("trace__project"), span_id=key))
-    if kind == "trace":
-        return Target(kind, get_object_or_404(Trace.objects.select_related("project"), trace_id=key))
-    if kind == "session":
-        return Target(kind, get_object_or_404(Session.objects.select_related("project"), pk=ascii_int(key)))
-    raise Http404(f"Unknown annotation target {kind}")
+        target = row_or_404(user, Span.objects.select_related("trace__project"), span_id=key)
+    elif kind == "trace":
+        target = row_or_404(user, Trace.objects.select_related("project"), trace_id=key)
+    elif kind == "session":
+        target = row_or_404(user, Session.objects.select_related("project"), pk=ascii_int(key))
+    else:
+        raise Http404(f"Unknown annotation target {kind}")
+    access.require_writer(target, VIEWERS_DENIED)
+    return Target(kind, target)
 
 
 def require_writer(user: User) -> None:
     if not user.can_write:
-        raise PermissionDenied("Viewers cannot annotate.")
+        raise PermissionDenied(VIEWERS_DENIED)
 
 
 @login_required
 @require_POST
 def annotate(request: HttpRequest, kind: str, key: str) -> HttpResponse:
     """Create or replace the reviewer's own annotation of this name on the span or trace."""
-    require_writer(request.user)
-    target = target_for(kind, key)
+    target = target_for(request.user, kind, key)
     form = AnnotationForm(request.POST)
     errors: dict[str, list[str]] = {}
     saved = None
@@ -175,8 +183,7 @@ def annotate(request: HttpRequest, kind: str, key: str) -> HttpResponse:
 @require_POST
 def annotation_undo(request: HttpRequest, kind: str, key: str) -> HttpResponse:
     """Put the reviewer's own annotation back as it was before a save: its previous values, or none."""
-    require_writer(request.user)
-    target = target_for(kind, key)
+    target = target_for(request.user, kind, key)
     form = UndoForm(request.POST)
     if not form.is_valid():
         return _panel_response(request, target, errors=_form_errors(form), name="")
@@ -205,7 +212,10 @@ def annotation_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     model = ANNOTATION_MODELS.get(kind)
     if model is None:
         raise Http404(f"Unknown annotation target {kind}")
-    annotation = get_object_or_404(model.objects.select_related(kind), pk=pk)
+    annotation = row_or_404(
+        request.user, model.objects.select_related(kind), project_field=f"{kind}__project", pk=pk
+    )
+    access.require_writer(annotation, VIEWERS_DENIED)
     target = Target(kind, getattr(annotation, kind))
     services.annotation_delete(annotation=annotation, user=request.user)
     return _panel_response(request, target, errors={}, name="")
@@ -216,7 +226,8 @@ def annotation_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 def document_annotate(request: HttpRequest, span_id: str, position: int) -> HttpResponse:
     """Set the reviewer's own relevance of one retrieved document: one of the span's relevance choices."""
     require_writer(request.user)
-    span = get_object_or_404(Span.objects.select_related("trace__project"), span_id=span_id)
+    span = row_or_404(request.user, Span.objects.select_related("trace__project"), span_id=span_id)
+    access.require_writer(span, VIEWERS_DENIED)
     documents = span_display(span).documents
     if position >= len(documents):
         raise Http404(f"Span {span_id} has no document {position}")

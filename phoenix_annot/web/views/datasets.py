@@ -16,6 +16,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from phoenix_annot.accounts.access import require_writer, visible_projects
 from phoenix_annot.datasets.exports import EXPORT_FORMATS, openai_ft_report, with_gold
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.selectors import (
@@ -116,6 +117,7 @@ def add_rows_to_dataset(
     if not request.user.can_write:
         raise PermissionDenied("Viewers cannot change datasets.")
     form = form_class(request.POST)
+    form.fields["project"].queryset = visible_projects(request.user)
     if not form.is_valid():
         # Field errors by label only when there is no form-wide one (which has no field, nor label).
         for error in form.non_field_errors() or [
@@ -124,6 +126,7 @@ def add_rows_to_dataset(
             messages.error(request, error)
         return redirect(request.headers.get("Referer") or reverse("web:projects"))
     values = form.cleaned_data
+    require_writer(values["project"], "Viewers cannot change datasets.")
     try:
         # One boundary: a new dataset whose rows are refused is not left behind empty.
         with transaction.atomic(durable=True):

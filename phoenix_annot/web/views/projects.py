@@ -7,4 +7,4 @@ from ..selectors.projects import project_list_for_review
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "projects/list.html", {"rows": project_list_for_review()})
+    return render(request, "projects/list.html", {"rows": project_list_for_review(user=request.user)})

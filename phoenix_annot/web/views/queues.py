@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from phoenix_annot.accounts.access import project_or_404, require_writer, row_or_404, visible_projects
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import AnnotationSource, AnnotationType
 from phoenix_annot.core.htmx import wants_partial
@@ -81,7 +82,7 @@ from ..templatetags.display import count
 @login_required
 def queue_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The Queues tab: the project's queues with their progress, and a link to create one."""
-    project = get_object_or_404(Project, pk=pk)
+    project = project_or_404(request.user, pk)
     context = {"project": project, "queues": queues_of_project(project.pk), "tab": "queues"}
     return render(request, "queues/list.html", context)
 
@@ -180,9 +181,8 @@ def queue_initial(queue: AnnotationQueue) -> dict[str, Any]:
 
 @login_required
 def queue_new(request: HttpRequest, pk: int) -> HttpResponse:
-    project = get_object_or_404(Project, pk=pk)
-    if not request.user.can_write:
-        raise PermissionDenied("Viewers cannot create queues.")
+    project = project_or_404(request.user, pk)
+    require_writer(project, "Viewers cannot create queues.")
     return queue_form_page(request, project, None)
 
 
@@ -194,7 +194,7 @@ def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def changeable_queue(request: HttpRequest, pk: int) -> AnnotationQueue:
     """The queue, when the user may change it (its creator, or an admin): as the API decides."""
-    queue = get_object_or_404(AnnotationQueue.objects.select_related("project"), pk=pk)
+    queue = row_or_404(request.user, AnnotationQueue.objects.select_related("project"), pk=pk)
     if not queue.changeable_by(request.user):
         raise PermissionDenied("Only the queue's creator or an admin may change or delete it.")
     return queue
@@ -237,7 +237,7 @@ def queue_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def queue_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The overview: items by state with counts and a page of them, throughput per reviewer, exports."""
-    queue = get_object_or_404(AnnotationQueue.objects.select_related("project", "user"), pk=pk)
+    queue = row_or_404(request.user, AnnotationQueue.objects.select_related("project", "user"), pk=pk)
     query = request.GET.copy()
     query.pop("cursor", None)
     context = {
@@ -276,7 +276,7 @@ EXPORTS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 @login_required
 def queue_export(request: HttpRequest, pk: int, export: str) -> StreamingHttpResponse:
     """The queue's items with their reviews and the reviewers' labels, streamed as CSV or JSON lines."""
-    queue = get_object_or_404(AnnotationQueue, pk=pk)
+    queue = row_or_404(request.user, AnnotationQueue.objects.all(), pk=pk)
     if export not in EXPORTS:
         raise Http404(f"No export '{export}': csv or jsonl.")
     rows = queue_export_rows(queue)
@@ -345,7 +345,7 @@ def inline_markup(line: str) -> str:
 @login_required
 def queue_review(request: HttpRequest, pk: int) -> HttpResponse:
     """The reviewer's next item, reserved for them (the one they hold, if they hold one)."""
-    queue = get_object_or_404(AnnotationQueue.objects.select_related("project"), pk=pk)
+    queue = reviewed_queue(request, pk)
     return review_response(request, queue, queue_item_next(queue=queue, reviewer=request.user))
 
 
@@ -453,8 +453,15 @@ def refusal_by_config(exc: ValidationError, annotations: list[ReviewAnnotation])
     return errors
 
 
-def reviewed_item(pk: int, item_pk: int) -> tuple[AnnotationQueue, QueueItem]:
-    queue = get_object_or_404(AnnotationQueue.objects.select_related("project"), pk=pk)
+def reviewed_queue(request: HttpRequest, pk: int) -> AnnotationQueue:
+    """The queue to review, of a project the user may see (else a 404) and write to."""
+    queue = row_or_404(request.user, AnnotationQueue.objects.select_related("project"), pk=pk)
+    require_writer(queue, "Viewers cannot review.")
+    return queue
+
+
+def reviewed_item(request: HttpRequest, pk: int, item_pk: int) -> tuple[AnnotationQueue, QueueItem]:
+    queue = reviewed_queue(request, pk)
     item = get_object_or_404(QueueItem.objects.select_related("queue"), pk=item_pk, queue=queue)
     return queue, item
 
@@ -474,7 +481,7 @@ def after_review(
 def queue_submit(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Write the reviewer's labels of the item and serve the next one; a refused label writes nothing and
     shows the item again with the reason, naming the config."""
-    queue, item = reviewed_item(pk, item_pk)
+    queue, item = reviewed_item(request, pk, item_pk)
     annotations, errors = review_annotations(request.POST, queue_configs(queue))
     try:
         if errors:
@@ -498,7 +505,7 @@ def queue_submit(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 @require_POST
 def queue_skip(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Pass on the item, with the reason given if any, and serve the next one."""
-    queue, item = reviewed_item(pk, item_pk)
+    queue, item = reviewed_item(request, pk, item_pk)
     try:
         reservation = queue_item_skip(item=item, reviewer=request.user, reason=request.POST.get("reason", ""))
     except ReviewRefused as exc:
@@ -562,10 +569,12 @@ def queue_add_rows(request: HttpRequest, tab: str) -> HttpResponse:
         raise PermissionDenied("Viewers cannot add items to queues.")
     back = request.headers.get("Referer") or reverse("web:projects")
     form = AddToQueueForm(request.POST)
+    form.fields["project"].queryset = visible_projects(request.user)
     if not form.is_valid():
         form_errors_shown(request, form)
         return redirect(back)
     values = form.cleaned_data
+    require_writer(values["project"], "Viewers cannot add items to queues.")
     queue = values["queue"]
     added = queue_items_add_matching(
         queue=queue, spans=table_spans(request, tab, values), kind=TAB_KINDS[tab], user=request.user
@@ -607,7 +616,8 @@ def added_message(queue: AnnotationQueue, added: ItemsAdded) -> str:
 def queue_choices(request: HttpRequest, pk: int) -> HttpResponse:
     """The options of the selection bar's queue list, fetched when the bar is shown (the tables' own queries
     stay as they are)."""
-    return render(request, "queues/_choices.html", {"queues": queue_tab_choices(pk)})
+    project = project_or_404(request.user, pk)
+    return render(request, "queues/_choices.html", {"queues": queue_tab_choices(project.pk)})
 
 
 # Rules: a table's filter saved for a queue (queues/rules.py).
@@ -645,6 +655,7 @@ def queue_rule_add(request: HttpRequest, tab: str) -> HttpResponse:
         raise Http404(f"No rule from table '{tab}'.")
     back = request.headers.get("Referer") or reverse("web:projects")
     form = AddRuleForm(request.POST)
+    form.fields["project"].queryset = visible_projects(request.user)
     if not form.is_valid():
         form_errors_shown(request, form)
         return redirect(back)

@@ -4,15 +4,16 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from phoenix_annot.accounts.access import project_or_404, row_or_404
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.datasets.models import Dataset
 from phoenix_annot.datasets.services import SpansAdded
 from phoenix_annot.datasets.sessions import dataset_add_sessions
-from phoenix_annot.tracing.models import Project, Session
+from phoenix_annot.tracing.models import Session
 
 from ..selectors.corrections import session_correction_history, session_corrections
 from ..selectors.history import session_history
@@ -38,7 +39,7 @@ def dataset_choices() -> QuerySet[Dataset]:
 @login_required
 def session_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The Sessions tab: filters, feedback roll-ups and one page of the project's conversations."""
-    project = get_object_or_404(Project, pk=pk)
+    project = project_or_404(request.user, pk)
     page = session_list_for_review(project=project, params=request.GET)
     query = request.GET.copy()
     query.pop("cursor", None)
@@ -62,7 +63,7 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A session as a conversation, turn by turn, with its Annotate panel and j/k across the list."""
     if request.GET.get("history"):
-        session = get_object_or_404(Session, pk=pk)
+        session = row_or_404(request.user, Session.objects.all(), pk=pk)
         context = {
             "history": session_history(session=session),
             "correction_history": session_correction_history(session=session),

@@ -1,13 +1,13 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from phoenix_annot.accounts.access import project_or_404
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.responses import plain_text_response
 from phoenix_annot.datasets.models import Dataset
 from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
-from phoenix_annot.tracing.models import Project
 
 from ..selectors.spans import PAGE_SIZES, span_list_for_review
 
@@ -20,7 +20,7 @@ CHIP_FILTERS = ("annotation_name", "label", "label_not", "score_min", "score_max
 @login_required
 def span_list(request: HttpRequest, pk: int, tab: str = "spans") -> HttpResponse:
     """The review table: filters, feedback roll-ups, one page of spans (or of traces) and the selection."""
-    project = get_object_or_404(Project, pk=pk)
+    project = project_or_404(request.user, pk)
     try:
         with filter_time_limit():
             page = span_list_for_review(project=project, params=request.GET, user=request.user, tab=tab)

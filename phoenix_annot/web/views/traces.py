@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from phoenix_annot.accounts.access import row_or_404
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
@@ -19,7 +20,9 @@ from ..span_display import span_display
 def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
     """The span tree and the selected span; selecting another span swaps the trace body only."""
     if request.GET.get("history"):
-        span = get_object_or_404(Span.objects.select_related("trace"), span_id=request.GET.get("span", ""))
+        span = row_or_404(
+            request.user, Span.objects.select_related("trace"), span_id=request.GET.get("span", "")
+        )
         context = {
             "history": span_history(trace=span.trace, span=span),
             "correction_history": trace_correction_history(trace=span.trace, span=span),
@@ -61,7 +64,7 @@ def trace_tree(request: HttpRequest, trace_id: str) -> HttpResponse:
     """Another page of the span tree, to append below the one shown (or put above it, `direction=up`)."""
     page = ascii_int(request.GET.get("page", "")) or 0
     context = {
-        "tree": trace_tree_page(trace_id=trace_id, page=page),
+        "tree": trace_tree_page(trace_id=trace_id, page=page, user=request.user),
         "configs_by_name": configs_by_name(),
         "list_query": request.GET.get("list", ""),
         "direction": request.GET.get("direction"),
@@ -72,5 +75,5 @@ def trace_tree(request: HttpRequest, trace_id: str) -> HttpResponse:
 @login_required
 def span_redirect(request: HttpRequest, span_id: str) -> HttpResponse:
     """A span's permanent address: its trace page with the span selected."""
-    span = get_object_or_404(Span.objects.select_related("trace"), span_id=span_id)
+    span = row_or_404(request.user, Span.objects.select_related("trace"), span_id=span_id)
     return redirect(f"{reverse('web:trace', args=[span.trace.trace_id])}?span={span.span_id}")
