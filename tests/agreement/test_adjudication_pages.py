@@ -2,6 +2,8 @@
 alignment tab, as an adjudicator, an annotator and a viewer see them."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from phoenix_annot.accounts.models import User
@@ -189,3 +191,28 @@ def test_the_judge_alignment_tab_shows_the_matrix_figures_weeks_and_both_explana
     assert 'id="confusion-matrix"' in text
     assert 'id="alignment-weeks"' in text
     assert "since must be a date, YYYY-MM-DD: got &#x27;soon&#x27;" in bad_window.content.decode()
+
+
+def test_the_judge_alignment_tab_and_the_disagreements_cost_the_same_queries_for_few_rows_or_many(client):
+    def queries(rows: int) -> list[int]:
+        project = ProjectFactory()
+        annotation_config_assign(project=project, config=AnnotationConfigFactory())
+        reviewers = [UserFactory(), UserFactory()]
+        for i in range(rows):
+            span = SpanFactory(project=project)
+            for j, user in enumerate(reviewers):
+                label = "correct" if (i + j) % 3 else "incorrect"
+                reviewer_annotation(SpanAnnotationFactory, span=span, user=user, label=label)
+            SpanAnnotationFactory(span=span, annotator_kind="LLM", identifier="", label="correct")
+            SpanAnnotationFactory(span=span, identifier=GOLD_IDENTIFIER, label="correct")
+        counts = []
+        for route in ("web:judge-alignment", "web:disagreements"):
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(reverse(route, args=[project.pk]), {"annotation": "correctness"})
+            assert response.status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    signed_in(client)
+
+    assert queries(3) == queries(12)
