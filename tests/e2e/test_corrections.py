@@ -30,7 +30,7 @@ def test_a_corrected_llm_answer_is_what_the_fine_tuning_export_of_its_dataset_te
     expect(editor).to_have_value(WRONG)
     editor.fill(RIGHT)
     page.keyboard.press("Control+Enter")
-    expect(page.locator("#correction-span [role=status]")).to_have_text("Saved.")
+    expect(page.locator("#correction-span .correction-state")).to_have_text("Saved.")
     page.locator("#history summary").click()
     expect(page.locator("#correction-history li")).to_contain_text("created by rita via page")
     assert Correction.objects.get().output == RIGHT
