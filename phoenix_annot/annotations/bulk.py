@@ -188,11 +188,16 @@ def _plan(
     transaction ends (the write's own plan)."""
     spec = TARGETS[PendingTarget(target_kind)]
     limit = settings.BULK_LABEL_MAX_ROWS
-    selected = targets.order_by("pk").values_list("pk", flat=True)
+    # The filter as a subquery: whatever it joins or groups, the rows are read (and locked) plainly.
+    selected = (
+        spec.target_model.objects.filter(pk__in=targets.values("pk"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     if lock:
         # Read and locked in one statement, in pk order as `rows_lock` locks, so that other writers and this
         # one cannot deadlock.
-        selected = selected.select_for_update(of=("self",))
+        selected = selected.select_for_update()
     target_pks = list(selected[: limit + 1])
     if not target_pks:
         raise ValidationError({"rows": "No rows selected."})

@@ -4,6 +4,7 @@ back exactly what it changed, or refuses and changes nothing."""
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from phoenix_annot.accounts.models import User
@@ -333,3 +334,15 @@ def test_a_bulk_label_and_its_undo_cost_the_same_queries_for_three_rows_as_for_t
     assert counted(3) == counted(30)
     # At most: PostgreSQL writes the rows, the priors and the events with COPY, which no count sees.
     assert counted(3) <= (14, 12)
+
+
+def test_the_rows_may_come_from_a_grouped_or_distinct_query(project, admin):
+    spans = spans_of(project, 2)
+    SpanAnnotationFactory(span=spans[0], name="tone", label="fine")
+    grouped = Span.objects.filter(project=project).annotate(annotated=Count("annotations")).distinct()
+
+    action = annotations_bulk_label(
+        project=project, target_kind="span", targets=grouped, label=INCORRECT, user=admin
+    )
+
+    assert action.created_count == 2
