@@ -16,13 +16,13 @@ from typing import Any, TypedDict, Unpack
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Max, Min, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import MD5, Substr
 from django.http import QueryDict
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.core.batching import chunks
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Span
 
@@ -156,7 +156,8 @@ def _rule_save(rule: QueueRule, fields: RuleFields) -> RuleSaved:
 
 def queue_rules_apply(*, project_pks: Iterable[int], span_ids: Sequence[str]) -> None:
     """Add to their queues the items that the enabled rules of these projects make of these spans, just
-    stored: one query for the rules, then one INSERT ... SELECT for all of them per batch of spans.
+    stored: one query for the rules, one for the range of the spans' primary keys and one INSERT ... SELECT
+    for all the rules, whatever the number of spans (their ids are one parameter, a JSON array).
 
     Called by ingestion inside its transaction. A rule that fails is logged and adds nothing; the spans are
     stored all the same (the inserts run in a savepoint, rolled back alone).
@@ -166,21 +167,59 @@ def queue_rules_apply(*, project_pks: Iterable[int], span_ids: Sequence[str]) ->
     rules = list(QueueRule.objects.enabled_in(project_pks).select_related("queue", "user"))
     if not rules:
         return
+    new = json.dumps(list(span_ids))
     try:
         with transaction.atomic():
-            for chunk in chunks(span_ids):
-                items_insert([_rule_source(rule, chunk) for rule in rules])
+            # Each rule reads the new spans by their primary key's range, in order, rather than one span_id
+            # at a time: several times faster for a few rules than the span_id index alone.
+            bounds = (
+                Span.objects.filter(span_id__in=_json_array_values([new]))
+                .order_by()
+                .aggregate(low=Min("pk"), high=Max("pk"))
+            )
+            given = {NEW_SPAN_IDS: new, LOWEST_PK: bounds["low"], HIGHEST_PK: bounds["high"]}
+            items_insert([_rule_source(rule, given) for rule in rules])
     except Exception:
         # Whatever went wrong (a filter the code no longer reads, a database error), ingestion goes on.
         logger.exception("Queue rules %s failed on %d new spans", [rule.pk for rule in rules], len(span_ids))
 
 
-def _rule_source(rule: QueueRule, span_ids: Sequence[str]) -> ItemSource:
+# Where a compiled rule's SELECT takes the spans just stored: their ids as one JSON array, and the range of
+# their primary keys (which also holds others, the span ids keep out).
+NEW_SPAN_IDS = "\x00new span ids"
+LOWEST_PK = "\x00lowest pk"
+HIGHEST_PK = "\x00highest pk"
+# What a rule's SELECT is made of -> the SELECT, compiled. Building a SpanFilter and compiling its query
+# costs more than the INSERT it feeds: each process does it once per version of a rule. The key holds
+# everything the SELECT depends on, read afresh with the rules by every request, so a change is never missed.
+_compiled: dict[tuple[Any, ...], tuple[str, Sequence[Any]]] = {}
+
+
+def _rule_source(rule: QueueRule, given: dict[str, Any]) -> ItemSource:
     project_pk = rule.queue.project_id
-    spans = rule_spans(rule, project_pk=project_pk).filter(span_id__in=span_ids)
-    return ItemSource(
-        rule.queue_id,
+    key = (
+        rule.pk,
         rule.kind,
-        span_targets(project_pk=project_pk, spans=spans, kind=rule.kind),
+        json.dumps(rule.filter, sort_keys=True),
+        rule.sampling_percent,
         rule.user_id,
+        project_pk,
     )
+    if key not in _compiled:
+        spans = rule_spans(rule, project_pk=project_pk).filter(
+            pk__gte=RawSQL("%s", [LOWEST_PK], output_field=BigIntegerField()),
+            pk__lte=RawSQL("%s", [HIGHEST_PK], output_field=BigIntegerField()),
+            span_id__in=_json_array_values([NEW_SPAN_IDS]),
+        )
+        targets = span_targets(project_pk=project_pk, spans=spans, kind=rule.kind)
+        _compiled[key] = targets.query.sql_with_params()
+    sql, params = _compiled[key]
+    values = [given.get(param, param) if isinstance(param, str) else param for param in params]
+    return ItemSource(rule.queue_id, rule.kind, (sql, values), rule.user_id)
+
+
+def _json_array_values(params: list[str]) -> RawSQL:
+    """The strings of a JSON array given as a parameter, as a subquery of the database's JSON function."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT jsonb_array_elements_text(%s::jsonb)", params)
+    return RawSQL("SELECT value FROM json_each(%s)", params)

@@ -192,11 +192,11 @@ def queue_items_add(
         added = sum(
             items_insert(
                 [
-                    ItemSource(
+                    item_source(
                         queue.pk,
                         kind,
                         in_project.filter(**{f"{key}__in": chunk}).values(target_pk=F("pk")),
-                        user.pk if user else None,
+                        user,
                     )
                 ]
             )
@@ -214,7 +214,7 @@ def queue_items_add_matching(
     targets = span_targets(project_pk=queue.project_id, spans=spans, kind=kind)
     with transaction.atomic():
         matched = targets.count()
-        added = items_insert([ItemSource(queue.pk, kind, targets, user.pk if user else None)])
+        added = items_insert([item_source(queue.pk, kind, targets, user)])
     return ItemsAdded(added=added, already=matched - added)
 
 
@@ -235,12 +235,17 @@ def span_targets(*, project_pk: int, spans: QuerySet[Span], kind: str) -> QueryS
 
 @dataclass(frozen=True)
 class ItemSource:
-    """Items to insert: the `target_pk`s of `targets` as items of `kind` of a queue, added by a user."""
+    """Items to insert: the `target_pk`s a SELECT yields (its SQL and parameters), as items of `kind` of a
+    queue, added by a user."""
 
     queue_pk: int
     kind: str
-    targets: QuerySet[Any]
+    select: tuple[str, Sequence[Any]]
     user_pk: int | None
+
+
+def item_source(queue_pk: int, kind: str, targets: QuerySet[Any], user: User | None) -> ItemSource:
+    return ItemSource(queue_pk, kind, targets.query.sql_with_params(), user.pk if user else None)
 
 
 def items_insert(sources: Sequence[ItemSource]) -> int:
@@ -256,7 +261,7 @@ def items_insert(sources: Sequence[ItemSource]) -> int:
     selects: list[str] = []
     params: list[Any] = []
     for source in sources:
-        select_sql, select_params = source.targets.query.sql_with_params()
+        select_sql, select_params = source.select
         # Typed NULLs: PostgreSQL reads an untyped NULL of a UNION as text, which no id column takes.
         values = ", ".join(
             "target.target_pk" if kind == source.kind else "CAST(NULL AS BIGINT)" for kind in ItemKind.values

@@ -14,7 +14,6 @@ from phoenix_annot.queues.rules import queue_rule_create, queue_rule_delete, que
 from phoenix_annot.tracing.models import Span
 from tests.factories import (
     ProjectFactory,
-    SessionFactory,
     SpanAnnotationFactory,
     SpanFactory,
     TraceFactory,
@@ -239,18 +238,25 @@ def test_a_rule_that_fails_at_ingest_adds_nothing_and_the_spans_are_stored(caplo
     assert f"Queue rules [{rule.pk}] failed" in caplog.text
 
 
-def test_ingest_costs_one_query_for_rules_and_one_insert_for_all_of_them():
-    project = ProjectFactory(name="chat")
-    queues = AnnotationQueueFactory.create_batch(3, project=project)
+def ingest_queries(project_name: str, *spans) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        ingest(*spans, project=project_name)
+    return len(queries)
+
+
+def test_ingest_costs_the_same_queries_for_one_rule_or_three_of_each_kind():
+    one, three = ProjectFactory(name="one"), ProjectFactory(name="three")
+    queue_rule_create(queue=AnnotationQueueFactory(project=one), user=None, filter={"span_kind": "LLM"})
+    queues = AnnotationQueueFactory.create_batch(3, project=three)
     for queue, kind in zip(queues, ["span", "trace", "session"], strict=True):
         queue_rule_create(queue=queue, user=None, kind=kind, filter={"span_kind": "LLM"})
-    SessionFactory(project=project, session_id="s")
 
-    with CaptureQueriesContext(connection) as queries:
-        ingest(otlp_span(trace_id=1, span_id=1, attributes={**LLM, "session.id": "s"}), project="chat")
+    counts = [
+        ingest_queries("one", otlp_span(trace_id=1, span_id=1, attributes={**LLM, "session.id": "s1"})),
+        ingest_queries("three", otlp_span(trace_id=2, span_id=2, attributes={**LLM, "session.id": "s2"})),
+    ]
 
-    touching = [q["sql"] for q in queries if "queues_queue" in q["sql"]]
-    assert len(touching) == 2, touching
+    assert counts[0] == counts[1]
     assert [QueueItem.objects.filter(queue=queue).count() for queue in queues] == [1, 1, 1]
 
 
