@@ -8,7 +8,12 @@ from django.test import Client
 from django.urls import reverse
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.annotations.models import SessionAnnotation, SpanAnnotation, reviewer_identifier
+from phoenix_annot.annotations.models import (
+    SessionAnnotation,
+    SpanAnnotation,
+    TraceAnnotation,
+    reviewer_identifier,
+)
 from tests.factories import (
     AnnotationConfigFactory,
     ProjectFactory,
@@ -170,3 +175,13 @@ def test_the_history_disclosure_shows_the_bulk_label_as_one_action_over_its_rows
 
     text = text_of(page)
     assert "via bulk label · one action over 2 spans" in text
+
+
+def test_the_traces_tab_labels_the_traces_of_the_ticked_rows(project):
+    root = SpanFactory(trace=TraceFactory(project=project))
+    SpanFactory(trace=root.trace, parent_id=root.span_id)
+
+    client_of(UserFactory()).post(reverse("web:bulk-label"), selection(project, [root], tab="traces"))
+
+    assert list(TraceAnnotation.objects.values_list("trace_id", "label")) == [(root.trace_id, "incorrect")]
+    assert not SpanAnnotation.objects.exists()
