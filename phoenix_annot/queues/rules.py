@@ -11,7 +11,7 @@ them; fixed-width lowercase hex compares as text the way it does as a number.
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict, Unpack
 
 from django.contrib.auth.models import AnonymousUser
@@ -27,7 +27,14 @@ from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.tracing.models import Span
 
 from .models import MAX_SAMPLING_PERCENT, AnnotationQueue, ItemKind, QueueRule
-from .services import ItemsAdded, ItemSource, items_insert, queue_items_add_matching, span_targets
+from .services import (
+    ItemsAdded,
+    ItemSource,
+    item_source,
+    items_insert,
+    queue_items_add_matching,
+    span_targets,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +185,9 @@ def queue_rules_apply(*, project_pks: Iterable[int], span_ids: Sequence[str]) ->
                 .aggregate(low=Min("pk"), high=Max("pk"))
             )
             given = {NEW_SPAN_IDS: new, LOWEST_PK: bounds["low"], HIGHEST_PK: bounds["high"]}
-            items_insert([_rule_source(rule, given) for rule in rules])
+            sources = [source for rule in rules if (source := _rule_source(rule, given))]
+            if sources:
+                items_insert(sources)
     except Exception:
         # Whatever went wrong (a filter the code no longer reads, a database error), ingestion goes on.
         logger.exception("Queue rules %s failed on %d new spans", [rule.pk for rule in rules], len(span_ids))
@@ -192,10 +201,11 @@ HIGHEST_PK = "\x00highest pk"
 # What a rule's SELECT is made of -> the SELECT, compiled. Building a SpanFilter and compiling its query
 # costs more than the INSERT it feeds: each process does it once per version of a rule. The key holds
 # everything the SELECT depends on, read afresh with the rules by every request, so a change is never missed.
-_compiled: dict[tuple[Any, ...], tuple[str, Sequence[Any]]] = {}
+_compiled: dict[tuple[Any, ...], ItemSource | None] = {}
 
 
-def _rule_source(rule: QueueRule, given: dict[str, Any]) -> ItemSource:
+def _rule_source(rule: QueueRule, given: dict[str, Any]) -> ItemSource | None:
+    """The rule's compiled SELECT given the new spans; None when its filter can match nothing."""
     project_pk = rule.queue.project_id
     key = (
         rule.pk,
@@ -212,10 +222,13 @@ def _rule_source(rule: QueueRule, given: dict[str, Any]) -> ItemSource:
             span_id__in=_json_array_values([NEW_SPAN_IDS]),
         )
         targets = span_targets(project_pk=project_pk, spans=spans, kind=rule.kind)
-        _compiled[key] = targets.query.sql_with_params()
-    sql, params = _compiled[key]
+        _compiled[key] = item_source(rule.queue_id, rule.kind, targets, rule.user_id)
+    source = _compiled[key]
+    if source is None:
+        return None
+    sql, params = source.select
     values = [given.get(param, param) if isinstance(param, str) else param for param in params]
-    return ItemSource(rule.queue_id, rule.kind, (sql, values), rule.user_id)
+    return replace(source, select=(sql, values))
 
 
 def _json_array_values(params: list[str]) -> RawSQL:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
@@ -190,15 +190,8 @@ def queue_items_add(
         raise MissingTargets(missing)
     with transaction.atomic():
         added = sum(
-            items_insert(
-                [
-                    item_source(
-                        queue.pk,
-                        kind,
-                        in_project.filter(**{f"{key}__in": chunk}).values(target_pk=F("pk")),
-                        user,
-                    )
-                ]
+            targets_insert(
+                queue, kind, in_project.filter(**{f"{key}__in": chunk}).values(target_pk=F("pk")), user
             )
             for chunk in chunks(ids)
         )
@@ -214,7 +207,7 @@ def queue_items_add_matching(
     targets = span_targets(project_pk=queue.project_id, spans=spans, kind=kind)
     with transaction.atomic():
         matched = targets.count()
-        added = items_insert([item_source(queue.pk, kind, targets, user)])
+        added = targets_insert(queue, kind, targets, user)
     return ItemsAdded(added=added, already=matched - added)
 
 
@@ -244,8 +237,20 @@ class ItemSource:
     user_pk: int | None
 
 
-def item_source(queue_pk: int, kind: str, targets: QuerySet[Any], user: User | None) -> ItemSource:
-    return ItemSource(queue_pk, kind, targets.query.sql_with_params(), user.pk if user else None)
+def targets_insert(queue: AnnotationQueue, kind: str, targets: QuerySet[Any], user: User | None) -> int:
+    """Insert the `target_pk`s of `targets` as items of `kind` of the queue (items_insert); how many."""
+    source = item_source(queue.pk, kind, targets, user.pk if user else None)
+    return items_insert([source]) if source else 0
+
+
+def item_source(queue_pk: int, kind: str, targets: QuerySet[Any], user_pk: int | None) -> ItemSource | None:
+    """None when the targets are none by construction (`.none()`, `labelled_by=me` without a user): Django
+    compiles no SQL for them."""
+    try:
+        select = targets.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return ItemSource(queue_pk, kind, select, user_pk)
 
 
 def items_insert(sources: Sequence[ItemSource]) -> int:

@@ -177,6 +177,23 @@ def test_a_feedback_filter_sees_annotations_stored_before_the_rule_was_saved():
     assert item_spans(queue) == {wrong.span_id}
 
 
+def test_a_rule_that_matches_nothing_by_construction_adds_nothing_and_others_still_add():
+    queue = AnnotationQueueFactory(project__name="chat")
+    SpanAnnotationFactory(span__trace__project=queue.project)
+    # Without an author, nothing is "labelled by me": Django compiles no SQL for such a filter.
+    nobody = queue_rule_create(
+        queue=queue, user=None, filter={"annotation_name": "correctness", "labelled_by": "me"}
+    )
+    every = AnnotationQueueFactory(project=queue.project)
+    queue_rule_create(queue=every, user=None, filter={})
+
+    ingest(otlp_span(trace_id=1, span_id=1), project="chat")
+
+    assert (nobody.backfill.added, nobody.backfill.already) == (0, 0)
+    assert not QueueItem.objects.filter(queue=queue).exists()
+    assert QueueItem.objects.filter(queue=every).count() == 2
+
+
 def test_labelled_by_me_means_the_author_of_the_rule():
     queue = AnnotationQueueFactory()
     author = UserFactory()
