@@ -8,6 +8,8 @@ routes of no project (datasets, configs, ingestion) answer by the global role, a
 """
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from phoenix_annot.accounts.models import ProjectMembership, User
 from phoenix_annot.accounts.services import api_key_create
@@ -167,3 +169,28 @@ def test_an_outsider_deleting_sessions_by_id_leaves_those_of_hidden_projects(wor
 
     assert response.status_code == 204
     assert Session.objects.filter(pk=world.session.pk).exists()
+
+
+def test_without_authentication_no_project_shows_once_memberships_are_set(world, settings):
+    settings.V1_AUTH_REQUIRED = False
+    ProjectMembershipFactory()
+    anonymous = V1Client()
+
+    assert anonymous.get("/v1/projects").json()["data"] == []
+    assert anonymous.get("/v1/projects/p").status_code == 404
+
+
+@pytest.mark.parametrize("caller", ["member viewer", "global admin"])
+def test_the_project_list_costs_the_same_queries_for_3_projects_or_30(caller, world, settings):
+    settings.V1_AUTH_REQUIRED = True
+    user = caller_user(caller, world)
+
+    def queries(n: int) -> int:
+        for _ in range(n):
+            ProjectMembershipFactory(user=user)
+        client = keyed(user)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/v1/projects").status_code == 200
+        return len(captured)
+
+    assert queries(3) == queries(27)
