@@ -25,8 +25,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from phoenix_annot.accounts.models import User
-from phoenix_annot.core.batching import BATCH_SIZE, chunks
-from phoenix_annot.core.bulk import bulk_insert
+from phoenix_annot.core.batching import chunks
+from phoenix_annot.core.bulk import bulk_insert, bulk_update_by_pk
 from phoenix_annot.tracing.models import Project
 
 from .configs import config_for_project
@@ -408,31 +408,23 @@ def _changed_since(spec: Target, action: AnnotationBulkAction, events: list[dict
 
 
 def _restore(spec: Target, action: AnnotationBulkAction, events: list[dict[str, Any]]) -> None:
-    """Give the rows the action replaced back their values, owner and source, in one upsert per batch."""
+    """Give the rows the action replaced back their values, owner and source, each its own, in one
+    statement (PostgreSQL)."""
     priors = {
         pk: (user_pk, source)
         for pk, user_pk, source in action.priors.values_list("annotation_pk", "user_id", "source")
     }
+    now = timezone.now()
     rows = []
     for event in events:
         user_pk, source = priors[event["annotation_pk"]]
         rows.append(
-            spec.model(
-                pk=event["annotation_pk"],
-                **{spec.key_field: event["target_pk"]},
-                name=action.name,
-                identifier=action.identifier,
+            {
+                "id": event["annotation_pk"],
                 **event["before"],
-                user_id=user_pk,
-                source=source,
-            )
+                "user_id": user_pk,
+                "source": source,
+                "updated_at": now,
+            }
         )
-    # Rows of different values in one statement per batch (ON CONFLICT DO UPDATE), where bulk_update would
-    # write a CASE per row and field.
-    spec.model.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["id"],
-        update_fields=[*EVENT_VALUE_FIELDS, "user", "source", "updated_at"],
-        batch_size=BATCH_SIZE,
-    )
+    bulk_update_by_pk(spec.model, rows, fields=[*EVENT_VALUE_FIELDS, "user", "source", "updated_at"])

@@ -62,3 +62,39 @@ def bulk_insert(
 def _copied(value: Any, *, json: bool) -> Any:
     """A value as COPY takes it; a JSON field's None is SQL NULL, as the ORM saves it."""
     return Jsonb(value) if json and value is not None else value
+
+
+def bulk_update_by_pk(model: type[Model], rows: list[dict[str, Any]], *, fields: list[str]) -> None:
+    """Give each row (by attribute name, with its "id") its own values of `fields`: on PostgreSQL, COPY into
+    a temporary table and one UPDATE ... FROM it; elsewhere the ORM's bulk_update.
+
+    bulk_update writes a CASE per row and field, and bulk_create's upsert prepares every value of every
+    field in Python: for 10,000 rows either spent seconds before PostgreSQL did anything.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update([model(**row) for row in rows], fields, batch_size=BATCH_SIZE)
+        return
+    quote = connection.ops.quote_name
+    columns = {name: model._meta.get_field(name) for name in ["id", *fields]}
+    names = [field.attname for field in columns.values()]
+    json_fields = {field.attname for field in columns.values() if isinstance(field, JSONField)}
+    table = quote(model._meta.db_table)
+    staging = f"{model._meta.db_table}_updates"
+    listed = ", ".join(quote(field.column) for field in columns.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
+            f"AS SELECT {listed} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {staging} ({listed}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([_copied(row[name], json=name in json_fields) for name in names])
+        assignments = ", ".join(
+            f"{quote(field.column)} = s.{quote(field.column)}"
+            for name, field in columns.items()
+            if name != "id"
+        )
+        cursor.execute(f"UPDATE {table} AS t SET {assignments} FROM {staging} AS s WHERE t.id = s.id")
+        cursor.execute(f"TRUNCATE {staging}")
