@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from phoenix_annot.queues.models import QueueItem, QueueRule
+from tests.accounts.factories import ProjectMembershipFactory
 from tests.factories import ProjectFactory, SpanFactory, UserFactory, conversation
 from tests.queues.factories import AnnotationQueueFactory, QueueRuleFactory
 
@@ -198,3 +199,15 @@ def test_viewers_get_no_add_to_queue_control_on_the_trace_page():
     page = viewer.get(reverse("web:trace", args=[span.trace.trace_id])).content.decode()
 
     assert 'id="add-target"' not in page
+
+
+def test_a_rule_on_a_project_the_user_may_not_see_is_refused(owner, owner_client):
+    queue = AnnotationQueueFactory(user=owner)
+    ProjectMembershipFactory(user=owner, project=ProjectFactory())
+
+    response = add_rule(owner_client, queue, filter_query="")
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Project: Select a valid choice. That choice is not one of the available choices."
+    ]
+    assert not QueueRule.objects.exists()
