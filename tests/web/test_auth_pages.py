@@ -18,6 +18,7 @@ from django.urls import reverse
 from phoenix_annot.accounts.models import ApiKey, User
 from phoenix_annot.accounts.services import api_key_create
 from phoenix_annot.annotations.models import (
+    GOLD_IDENTIFIER,
     AnnotationConfig,
     DocumentAnnotation,
     SpanAnnotation,
@@ -297,6 +298,14 @@ def queue_state(w: World) -> tuple[int, int, int, int]:
     )
 
 
+def gold_count(w: World) -> int:
+    return SpanAnnotation.objects.filter(identifier=GOLD_IDENTIFIER).count()
+
+
+def disagreements_of_correctness(w: World) -> str:
+    return f"{reverse('web:disagreements', args=[w.span.project.pk])}?annotation=correctness"
+
+
 def queue_form(w: World) -> dict[str, Any]:
     return {
         "name": "second look",
@@ -352,6 +361,46 @@ ROWS = [
     Row("GET", "web:agreement", lambda w: [0], MISSING, case="unknown project"),
     Row("GET", "web:disagreements", lambda w: [w.span.project.pk], READ),
     Row("GET", "web:disagreements", lambda w: [0], MISSING, case="unknown project"),
+    Row("GET", "web:judge-alignment", lambda w: [w.span.project.pk], READ),
+    Row("GET", "web:judge-alignment", lambda w: [0], MISSING, case="unknown project"),
+    Row("GET", "web:gold-set", lambda w: [w.span.project.pk], POST_ONLY),
+    Row(
+        "POST",
+        "web:gold-set",
+        lambda w: [w.span.project.pk],
+        (LOGIN, FORBIDDEN, FORBIDDEN, WROTE),
+        data=lambda w: {
+            "annotation": "correctness",
+            "row": w.span.pk,
+            "label": "correct",
+            "reason": "read it",
+        },
+        effect=gold_count,
+    ),
+    Row(
+        "GET",
+        "web:gold-promote",
+        lambda w: [w.span.project.pk],
+        (LOGIN, FORBIDDEN, FORBIDDEN, Outcome(422)),
+        case="no name chosen",
+    ),
+    Row(
+        "POST",
+        "web:gold-promote",
+        lambda w: [w.span.project.pk],
+        ADMINS_ONLY,
+        data=lambda w: {"annotation": "correctness", "threshold": "2"},
+        effect=gold_count,
+    ),
+    Row("GET", "web:disagreements-to-queue", lambda w: [w.span.project.pk], POST_ONLY),
+    Row(
+        "POST",
+        "web:disagreements-to-queue",
+        lambda w: [w.span.project.pk],
+        (LOGIN, FORBIDDEN) + (to(disagreements_of_correctness, writes=False),) * 2,
+        data=lambda w: {"annotation": "correctness", "queue": a_queue(w).pk},
+        effect=queue_state,
+    ),
     Row("GET", "web:session", lambda w: [a_session(w)], READ),
     Row("GET", "web:session", lambda w: [0], MISSING, case="unknown session"),
     Row(
