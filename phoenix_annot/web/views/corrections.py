@@ -13,15 +13,14 @@ from phoenix_annot.corrections.models import CorrectionTarget, CorrectionVia
 from phoenix_annot.corrections.services import correction_delete, correction_save
 
 from ..selectors.corrections import CorrectionEditor, correction_editor, parse_output
-from .annotations import Target, require_writer, target_for
+from .annotations import Target, target_for
 
 
 @login_required
 @require_POST
 def correction_save_view(request: HttpRequest, kind: str, key: str) -> HttpResponse:
     """Save the reviewer's corrected output (`output`), or delete it (`delete`)."""
-    require_writer(request.user)
-    target = target_for(kind, key)
+    target = target_for(request.user, kind, key)
     editor = correction_editor(kind=CorrectionTarget(target.kind), target=target.obj, user=request.user)
     text = request.POST.get("output", "")
     via = CorrectionVia.QUEUE if request.POST.get("via") == CorrectionVia.QUEUE else CorrectionVia.PAGE
