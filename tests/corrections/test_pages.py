@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 
 from phoenix_annot.corrections.models import Correction, CorrectionEvent
+from tests.accounts.factories import ProjectMembershipFactory
 from tests.corrections.factories import CorrectionFactory, llm_attributes
 from tests.factories import SpanFactory, UserFactory, conversation
 from tests.queues.factories import QueueItemFactory
@@ -130,3 +131,16 @@ def test_a_queue_item_is_corrected_from_the_review_page_and_a_blind_queue_hides_
     assert "Ana wrote this." not in blind
     assert 'name="via" value="queue"' in saved
     assert CorrectionEvent.objects.get().via == "queue"
+
+
+def test_a_reviewer_cannot_correct_a_row_of_a_project_they_may_not_see_or_only_view(
+    reviewer_client, reviewer
+):
+    hidden, viewed = llm_span(), llm_span()
+    ProjectMembershipFactory(project=viewed.project, user=reviewer, role="VIEWER")
+
+    refused = reviewer_client.post(f"/corrections/span/{hidden.span_id}/", {"output": "x"}, **HTMX)
+    viewer = reviewer_client.post(f"/corrections/span/{viewed.span_id}/", {"output": "x"}, **HTMX)
+
+    assert (refused.status_code, viewer.status_code) == (404, 403)
+    assert not Correction.objects.exists()
