@@ -62,7 +62,7 @@ def test_an_adjudicator_sees_a_gold_form_per_row_and_the_promotion_and_an_annota
 def test_setting_gold_answers_the_rows_gold_cell_and_a_missing_reason_is_a_422_naming_it(client, project):
     split = SpanAnnotation.objects.get(span__name="split", user__username="ann").span
     url = reverse("web:gold-set", args=[project.pk])
-    form = {"annotation": "correctness", "target": "span", "row": split.pk, "label": "incorrect"}
+    form = {"annotation": "correctness", "target": "span", "row": split.pk, "gold_label": "incorrect"}
     signed_in(client)
 
     refused = client.post(url, {**form, "reason": " "}, headers={"HX-Request": "true"})
@@ -97,8 +97,8 @@ def test_a_new_label_typed_in_becomes_gold_where_no_config_offers_labels(client)
         {
             "annotation": "ok",
             "row": span.pk,
-            "label": "yes",
-            "new_label": "maybe",
+            "gold_label": "yes",
+            "gold_new_label": "maybe",
             "reason": "both half right",
         },
     )
@@ -112,7 +112,7 @@ def test_an_annotator_may_not_set_gold_or_promote(client, project):
 
     gold = client.post(
         reverse("web:gold-set", args=[project.pk]),
-        {"annotation": "correctness", "row": split.pk, "label": "correct", "reason": "mine"},
+        {"annotation": "correctness", "row": split.pk, "gold_label": "correct", "reason": "mine"},
     )
     promote = client.post(
         reverse("web:gold-promote", args=[project.pk]), {"annotation": "correctness", "threshold": "2"}

@@ -72,7 +72,7 @@ def test_an_admin_sets_gold_on_a_disagreement_promotes_the_agreeing_rows_and_lab
     page.evaluate("window.notReloaded = true")
 
     row.get_by_text("Set gold").click()
-    row.locator("select[name=label]").select_option("partial")
+    row.locator("select[name=gold_label]").select_option("partial")
     row.get_by_label("Reason").fill("the docs give two limits")
     row.get_by_role("button", name="Save gold").click()
 

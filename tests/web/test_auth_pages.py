@@ -372,7 +372,7 @@ ROWS = [
         data=lambda w: {
             "annotation": "correctness",
             "row": w.span.pk,
-            "label": "correct",
+            "gold_label": "correct",
             "reason": "read it",
         },
         effect=gold_count,

@@ -72,9 +72,9 @@ def gold_set_row(request: HttpRequest, pk: int) -> HttpResponse:
         return plain_text_response(422, "annotation: choose a name rated for agreement")
     row = get_object_or_404(ROW_MODELS[choice.target], pk=request.POST.get("row"), project=project)
     # A new label typed in wins over the one chosen from the raters' (the form offers both without a config).
-    label = request.POST.get("new_label", "").strip() or request.POST.get("label") or None
+    label = request.POST.get("gold_new_label", "").strip() or request.POST.get("gold_label") or None
     try:
-        score = float(request.POST["score"]) if request.POST.get("score") else None
+        score = float(request.POST["gold_score"]) if request.POST.get("gold_score") else None
         gold_set(
             target=choice.target,
             row=row,
@@ -85,7 +85,7 @@ def gold_set_row(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user,
         )
     except ValueError:
-        return plain_text_response(422, "score: must be a number")
+        return plain_text_response(422, "gold_score: must be a number")
     except ValidationError as exc:
         return plain_text_response(422, _said(exc))
     query = choice.query(None, choice.level)
