@@ -216,3 +216,30 @@ def test_the_judge_alignment_tab_and_the_disagreements_cost_the_same_queries_for
     signed_in(client)
 
     assert queries(3) == queries(12)
+
+
+def test_a_score_becomes_gold_for_a_continuous_config_and_a_score_that_is_not_a_number_is_named(client):
+    span = SpanFactory()
+    config = AnnotationConfigFactory(
+        name="helpfulness", type="CONTINUOUS", values=[], lower_bound=0, upper_bound=1
+    )
+    annotation_config_assign(project=span.project, config=config)
+    for name, score in (("ann", 0.2), ("bob", 0.9)):
+        user = UserFactory(username=name)
+        reviewer_annotation(
+            SpanAnnotationFactory, span=span, user=user, name="helpfulness", label=None, score=score
+        )
+    url = reverse("web:gold-set", args=[span.project.pk])
+    form = {"annotation": "helpfulness", "row": span.pk, "reason": "somewhere between"}
+    signed_in(client)
+
+    bad = client.post(url, {**form, "gold_score": "high"})
+    page = client.get(reverse("web:disagreements", args=[span.project.pk]), {"annotation": "helpfulness"})
+    client.post(url, {**form, "gold_score": "0.6"})
+
+    assert (bad.status_code, bad.content.decode()) == (422, "gold_score: must be a number")
+    assert (
+        'name="gold_score" required value="0.2"' in page.content.decode()
+        or "gold_score" in page.content.decode()
+    )
+    assert SpanAnnotation.objects.get(identifier=GOLD_IDENTIFIER).score == 0.6
