@@ -222,6 +222,9 @@ def _rule_source(rule: QueueRule, given: dict[str, Any]) -> ItemSource | None:
             span_id__in=_json_array_values([NEW_SPAN_IDS]),
         )
         targets = span_targets(project_pk=project_pk, spans=spans, kind=rule.kind)
+        # One entry a rule: its earlier versions go.
+        for earlier in [cached for cached in _compiled if cached[0] == rule.pk]:
+            del _compiled[earlier]
         _compiled[key] = item_source(rule.queue_id, rule.kind, targets, rule.user_id)
     source = _compiled[key]
     if source is None:

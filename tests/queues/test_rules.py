@@ -167,6 +167,21 @@ def test_a_trace_sample_takes_all_or_none_of_a_trace():
     assert added == {trace.trace_id for trace in traces if in_sample(trace.trace_id, 50)}
 
 
+def test_a_changed_rule_applies_its_new_filter_to_the_next_ingest():
+    queue = AnnotationQueueFactory(project__name="chat")
+    rule = queue_rule_create(queue=queue, user=None, filter={"span_kind": "LLM"}).rule
+    ingest(otlp_span(trace_id=1, span_id=1, attributes=LLM), project="chat")
+
+    queue_rule_update(rule=rule, filter={"span_kind": "CHAIN"})
+    ingest(
+        otlp_span(trace_id=2, span_id=2, attributes=LLM),
+        otlp_span(trace_id=2, span_id=3, attributes=CHAIN),
+        project="chat",
+    )
+
+    assert item_spans(queue) == {f"{1:016x}", f"{3:016x}"}
+
+
 def test_a_feedback_filter_sees_annotations_stored_before_the_rule_was_saved():
     queue = AnnotationQueueFactory()
     wrong = SpanAnnotationFactory(span__trace__project=queue.project, label="incorrect").span
