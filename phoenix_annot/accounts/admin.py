@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.forms import ModelForm
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
@@ -22,8 +23,28 @@ class ProjectMembershipInline(admin.TabularInline):
     raw_id_fields = ("project", "user")
 
 
+class MembershipsSwitchNotice:
+    """Says so when a save adds the instance's first membership or deletes its last: per-project access
+    switches on or off for everyone at that moment (accounts/access.py)."""
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list[BaseInlineFormSet], change: bool
+    ) -> None:
+        before = ProjectMembership.objects.exists()
+        super().save_related(request, form, formsets, change)
+        after = ProjectMembership.objects.exists()
+        if after and not before:
+            messages.warning(
+                request,
+                "Per-project access is now on: users other than admins see only the projects they are "
+                "members of.",
+            )
+        elif before and not after:
+            messages.warning(request, "Per-project access is now off: every user sees every project.")
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(MembershipsSwitchNotice, DjangoUserAdmin):
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Role", {"fields": ("role",)}))
     add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Role", {"fields": ("role",)}))
     list_display = (*DjangoUserAdmin.list_display, "role")
@@ -120,5 +141,5 @@ admin.site.unregister(Project)
 
 
 @admin.register(Project)
-class ProjectWithMembersAdmin(ProjectAdmin):
+class ProjectWithMembersAdmin(MembershipsSwitchNotice, ProjectAdmin):
     inlines = [ProjectMembershipInline]

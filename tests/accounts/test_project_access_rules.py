@@ -120,3 +120,54 @@ def test_the_admin_edits_memberships_on_the_project_and_on_the_user_pages(admin_
     for page in (project_page, user_page):
         assert page.status_code == 200
         assert b"Project memberships" in page.content
+
+
+def membership_post(project, **rows: str) -> dict[str, str]:
+    return {
+        "name": project.name,
+        "description": "",
+        "memberships-INITIAL_FORMS": str(project.memberships.count()),
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        **rows,
+    }
+
+
+def test_the_admin_says_when_the_first_membership_switches_per_project_access_on_and_the_last_off(
+    admin_client,
+):
+    project, user = ProjectFactory(), UserFactory()
+    url = reverse("admin:tracing_project_change", args=[project.pk])
+
+    added = admin_client.post(
+        url,
+        membership_post(
+            project,
+            **{
+                "memberships-TOTAL_FORMS": "1",
+                "memberships-0-user": str(user.pk),
+                "memberships-0-role": Role.ANNOTATOR,
+            },
+        ),
+        follow=True,
+    )
+    membership = ProjectMembership.objects.get()
+    removed = admin_client.post(
+        url,
+        membership_post(
+            project,
+            **{
+                "memberships-TOTAL_FORMS": "1",
+                "memberships-0-id": str(membership.pk),
+                "memberships-0-project": str(project.pk),
+                "memberships-0-user": str(user.pk),
+                "memberships-0-role": Role.ANNOTATOR,
+                "memberships-0-DELETE": "on",
+            },
+        ),
+        follow=True,
+    )
+
+    assert "Per-project access is now on" in added.content.decode()
+    assert "Per-project access is now off" in removed.content.decode()
+    assert not ProjectMembership.objects.exists()
