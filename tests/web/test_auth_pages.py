@@ -27,7 +27,7 @@ from phoenix_annot.annotations.models import (
 from phoenix_annot.corrections.models import Correction
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.services import dataset_add_spans
-from phoenix_annot.queues.models import AnnotationQueue, QueueItem, QueueReservation, QueueReview
+from phoenix_annot.queues.models import AnnotationQueue, QueueItem, QueueReservation, QueueReview, QueueRule
 from phoenix_annot.queues.services import QueueConfigChoice, annotation_queue_create
 from phoenix_annot.tracing.models import Session, Span
 from phoenix_annot.web import urls as web_urls
@@ -327,6 +327,17 @@ def item_args(w: World) -> list[Any]:
 
 def queue_review_page(w: World) -> str:
     return reverse("web:queue-review", args=[a_queue(w).pk])
+
+
+def rule_args(w: World) -> list[Any]:
+    """The stranger's queue and its one rule, made on first use (again after a delete)."""
+    queue = a_queue(w)
+    rule = QueueRule.objects.filter(queue=queue).first() or QueueRule.objects.create(queue=queue, filter={})
+    return [queue.pk, rule.pk]
+
+
+def queue_page(w: World) -> str:
+    return reverse("web:queue", args=[a_queue(w).pk])
 
 
 ROWS = [
@@ -717,6 +728,40 @@ ROWS = [
         (LOGIN, FORBIDDEN) + (to(lambda w: reverse("web:projects")),) * 2,
         data=lambda w: {"project": w.span.project.pk, "queue": a_queue(w).pk, "span": [w.span.span_id]},
         effect=queue_state,
+    ),
+    Row("GET", "web:queue-rule-add", lambda w: ["spans"], POST_ONLY),
+    Row(
+        "POST",
+        "web:queue-rule-add",
+        lambda w: ["spans"],
+        (LOGIN, FORBIDDEN, FORBIDDEN, to(queue_page)),
+        data=lambda w: {
+            "project": w.span.project.pk,
+            "queue": a_queue(w).pk,
+            "filter_query": "span_kind=LLM",
+        },
+        effect=lambda w: list(QueueRule.objects.values_list("filter", flat=True)),
+        case="somebody else's queue",
+    ),
+    Row("GET", "web:queue-rule-change", rule_args, POST_ONLY),
+    Row(
+        "POST",
+        "web:queue-rule-change",
+        rule_args,
+        (LOGIN, FORBIDDEN, FORBIDDEN, to(queue_page)),
+        data=lambda w: {"enabled": "on", "sampling_percent": "20"},
+        effect=lambda w: QueueRule.objects.get(pk=rule_args(w)[1]).sampling_percent,
+        case="somebody else's queue",
+    ),
+    Row("GET", "web:queue-rule-delete", rule_args, POST_ONLY),
+    Row(
+        "POST",
+        "web:queue-rule-delete",
+        rule_args,
+        (LOGIN, FORBIDDEN, FORBIDDEN, to(queue_page)),
+        # A deleted rule is made again, under another pk, by the snapshot after the request.
+        effect=lambda w: rule_args(w)[1],
+        case="somebody else's queue",
     ),
     Row("GET", "admin:index", none, (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
 ]
