@@ -27,6 +27,8 @@ from .configs import config_for_project
 from .models import (
     NOTE_NAME,
     AnnotationBase,
+    AnnotationBulkAction,
+    AnnotationBulkPrior,
     AnnotationConfig,
     AnnotationEvent,
     DocumentAnnotation,
@@ -218,6 +220,46 @@ class AnnotationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+class AnnotationBulkPriorInline(admin.TabularInline):
+    """Whose each row a bulk label replaced was, for its undo."""
+
+    model = AnnotationBulkPrior
+    fields = ("annotation_pk", "user", "source")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(AnnotationBulkAction)
+class AnnotationBulkActionAdmin(AnnotationEventAdmin):
+    """Bulk labels and their undos: written by annotations/bulk.py with their events, never edited here
+    (the history they belong to is not), shown read-only as the events are."""
+
+    list_display = (
+        "at",
+        "kind",
+        "user",
+        "project",
+        "target_kind",
+        "name",
+        "identifier",
+        "label",
+        "score",
+        "selected_count",
+        "created_count",
+        "replaced_count",
+        "skipped_count",
+        "undone_at",
+    )
+    list_filter = ("kind", "target_kind")
+    search_fields = ("name",)
+    list_select_related = ("user", "project")
+    inlines = [AnnotationBulkPriorInline]
 
 
 class AnnotationInline(admin.TabularInline):

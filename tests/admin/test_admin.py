@@ -16,7 +16,10 @@ from django.utils import timezone
 
 from phoenix_annot.accounts.models import ApiKey, InvalidApiKeyWindow, ProjectMembership, User
 from phoenix_annot.accounts.services import api_key_create, api_key_digest, user_for_api_key
+from phoenix_annot.annotations.bulk import BulkLabel, annotations_bulk_label
 from phoenix_annot.annotations.models import (
+    AnnotationBulkAction,
+    AnnotationBulkPrior,
     AnnotationConfig,
     AnnotationEvent,
     DocumentAnnotation,
@@ -112,6 +115,21 @@ def retrieval_metrics_made() -> RetrievalMetrics:
     return RetrievalMetrics.objects.get(span=span)
 
 
+def bulk_action_made() -> AnnotationBulkAction:
+    """A bulk label that replaced one annotation, so that its page shows the row's prior owner."""
+    annotation = SpanAnnotationFactory(annotator_kind="HUMAN")
+    annotation.span.project.annotation_configs.add(AnnotationConfigFactory())
+    action = annotations_bulk_label(
+        project=annotation.span.project,
+        target_kind="span",
+        targets=Span.objects.filter(pk=annotation.span_id),
+        label=BulkLabel(name="correctness", label="incorrect"),
+        user=None,
+    )
+    assert AnnotationBulkPrior.objects.filter(action=action).exists()
+    return action
+
+
 OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     User: UserFactory,
     Group: lambda: Group.objects.create(name="reviewers"),
@@ -128,6 +146,7 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     DocumentAnnotation: DocumentAnnotationFactory,
     RetrievalMetrics: retrieval_metrics_made,
     AnnotationEvent: AnnotationEventFactory,
+    AnnotationBulkAction: bulk_action_made,
     Dataset: DatasetFactory,
     DatasetVersion: DatasetVersionFactory,
     DatasetExample: DatasetExampleFactory,
@@ -162,11 +181,11 @@ VIEW_AND_DELETE_ONLY = [
     QueueRule,
 ]
 # The annotation history is never edited nor deleted (tests/annotations/test_history_admin.py).
-VIEW_ONLY = {AnnotationEvent}
+VIEW_ONLY = {AnnotationEvent, AnnotationBulkAction}
 # django-axes writes these; its admin shows them read-only.
 LOGIN_RECORDS = {AccessAttempt, AccessLog, AccessFailureLog}
 # Edited through the AnnotationConfig, AnnotationQueue, Project and User pages, as inlines.
-INLINE_ONLY = {ProjectAnnotationConfig, QueueConfig, QueueReviewer, ProjectMembership}
+INLINE_ONLY = {ProjectAnnotationConfig, QueueConfig, QueueReviewer, ProjectMembership, AnnotationBulkPrior}
 
 
 def admin_url(model: type[Model], view: str, *args: object) -> str:

@@ -170,3 +170,9 @@ def test_an_unknown_bulk_action_is_a_404(project):
 
     assert response.status_code == 404
     assert "AnnotationBulkAction with ID" in response.content.decode()
+
+
+def test_options_describes_the_route_without_an_error(project):
+    response = client_of(UserFactory()).options(URL)
+
+    assert response.status_code == 200

@@ -107,6 +107,7 @@ class BulkActionOut(serializers.Serializer):
 
 class ProjectBulkActionsView(GenericAPIView):
     queryset = Span.objects.none()  # the model, for the OpenAPI document
+    serializer_class = BulkLabelInput  # what OPTIONS describes
     filter_backends = [PhoenixFilterBackend]
     filterset_class = SpanFilter
 
