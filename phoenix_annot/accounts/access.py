@@ -16,6 +16,7 @@ A caller with no account (/v1 with authentication off) is trusted as before whil
 and sees no project once one does.
 """
 
+from collections.abc import Collection
 from typing import TypeVar
 
 from django.contrib.auth.models import AnonymousUser
@@ -127,6 +128,18 @@ def may_write(user: AnyUser, project: Project) -> bool:
     """May `user` write annotations, queues and datasets from `project`'s rows."""
     role = project_role(user, project)
     return role is not None and role != Role.VIEWER
+
+
+def projects_unwritable(user: AnyUser, project_pks: Collection[int]) -> list[str]:
+    """The names of those of `project_pks` `user` may not write to (hidden from them, or viewed only),
+    sorted; one query while every one is writable, as it is for everyone while no membership exists."""
+    if user.is_authenticated and user.is_admin:
+        return []
+    writable = visible_projects(user).filter(pk__in=project_pks).exclude(access_role=Role.VIEWER)
+    refused = set(project_pks) - set(writable.values_list("pk", flat=True))
+    if not refused:
+        return []
+    return sorted(Project.objects.filter(pk__in=refused).values_list("name", flat=True))
 
 
 def may_adjudicate(user: AnyUser, project: Project) -> bool:

@@ -4,8 +4,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from phoenix_annot.accounts.access import AnyUser, projects_unwritable
 from phoenix_annot.annotations.services import pending_annotations_apply
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.core.bulk import bulk_insert
@@ -52,7 +54,19 @@ class _Batches:
     received: int = 0
 
 
-def spans_ingest(*, records: Iterable[SpanRecord]) -> IngestResult:
+class IngestRefused(PermissionDenied):
+    """A request writing to projects its writer may not write to (per-project access); nothing stored."""
+
+    def __init__(self, project_names: list[str]) -> None:
+        self.project_names = project_names
+        names = ", ".join(repr(name) for name in project_names)
+        super().__init__(
+            f"This API key's user may not write spans to project {names} (per-project access); "
+            "nothing was stored."
+        )
+
+
+def spans_ingest(*, records: Iterable[SpanRecord], writer: AnyUser | None = None) -> IngestResult:
     """Store spans, ignoring ones already stored (exporter retries), and refresh their traces' roll-ups.
 
     Records are read and stored a batch at a time, so a large request never holds all its decoded spans in
@@ -63,12 +77,20 @@ def spans_ingest(*, records: Iterable[SpanRecord]) -> IngestResult:
     A trace keeps the project of its first span; later spans of the trace join it there. API annotations
     that were waiting for these spans are applied in the same transaction, and then the review queues'
     rules add the spans they match.
+
+    With a `writer` (the caller of /v1/traces; internal callers pass none), every project the spans land
+    in, by name or by the existing trace they join, must be one the writer may write to, or the request is
+    refused whole (IngestRefused): once memberships exist, a key stores spans only in its owner's projects.
     """
     state = _Batches()
     with transaction.atomic():
         for batch in chunks(records):
             state.received += len(batch)
             _ingest_batch(batch, state)
+        if writer is not None:
+            refused = projects_unwritable(writer, {trace.project_id for trace in state.traces.values()})
+            if refused:
+                raise IngestRefused(refused)
         if state.traces:
             trace_rollups_refresh(trace_pks=sorted(trace.pk for trace in state.traces.values()))
             session_pks = trace_sessions_attach(

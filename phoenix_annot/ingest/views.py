@@ -5,6 +5,7 @@ import logging
 import zlib
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -19,7 +20,7 @@ from phoenix_annot.accounts.auth import authenticate_v1
 from phoenix_annot.core.responses import plain_text_response
 
 from .otlp import OtlpError, RequestLimits, iter_span_records, parse_json, parse_protobuf
-from .services import RejectedSpan, spans_ingest
+from .services import IngestRefused, RejectedSpan, spans_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ MAX_REJECTED_EXAMPLES = 10
 @csrf_exempt
 @require_POST
 def otlp_traces(request: HttpRequest) -> HttpResponse:
-    _user, failure = authenticate_v1(request, write=True)
+    user, failure = authenticate_v1(request, write=True)
     if failure is not None:
         return failure.response()
     try:
@@ -42,9 +43,11 @@ def otlp_traces(request: HttpRequest) -> HttpResponse:
         records = iter_span_records(
             export_request, project_name=request.headers.get("x-project-name", "").strip() or None
         )
-        result = spans_ingest(records=records)
+        result = spans_ingest(records=records, writer=user or AnonymousUser())
     except OtlpError as exc:
         return plain_text_response(exc.status, exc.message)
+    except IngestRefused as exc:
+        return plain_text_response(403, str(exc))
     except (OperationalError, InterfaceError):
         # The database is down or restarting: a retryable status lets the exporter try again later.
         logger.exception("database unavailable during OTLP ingest")

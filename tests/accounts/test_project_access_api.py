@@ -4,7 +4,8 @@ roles' matrix (tests/api/test_auth_matrix.py), which stays the answer while no m
 The world's project `p` has an annotator member and a viewer member (both annotators globally); an outsider
 is a member of another project only; a global admin is a member of nothing. A route reaching `p` or one of
 its rows answers the outsider as if it did not exist (404), the viewer member as a viewer (403 on writes);
-routes of no project (datasets, configs, ingestion) answer by the global role, as before.
+routes of no project (datasets, configs) answer by the global role, as before; spans sent to `p` are
+refused to all but its annotator member and admins.
 """
 
 import pytest
@@ -34,8 +35,8 @@ pytestmark = pytest.mark.django_db
 
 Role = User.Role
 
-# Routes of no project: datasets are global in Phoenix, configs are shared, OTLP and the project list
-# answer every writer (the list shows each caller their own projects: tested below).
+# Routes of no project: datasets are global in Phoenix, configs are shared, and the project list answers
+# every writer (it shows each caller their own projects: tested below).
 GLOBAL_ROUTES = {
     ("GET", "/v1/projects"),
     ("POST", "/v1/projects"),
@@ -47,7 +48,6 @@ GLOBAL_ROUTES = {
     ("GET", "/v1/datasets"),
     ("POST", "/v1/datasets/upload"),
     ("GET", "/v1/annotation_queues"),
-    ("POST", "/v1/traces"),
     # A span not stored yet: the annotation waits, as the global matrix says.
     ("POST", "/v1/document_annotations"),
     # The span query of a hidden project finds no spans, as for a missing one (tested below).
@@ -55,6 +55,8 @@ GLOBAL_ROUTES = {
 }
 # Unknown sessions are skipped, and so are those of a hidden project.
 SKIPS_HIDDEN = {("POST", "/v1/sessions/delete")}
+# Spans sent to a project the key's owner may not write to: refused whole, whether hidden or viewed only.
+INGEST = ("POST", "/v1/traces")
 
 
 def is_global(call: Call) -> bool:
@@ -91,6 +93,8 @@ def expected_for(call: Call, caller: str) -> tuple[int, str | None]:
     admin_route = as_annotator[0] == 403 and call.route.startswith(P)
     if caller == "member annotator" or is_global(call) or admin_route:
         return as_annotator
+    if (call.method, call.route) == INGEST:
+        return 403, None
     if caller == "outsider":
         return (2, None) if (call.method, call.route) in SKIPS_HIDDEN else (404, None)
     if call.method != "GET" and (call.method, call.route) not in READ_ONLY_POSTS:

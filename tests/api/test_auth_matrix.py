@@ -346,7 +346,9 @@ CALLS = [
         "POST",
         "/v1/traces",
         lambda w: "/v1/traces",
-        lambda w: export_request(otlp_span(trace_id=99, span_id=99)).SerializeToString(),
+        lambda w: export_request(
+            otlp_span(trace_id=99, span_id=99), resource={"openinference.project.name": w.project.name}
+        ).SerializeToString(),
         content_type="application/x-protobuf",
     ),
 ]

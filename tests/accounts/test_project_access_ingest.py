@@ -1,0 +1,97 @@
+"""OTLP ingestion under per-project access: a key stores spans only in projects its owner may write to,
+by the project's name or by the stored trace the spans join; otherwise the whole request is refused."""
+
+import pytest
+from django.test import Client
+
+from phoenix_annot.accounts.models import ProjectMembership, User
+from phoenix_annot.accounts.services import api_key_create
+from phoenix_annot.tracing.models import Span
+from tests.accounts.factories import ProjectMembershipFactory
+from tests.factories import ProjectFactory, SpanFactory, TraceFactory, UserFactory
+from tests.ingest.builders import export_request, otlp_span
+
+pytestmark = pytest.mark.django_db
+
+
+def send(user: User, *spans, project: str) -> tuple[int, str]:
+    _key, raw = api_key_create(user=user, name="exporter")
+    body = export_request(*spans, resource={"openinference.project.name": project}).SerializeToString()
+    response = Client().post(
+        "/v1/traces", data=body, content_type="application/x-protobuf", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+    return response.status_code, response.content.decode(errors="replace")
+
+
+@pytest.fixture
+def member() -> User:
+    """An annotator who is an annotator member of `mine` and a viewer member of `watched`."""
+    user = UserFactory(role=User.Role.ANNOTATOR)
+    ProjectMembershipFactory(user=user, project=ProjectFactory(name="mine"))
+    ProjectMembershipFactory(
+        user=user, project=ProjectFactory(name="watched"), role=ProjectMembership.Role.VIEWER
+    )
+    ProjectFactory(name="hidden")
+    return user
+
+
+def test_a_member_stores_spans_in_their_own_project(member):
+    assert send(member, otlp_span(trace_id=1, span_id=1), project="mine")[0] == 200
+    assert Span.objects.get().trace.project.name == "mine"
+
+
+@pytest.mark.parametrize("project", ["hidden", "watched"])
+def test_spans_for_a_hidden_or_viewed_only_project_are_refused_whole_with_a_403_naming_it(member, project):
+    status, text = send(member, otlp_span(trace_id=1, span_id=1), project=project)
+
+    assert status == 403
+    assert f"may not write spans to project '{project}'" in text
+    assert "nothing was stored" in text
+    assert not Span.objects.exists()
+
+
+def test_spans_joining_a_stored_trace_of_a_hidden_project_are_refused_under_any_project_name(member):
+    hidden_trace = TraceFactory(project__name="elsewhere", trace_id=f"{7:032x}")
+    SpanFactory(trace=hidden_trace, span_id=f"{70:016x}")
+
+    status, text = send(member, otlp_span(trace_id=7, span_id=71, parent_id=70), project="mine")
+
+    assert (status, "'elsewhere'" in text) == (403, True)
+    assert Span.objects.count() == 1
+
+
+def test_a_batch_with_one_refused_project_stores_nothing_of_the_allowed_one(member):
+    hidden_trace = TraceFactory(project__name="elsewhere", trace_id=f"{7:032x}")
+
+    status, _text = send(
+        member, otlp_span(trace_id=1, span_id=1), otlp_span(trace_id=7, span_id=2), project="mine"
+    )
+
+    assert status == 403
+    assert not Span.objects.exclude(trace=hidden_trace).exists()
+
+
+def test_a_new_project_name_is_refused_to_a_member_since_they_could_not_see_it(member):
+    status, text = send(member, otlp_span(trace_id=1, span_id=1), project="brand-new")
+
+    assert status == 403 and "'brand-new'" in text
+    assert not Span.objects.exists()
+
+
+def test_a_global_admin_stores_spans_in_any_project_and_creates_new_ones(member):
+    admin = UserFactory(role=User.Role.ADMIN)
+
+    assert send(admin, otlp_span(trace_id=1, span_id=1), project="hidden")[0] == 200
+    assert send(admin, otlp_span(trace_id=2, span_id=2), project="brand-new")[0] == 200
+    assert Span.objects.count() == 2
+
+
+def test_without_memberships_any_annotator_key_stores_spans_in_any_project_as_before():
+    ProjectFactory(name="someone-elses")
+
+    assert (
+        send(
+            UserFactory(role=User.Role.ANNOTATOR), otlp_span(trace_id=1, span_id=1), project="someone-elses"
+        )[0]
+        == 200
+    )
