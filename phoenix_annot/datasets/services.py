@@ -175,7 +175,7 @@ def dataset_add_spans(
     annotations = _annotations_by_span([span.pk for span in spans])
     corrections = winning_span_corrections(spans)
     with transaction.atomic():
-        _lock(dataset)
+        dataset_lock(dataset)
         holders = dict(
             DatasetExample.objects.filter(dataset=dataset, span__in=[span.pk for span in spans]).values_list(
                 "span_id", "pk"
@@ -185,7 +185,7 @@ def dataset_add_spans(
         distinct = {span.pk: span for span in spans}
         to_add = [span for span in distinct.values() if holders.get(span.pk) not in live]
         already = len(distinct) - len(to_add)
-        version = _version_create(dataset=dataset, user=user) if to_add else None
+        version = dataset_version_create(dataset=dataset, user=user) if to_add else None
         new_examples = DatasetExample.objects.bulk_create(
             DatasetExample(dataset=dataset, span=span) for span in to_add if span.pk not in holders
         )
@@ -259,7 +259,7 @@ def dataset_upload(
         if latest is not None and plan.is_empty:
             version, created_pks = latest, []
         else:
-            version = _version_create(dataset=dataset, user=user)
+            version = dataset_version_create(dataset=dataset, user=user)
             created_pks = _revisions_write(dataset=dataset, version=version, plan=plan, previous=previous)
         # Phoenix counts an example whose splits alone changed as updated, without a new version.
         regrouped = _memberships_set(
@@ -300,7 +300,7 @@ def _previous(version: DatasetVersion) -> list[_PreviousExample]:
     """The examples of `version`, each read, hashed and let go: an update never holds the previous
     version's content in memory beside the upload's (bench/upload_memory.py)."""
     return [
-        _PreviousExample(revision.example_id, revision.external_id, _revision_hash(revision))
+        _PreviousExample(revision.example_id, revision.external_id, revision_hash(revision))
         for revision in example_revisions_at_version(version=version).iterator(chunk_size=CHUNK_SIZE)
     ]
 
@@ -368,7 +368,8 @@ def _example_node_pk(value: str) -> int | None:
         return None
 
 
-def _revision_hash(revision: ExampleRevision) -> bytes:
+def revision_hash(revision: ExampleRevision) -> bytes:
+    """What a revision holds, hashed: two revisions with the same hash hold the same example."""
     return content_hash(revision.input, revision.output, revision.metadata)
 
 
@@ -383,9 +384,9 @@ def _revisions_write(
             ExampleRevision(example_id=pk, version=version, revision_kind=RevisionKind.DELETE)
             for pk in plan.deletes
         ),
-        (_revision(pk, version, item, RevisionKind.PATCH) for pk, item in plan.patches),
+        (revision_row(pk, version, item, RevisionKind.PATCH) for pk, item in plan.patches),
         (
-            _revision(pk, version, item, RevisionKind.CREATE)
+            revision_row(pk, version, item, RevisionKind.CREATE)
             for pk, item in zip(created_pks, plan.creates, strict=True)
         ),
     )
@@ -396,7 +397,8 @@ def _revisions_write(
     return created_pks
 
 
-def _revision(pk: int, version: DatasetVersion, item: Incoming, kind: RevisionKind) -> ExampleRevision:
+def revision_row(pk: int, version: DatasetVersion, item: Incoming, kind: RevisionKind) -> ExampleRevision:
+    """The unsaved revision of example `pk` in `version` holding `item`."""
     return ExampleRevision(
         example_id=pk,
         version=version,
@@ -460,13 +462,14 @@ def _live_example_pks(dataset: Dataset, *, among: Iterable[int]) -> set[int]:
     return set(revisions.values_list("example_id", flat=True))
 
 
-def _lock(dataset: Dataset) -> None:
+def dataset_lock(dataset: Dataset) -> None:
     """Serialise writers of one dataset, so each diffs against the other's result, not the same old state."""
     if not Dataset.objects.select_for_update().filter(pk=dataset.pk).values_list("pk", flat=True):
         raise ValidationError("The dataset no longer exists")
 
 
-def _version_create(*, dataset: Dataset, user: User | None, description: str = "") -> DatasetVersion:
+def dataset_version_create(*, dataset: Dataset, user: User | None, description: str = "") -> DatasetVersion:
+    """A new version of `dataset`, to hold the revisions the caller writes next, under `dataset_lock`."""
     version = DatasetVersion.objects.create(dataset=dataset, user=user, description=description)
     # The dataset's "last updated" is when its examples last changed.
     Dataset.objects.filter(pk=dataset.pk).update(updated_at=timezone.now())
@@ -474,7 +477,7 @@ def _version_create(*, dataset: Dataset, user: User | None, description: str = "
 
 
 def _dataset_for_upload(*, name: str, description: str, user: User | None, create: bool) -> Dataset:
-    # Locked, as `_lock` does, for the same reason.
+    # Locked, as `dataset_lock` does, for the same reason.
     dataset = Dataset.objects.select_for_update().filter(name=name).first()
     if dataset is not None:
         if create:
@@ -648,10 +651,10 @@ def dataset_example_patch(
     )
     with transaction.atomic():
         current = _example_locked(example, based_on=based_on)
-        if _revision_hash(current) == content.content_hash:
+        if revision_hash(current) == content.content_hash:
             return None
-        version = _version_create(dataset=example.dataset, user=user, description=description)
-        _revision(example.pk, version, content, RevisionKind.PATCH).save()
+        version = dataset_version_create(dataset=example.dataset, user=user, description=description)
+        revision_row(example.pk, version, content, RevisionKind.PATCH).save()
     return version
 
 
@@ -662,7 +665,7 @@ def dataset_example_delete(
     keep it. `based_on` as for `dataset_example_patch`."""
     with transaction.atomic():
         _example_locked(example, based_on=based_on)
-        version = _version_create(dataset=example.dataset, user=user, description=description)
+        version = dataset_version_create(dataset=example.dataset, user=user, description=description)
         ExampleRevision.objects.create(example=example, version=version, revision_kind=RevisionKind.DELETE)
     return version
 
@@ -684,7 +687,7 @@ def _example_field(name: str, value: Any) -> dict[str, Any]:
 def _example_locked(example: DatasetExample, *, based_on: int | None) -> ExampleRevision:
     """The example's revision at the dataset's latest version, the dataset locked until the transaction
     ends; refused when the example is no longer in it, or no longer at `based_on`."""
-    _lock(example.dataset)
+    dataset_lock(example.dataset)
     latest = dataset_latest_version(dataset=example.dataset)
     current = (
         example_revisions_at_version(version=latest).filter(example_id=example.pk).first() if latest else None
@@ -809,7 +812,7 @@ def dataset_split_randomly(
     if first_name == second_name:
         raise ValidationError("The two splits need different names")
     with transaction.atomic():
-        _lock(version.dataset)
+        dataset_lock(version.dataset)
         pks = list(example_revisions_at_version(version=version).values_list("example_id", flat=True))
         if not pks:
             raise ValidationError("This version has no examples to split")

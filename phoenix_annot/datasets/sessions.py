@@ -36,10 +36,10 @@ from .selectors import dataset_latest_version, example_revisions_at_version
 from .services import (
     Incoming,
     SpansAdded,
-    _lock,
-    _revision,
-    _revision_hash,
-    _version_create,
+    dataset_lock,
+    dataset_version_create,
+    revision_hash,
+    revision_row,
     splits_assign,
 )
 from .spans import annotations_snapshot, taking
@@ -75,7 +75,7 @@ def dataset_add_sessions(
         )
     examples = _session_examples(sessions, from_gold=from_gold)
     with transaction.atomic():
-        _lock(dataset)
+        dataset_lock(dataset)
         holders = dict(
             DatasetExample.objects.filter(dataset=dataset, session__in=examples).values_list(
                 "session_id", "pk"
@@ -90,7 +90,7 @@ def dataset_add_sessions(
                 changes.append((held, session_pk, example, RevisionKind.CREATE))
             elif live[held] != example.content_hash:
                 changes.append((held, session_pk, example, RevisionKind.PATCH))
-        version = _version_create(dataset=dataset, user=user) if changes else None
+        version = dataset_version_create(dataset=dataset, user=user) if changes else None
         new_examples = DatasetExample.objects.bulk_create(
             DatasetExample(dataset=dataset, session_id=session_pk)
             for held, session_pk, _, _ in changes
@@ -98,7 +98,7 @@ def dataset_add_sessions(
         )
         example_pks = holders | {row.session_id: row.pk for row in new_examples}
         ExampleRevision.objects.bulk_create(
-            _revision(example_pks[session_pk], version, example, kind)
+            revision_row(example_pks[session_pk], version, example, kind)
             for _, session_pk, example, kind in changes
         )
         if split_name is not None:
@@ -173,4 +173,4 @@ def _live_hashes(dataset: Dataset, *, example_pks: Iterable[int]) -> dict[int, b
     if latest is None:
         return {}
     revisions = example_revisions_at_version(version=latest).filter(example_id__in=example_pks)
-    return {revision.example_id: _revision_hash(revision) for revision in revisions}
+    return {revision.example_id: revision_hash(revision) for revision in revisions}
