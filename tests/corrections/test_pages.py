@@ -3,6 +3,7 @@ from django.test import Client
 
 from phoenix_annot.corrections.models import Correction, CorrectionEvent
 from tests.accounts.factories import ProjectMembershipFactory
+from tests.annotations.factories import AnnotationEventFactory
 from tests.corrections.factories import CorrectionFactory, llm_attributes
 from tests.factories import SpanFactory, UserFactory, conversation
 from tests.queues.factories import QueueItemFactory
@@ -144,3 +145,16 @@ def test_a_reviewer_cannot_correct_a_row_of_a_project_they_may_not_see_or_only_v
 
     assert (refused.status_code, viewer.status_code) == (404, 403)
     assert not Correction.objects.exists()
+
+
+def test_the_history_disclosure_lists_corrections_beside_the_annotation_events_of_the_span(reviewer_client):
+    span = llm_span()
+    AnnotationEventFactory(span=span)
+    reviewer_client.post(f"/corrections/span/{span.span_id}/", {"output": "Madrid."}, **HTMX)
+
+    html = reviewer_client.get(
+        f"/traces/{span.trace.trace_id}/?span={span.span_id}&history=1"
+    ).content.decode()
+
+    assert "No annotation has been written here yet." not in html
+    assert 'id="correction-history"' in html
