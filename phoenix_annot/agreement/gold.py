@@ -77,7 +77,7 @@ def gold_set(
         and label is not None
         and score is None
     ):
-        score = next((value.get("score") for value in config.values if value["label"] == label), None)
+        score = config.score_of(label)
     return _ONE[target](
         **{target.value: row},
         name=name,
@@ -154,4 +154,4 @@ def _label_scores(*, name: str, project_id: int) -> dict[str, float | None]:
     config = config_for_project(name=name, project_id=project_id)
     if config is None or config.type != AnnotationType.CATEGORICAL:
         return {}
-    return {value["label"]: value.get("score") for value in config.values}
+    return config.label_scores()

@@ -139,7 +139,7 @@ def bulk_label_checked(
         )
     score = label.score
     if config.type == AnnotationType.CATEGORICAL and label.label is not None and score is None:
-        score = next((value.get("score") for value in config.values if value["label"] == label.label), None)
+        score = config.score_of(label.label)
     checked = replace(label, score=score)
     _require_main_value(config, checked)
     annotation_validate(

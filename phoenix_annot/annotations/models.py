@@ -87,6 +87,14 @@ class AnnotationConfig(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def label_scores(self) -> dict[str, float | None]:
+        """Each label of a categorical config -> its score (None where it has none, or is not a label)."""
+        return {value["label"]: value.get("score") for value in self.values}
+
+    def score_of(self, label: str) -> float | None:
+        """The score a categorical config gives `label`: a chosen label takes it, as in Phoenix's panel."""
+        return self.label_scores().get(label)
+
 
 class ProjectAnnotationConfig(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE)

@@ -57,22 +57,18 @@ def _mean_score(summary: FeedbackSummary, config: AnnotationConfig | None) -> fl
     """The annotations' mean score; for labels without scores, the mean of the scores their config gives."""
     if summary.mean_score is not None or config is None or config.type != AnnotationType.CATEGORICAL:
         return summary.mean_score
-    scores = _label_scores(config)
+    scores = config.label_scores()
     scored = {label: n for label, n in summary.label_counts.items() if scores.get(label) is not None}
     if not scored:
         return None
     return sum(scores[label] * n for label, n in scored.items()) / sum(scored.values())
 
 
-def _label_scores(config: AnnotationConfig) -> dict[str, float | None]:
-    return {value["label"]: value.get("score") for value in config.values}
-
-
 def _tone(mean: float | None, config: AnnotationConfig | None) -> str:
     if mean is None or config is None or config.optimization_direction == OptimizationDirection.NONE:
         return ""
     if config.type == AnnotationType.CATEGORICAL:
-        known = [s for s in _label_scores(config).values() if s is not None]
+        known = [s for s in config.label_scores().values() if s is not None]
         low, high = (min(known), max(known)) if known else (0.0, 1.0)
     else:
         low = config.lower_bound if config.lower_bound is not None else 0.0

@@ -193,3 +193,16 @@ class TestConfigsApplyWhereAssigned:
 
         assert [m.split(":")[0] for m in error.value.messages] == ["data[1].label"]
         assert not SpanAnnotation.objects.exists()
+
+
+def test_a_categorical_configs_label_takes_its_score_and_an_unknown_label_none():
+    config = AnnotationConfigFactory.build(
+        type="CATEGORICAL", values=[{"label": "correct", "score": 1.0}, {"label": "unknown"}]
+    )
+
+    assert config.label_scores() == {"correct": 1.0, "unknown": None}
+    assert (config.score_of("correct"), config.score_of("unknown"), config.score_of("meh")) == (
+        1.0,
+        None,
+        None,
+    )

@@ -25,6 +25,7 @@ from phoenix_annot.annotations.models import (
     DocumentAnnotation,
     SpanAnnotation,
     TraceAnnotation,
+    reviewer_identifier,
 )
 from phoenix_annot.corrections.models import Correction
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
@@ -304,6 +305,23 @@ def gold_count(w: World) -> int:
     return SpanAnnotation.objects.filter(identifier=GOLD_IDENTIFIER).count()
 
 
+def disagreeing_queue_state(w: World) -> tuple[int, int, int, int]:
+    """The queue pages' state, once two reviewers disagree on the world's span's correctness, so that
+    sending the disagreements to a queue has a row to add."""
+    if not SpanAnnotation.objects.filter(span=w.span, name="correctness").exists():
+        for label in ("correct", "incorrect"):
+            reviewer = UserFactory()
+            SpanAnnotationFactory(
+                span=w.span,
+                name="correctness",
+                identifier=reviewer_identifier(reviewer.pk),
+                user=reviewer,
+                label=label,
+                annotator_kind="HUMAN",
+            )
+    return queue_state(w)
+
+
 def disagreements_of_correctness(w: World) -> str:
     return f"{reverse('web:disagreements', args=[w.span.project.pk])}?annotation=correctness"
 
@@ -436,9 +454,9 @@ ROWS = [
         "POST",
         "web:disagreements-to-queue",
         lambda w: [w.span.project.pk],
-        (LOGIN, FORBIDDEN) + (to(disagreements_of_correctness, writes=False),) * 2,
+        (LOGIN, FORBIDDEN) + (to(disagreements_of_correctness),) * 2,
         data=lambda w: {"annotation": "correctness", "queue": a_queue(w).pk},
-        effect=queue_state,
+        effect=disagreeing_queue_state,
     ),
     Row("GET", "web:session", lambda w: [a_session(w)], READ),
     Row("GET", "web:session", lambda w: [0], MISSING, case="unknown session"),

@@ -264,7 +264,7 @@ def _upsert(target: Target, values: dict[str, Any], *, user: User) -> Annotation
         and score is None
     ):
         # The form sends the chosen label; its score comes from the config, as in Phoenix's panel.
-        score = next((v.get("score") for v in config.values if v["label"] == label), None)
+        score = config.score_of(label)
     fields = {
         "label": label,
         "score": score,

@@ -433,7 +433,7 @@ def review_annotations(
                 continue
         if config.type == AnnotationType.CATEGORICAL and label is not None and score is None:
             # A label's score comes from the config, as on the Annotate panel.
-            score = next((value.get("score") for value in config.values if value["label"] == label), None)
+            score = config.score_of(label)
         if label is not None or score is not None:
             annotations.append(
                 ReviewAnnotation(name=config.name, label=label, score=score, explanation=explanation)
