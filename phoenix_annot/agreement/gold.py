@@ -71,13 +71,8 @@ def gold_set(
     if label is None and score is None:
         raise ValidationError({"label": "Choose the gold label (or score)."})
     config = config_for_project(name=name, project_id=row.project_id)
-    if (
-        config is not None
-        and config.type == AnnotationType.CATEGORICAL
-        and label is not None
-        and score is None
-    ):
-        score = config.score_of(label)
+    if config is not None:
+        score = config.score_for(label, score)
     return _ONE[target](
         **{target.value: row},
         name=name,

@@ -137,10 +137,7 @@ def bulk_label_checked(
         raise ValidationError(
             {"name": f"'{label.name}' is not an annotation config of project '{project.name}'."}
         )
-    score = label.score
-    if config.type == AnnotationType.CATEGORICAL and label.label is not None and score is None:
-        score = config.score_of(label.label)
-    checked = replace(label, score=score)
+    checked = replace(label, score=config.score_for(label.label, label.score))
     _require_main_value(config, checked)
     annotation_validate(
         name=checked.name,

@@ -91,8 +91,11 @@ class AnnotationConfig(TimeStampedModel):
         """Each label of a categorical config -> its score (None where it has none, or is not a label)."""
         return {value["label"]: value.get("score") for value in self.values}
 
-    def score_of(self, label: str) -> float | None:
-        """The score a categorical config gives `label`: a chosen label takes it, as in Phoenix's panel."""
+    def score_for(self, label: str | None, score: float | None) -> float | None:
+        """The score to store with `label`: `score` when there is one, else the score a categorical config
+        gives the label (a chosen label takes it, as in Phoenix's panel)."""
+        if score is not None or label is None or self.type != AnnotationType.CATEGORICAL:
+            return score
         return self.label_scores().get(label)
 
 

@@ -201,8 +201,6 @@ def test_a_categorical_configs_label_takes_its_score_and_an_unknown_label_none()
     )
 
     assert config.label_scores() == {"correct": 1.0, "unknown": None}
-    assert (config.score_of("correct"), config.score_of("unknown"), config.score_of("meh")) == (
-        1.0,
-        None,
-        None,
-    )
+    scores = [config.score_for(label, None) for label in ("correct", "unknown", "meh", None)]
+    assert scores == [1.0, None, None, None]
+    assert config.score_for("correct", 0.5) == 0.5

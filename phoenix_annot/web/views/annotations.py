@@ -22,7 +22,6 @@ from phoenix_annot.annotations import services
 from phoenix_annot.annotations.configs import config_for_project
 from phoenix_annot.annotations.models import (
     AnnotationSource,
-    AnnotationType,
     AnnotatorKind,
     SessionAnnotation,
     SpanAnnotation,
@@ -257,14 +256,9 @@ def document_annotate(request: HttpRequest, span_id: str, position: int) -> Http
 def _upsert(target: Target, values: dict[str, Any], *, user: User) -> Annotation:
     name, label, score = values["name"].strip(), values["label"] or None, values["score"]
     config = config_for_project(name=name, project_id=target.project.pk)
-    if (
-        config is not None
-        and config.type == AnnotationType.CATEGORICAL
-        and label is not None
-        and score is None
-    ):
-        # The form sends the chosen label; its score comes from the config, as in Phoenix's panel.
-        score = config.score_of(label)
+    if config is not None:
+        # The form sends the chosen label; its score comes from the config.
+        score = config.score_for(label, score)
     fields = {
         "label": label,
         "score": score,

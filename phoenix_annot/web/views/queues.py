@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from phoenix_annot.accounts.access import project_or_404, require_writer, row_or_404, visible_projects
 from phoenix_annot.accounts.models import User
-from phoenix_annot.annotations.models import AnnotationSource, AnnotationType
+from phoenix_annot.annotations.models import AnnotationSource
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.filtering.spans import SpanFilter
 from phoenix_annot.queues.models import (
@@ -431,9 +431,7 @@ def review_annotations(
             except ValueError:
                 errors[config.name] = [f"{config.name}: the score must be a number, not '{score_text}'."]
                 continue
-        if config.type == AnnotationType.CATEGORICAL and label is not None and score is None:
-            # A label's score comes from the config, as on the Annotate panel.
-            score = config.score_of(label)
+        score = config.score_for(label, score)
         if label is not None or score is not None:
             annotations.append(
                 ReviewAnnotation(name=config.name, label=label, score=score, explanation=explanation)
