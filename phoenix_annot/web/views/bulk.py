@@ -30,8 +30,9 @@ from phoenix_annot.annotations.models import (
     PendingTarget,
     reviewer_identifier,
 )
-from phoenix_annot.tracing.models import Project, Trace
+from phoenix_annot.tracing.models import Trace
 
+from ..forms import SelectedRowsForm
 from ..selectors.configs import project_configs
 from ..selectors.sessions import matching_sessions
 from ..selectors.spans import matching_spans
@@ -41,15 +42,10 @@ TAB_TARGETS = {"spans": PendingTarget.SPAN, "traces": PendingTarget.TRACE, "sess
 MINE, SHARED = "mine", "shared"
 
 
-class BulkLabelForm(forms.Form):
-    """The selection bar's rows (as "Add to dataset" posts them) and the label to write to them."""
+class BulkLabelForm(SelectedRowsForm):
+    """The selection bar's rows and the label to write to them."""
 
-    project = forms.ModelChoiceField(queryset=Project.objects.all())
     tab = forms.ChoiceField(choices=[(tab, tab) for tab in TAB_TARGETS], required=False)
-    all_matching = forms.BooleanField(required=False)
-    filter_query = forms.CharField(required=False)
-    span = forms.MultipleChoiceField(required=False, choices=[])
-    session = forms.MultipleChoiceField(required=False, choices=[])
     bulk_name = forms.CharField(max_length=255, label="Annotation")
     bulk_label = forms.CharField(max_length=255, required=False, label="Label")
     bulk_score = forms.FloatField(required=False, label="Score")
@@ -59,18 +55,6 @@ class BulkLabelForm(forms.Form):
         required=False,
         label="Write as",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Checked against the project by the query that selects them, not against a list of choices.
-        for name in ("span", "session"):
-            self.fields[name].valid_value = lambda value: True
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if not cleaned.get("all_matching") and not (cleaned.get("span") or cleaned.get("session")):
-            raise ValidationError("Select at least one row.")
-        return cleaned
 
     def target_kind(self) -> PendingTarget:
         return TAB_TARGETS[self.cleaned_data["tab"] or "sessions"]
@@ -208,7 +192,11 @@ def bulk_label(request: HttpRequest) -> HttpResponse:
 def bulk_label_undo(request: HttpRequest, pk: int) -> HttpResponse:
     """Undo a bulk label: every row it changed back as it was, or the reason it cannot be."""
     _writer(request)
-    action = get_object_or_404(visible(AnnotationBulkAction.objects.all(), request.user), pk=pk)
+    action = get_object_or_404(
+        visible(AnnotationBulkAction.objects.select_related("project"), request.user), pk=pk
+    )
+    if not may_write(request.user, action.project):
+        raise PermissionDenied("Viewers cannot annotate.")
     try:
         undo = annotation_bulk_undo(action=action, user=request.user)
     except (BulkUndoRefused, PermissionDenied) as refused:

@@ -63,6 +63,7 @@ from phoenix_annot.queues.services import (
 )
 from phoenix_annot.tracing.models import Project, Span
 
+from ..forms import SelectedRowsForm
 from ..selectors.queues import (
     EXPORT_FIELDS,
     project_config_choices,
@@ -531,25 +532,8 @@ class QueueOfProjectForm(forms.Form):
         return cleaned
 
 
-class AddToQueueForm(QueueOfProjectForm):
-    """The selection bar's "Add to queue": the ticked rows (span ids, or session ids on the Sessions tab) or
-    every row matching the list's filter, and the queue."""
-
-    all_matching = forms.BooleanField(required=False)
-    span = forms.MultipleChoiceField(required=False, choices=[])
-    session = forms.MultipleChoiceField(required=False, choices=[])
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Checked against the project by the query that selects them, not against a list of choices.
-        for name in ("span", "session"):
-            self.fields[name].valid_value = lambda value: True
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if not cleaned.get("all_matching") and not (cleaned.get("span") or cleaned.get("session")):
-            raise ValidationError("Select at least one row.")
-        return cleaned
+class AddToQueueForm(SelectedRowsForm, QueueOfProjectForm):
+    """The selection bar's "Add to queue": its rows and the queue."""
 
 
 # Each table's rows as a queue's items: the Spans tab adds spans, the Traces tab traces (its rows are their
