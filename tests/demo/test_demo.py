@@ -260,6 +260,20 @@ def test_the_demo_gives_an_existing_demo_user_the_demo_password_back() -> None:
     assert user.role == User.Role.VIEWER
 
 
+def test_the_demo_reviewers_labels_give_the_llm_judge_a_judge_alignment_report() -> None:
+    rows = Span.objects.filter(project__name=SUPPORT_PROJECT)
+    query = JudgeQuery(name="correctness", target=Target.SPAN, rows=rows)
+
+    report = query.report(query.judges()[0])
+
+    assert report.judge.kind == "LLM"
+    assert report.figures.items == demo.DEMO_REVIEWS
+    assert report.disagreement_count == demo.DEMO_REVIEWS // demo.DEMO_REVIEW_DISSENT
+    assert report.figures.kappa.value is not None
+
+
+# The demo closes the database connections before it serves: no test that reads the database may
+# follow this one in the module's shared transaction (PostgreSQL then finds its connection closed).
 def test_the_demo_serves_with_gunicorn_on_loopback_with_v1_auth_off(
     monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
@@ -323,15 +337,3 @@ def test_the_demo_loads_a_fresh_sqlite_file_twice_but_refuses_one_with_other_use
     assert "holds 1 user(s) other than 'demo' (alice)" in refused.stderr
     assert "Demo data loaded" not in refused.stdout
     assert allowed.returncode == 0, allowed.stderr
-
-
-def test_the_demo_reviewers_labels_give_the_llm_judge_a_judge_alignment_report() -> None:
-    rows = Span.objects.filter(project__name=SUPPORT_PROJECT)
-    query = JudgeQuery(name="correctness", target=Target.SPAN, rows=rows)
-
-    report = query.report(query.judges()[0])
-
-    assert report.judge.kind == "LLM"
-    assert report.figures.items == demo.DEMO_REVIEWS
-    assert report.disagreement_count == demo.DEMO_REVIEWS // demo.DEMO_REVIEW_DISSENT
-    assert report.figures.kappa.value is not None
