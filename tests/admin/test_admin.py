@@ -31,6 +31,8 @@ from phoenix_annot.annotations.models import (
     TraceAnnotation,
 )
 from phoenix_annot.annotations.services import AnnotationWrite, document_annotations_upsert
+from phoenix_annot.corrections.models import Correction, CorrectionEvent, CorrectionTarget, CorrectionVia
+from phoenix_annot.corrections.services import correction_save
 from phoenix_annot.datasets.models import (
     Dataset,
     DatasetExample,
@@ -50,6 +52,7 @@ from phoenix_annot.queues.models import (
 )
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
 from tests.annotations.factories import AnnotationEventFactory
+from tests.corrections.factories import CorrectionFactory
 from tests.factories import (
     AnnotationConfigFactory,
     DatasetExampleFactory,
@@ -158,6 +161,8 @@ OBJECT_FACTORIES: dict[type[Model], Callable[[], Model]] = {
     QueueReservation: QueueReservationFactory,
     QueueReview: QueueReviewFactory,
     QueueRule: QueueRuleFactory,
+    Correction: CorrectionFactory,
+    CorrectionEvent: lambda: correction_event_made(),
     InvalidApiKeyWindow: lambda: InvalidApiKeyWindow.objects.create(
         address="10.0.0.1", failures=20, window_start=timezone.now()
     ),
@@ -181,11 +186,24 @@ VIEW_AND_DELETE_ONLY = [
     QueueRule,
 ]
 # The annotation history is never edited nor deleted (tests/annotations/test_history_admin.py).
-VIEW_ONLY = {AnnotationEvent, AnnotationBulkAction}
+# Corrections change only through their services, which record each change (corrections/admin.py).
+VIEW_ONLY = {AnnotationEvent, AnnotationBulkAction, Correction, CorrectionEvent}
 # django-axes writes these; its admin shows them read-only.
 LOGIN_RECORDS = {AccessAttempt, AccessLog, AccessFailureLog}
 # Edited through the AnnotationConfig, AnnotationQueue, Project and User pages, as inlines.
 INLINE_ONLY = {ProjectAnnotationConfig, QueueConfig, QueueReviewer, ProjectMembership, AnnotationBulkPrior}
+
+
+def correction_event_made() -> CorrectionEvent:
+    """The event a reviewer's correction of a span writes."""
+    correction_save(
+        kind=CorrectionTarget.SPAN,
+        target=SpanFactory(),
+        output="The corrected answer.",
+        user=UserFactory(),
+        via=CorrectionVia.PAGE,
+    )
+    return CorrectionEvent.objects.latest("pk")
 
 
 def admin_url(model: type[Model], view: str, *args: object) -> str:
@@ -195,7 +213,7 @@ def admin_url(model: type[Model], view: str, *args: object) -> str:
 def test_every_model_of_the_project_apps_is_registered_and_every_registered_model_is_smoke_tested() -> None:
     own_models = {
         model
-        for label in ("accounts", "tracing", "annotations", "datasets", "queues")
+        for label in ("accounts", "tracing", "annotations", "datasets", "queues", "corrections")
         for model in apps.get_app_config(label).get_models()
     }
     registered = {model for model in apps.get_models() if admin.site.is_registered(model)}
