@@ -3,15 +3,8 @@
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.agreement.factories import reviewed_project
 from tests.e2e.axe import assert_no_axe_violations
-from tests.factories import (
-    AnnotationConfigFactory,
-    ProjectFactory,
-    SpanAnnotationFactory,
-    SpanFactory,
-    UserFactory,
-    reviewer_annotation,
-)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,21 +20,7 @@ LABELS = {
 
 @pytest.fixture
 def labelled_project():
-    project = ProjectFactory(name="support-rag")
-    values = [{"label": "correct"}, {"label": "partial"}, {"label": "incorrect"}]
-    AnnotationConfigFactory(name="correctness", values=values).projects.add(project)
-    reviewers = [UserFactory(username=name) for name in ("ana", "ben", "cho")]
-    for topic, labels in LABELS.items():
-        span = SpanFactory(project=project, name=topic)
-        for reviewer, label in zip(reviewers, labels, strict=True):
-            reviewer_annotation(
-                SpanAnnotationFactory,
-                span=span,
-                user=reviewer,
-                label=label,
-                score=None,
-                explanation=f"{label}?",
-            )
+    project, _spans = reviewed_project(LABELS)
     return project
 
 

@@ -7,15 +7,9 @@ from playwright.sync_api import Page, expect
 
 from phoenix_annot.annotations.models import GOLD_IDENTIFIER, SpanAnnotation
 from phoenix_annot.datasets.models import ExampleRevision
+from tests.agreement.factories import reviewed_project
 from tests.e2e.axe import assert_no_axe_violations
-from tests.factories import (
-    AnnotationConfigFactory,
-    ProjectFactory,
-    SpanAnnotationFactory,
-    SpanFactory,
-    UserFactory,
-    reviewer_annotation,
-)
+from tests.factories import SpanAnnotationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,21 +24,8 @@ LABELS = {
 
 @pytest.fixture
 def labelled_project():
-    project = ProjectFactory(name="support-rag")
-    values = [{"label": "correct"}, {"label": "partial"}, {"label": "incorrect"}]
-    AnnotationConfigFactory(name="correctness", values=values).projects.add(project)
-    reviewers = [UserFactory(username=name) for name in ("ana", "ben", "cho")]
-    for topic, labels in LABELS.items():
-        span = SpanFactory(project=project, trace__project=project, name=topic, span_kind="LLM")
-        for reviewer, label in zip(reviewers, labels, strict=True):
-            reviewer_annotation(
-                SpanAnnotationFactory,
-                span=span,
-                user=reviewer,
-                label=label,
-                score=None,
-                explanation=f"{label}?",
-            )
+    project, spans = reviewed_project(LABELS, span_kind="LLM")
+    for span in spans:
         # The LLM judge says correct everywhere.
         SpanAnnotationFactory(
             span=span, annotator_kind="LLM", identifier="", label="correct", explanation="judge: fine"
