@@ -41,8 +41,13 @@ def open_span(page: Page, live_server, span: Span, list_query: str = "") -> None
     page.goto(f"{live_server.url}/traces/{span.trace.trace_id}/?{urlencode(query)}")
 
 
-def focused_config(page: Page) -> str | None:
-    return page.evaluate("document.activeElement.closest('form[data-config]')?.dataset.config ?? null")
+def expect_focused_config(page: Page, name: str | None) -> None:
+    """Wait until the focus is in the annotation form of config `name` (None: in none): focus moves after
+    htmx settles, which may come after the text a test waited for."""
+    page.wait_for_function(
+        "name => (document.activeElement.closest('form[data-config]')?.dataset.config ?? null) === name",
+        arg=name,
+    )
 
 
 def test_a_digit_saves_that_label_and_moves_to_the_next_annotation_not_filled(
@@ -54,12 +59,12 @@ def test_a_digit_saves_that_label_and_moves_to_the_next_annotation_not_filled(
 
     open_span(page, live_server, span)
     expect(page.locator("#annotate-panels")).to_be_visible()
-    assert focused_config(page) == "correctness"
+    expect_focused_config(page, "correctness")
     page.keyboard.press("2")
 
     expect(page.get_by_role("status")).to_contain_text("Saved correctness = incorrect")
     expect(page.get_by_role("status").get_by_role("button", name="Undo")).to_be_visible()
-    assert focused_config(page) == "hallucination"
+    expect_focused_config(page, "hallucination")
     page.keyboard.press("1")
     expect(page.get_by_role("status")).to_contain_text("Saved hallucination = correct")
     mine = SpanAnnotation.objects.filter(span=span).order_by("name").values_list("name", "label", "score")
@@ -100,9 +105,9 @@ def test_e_goes_to_the_first_annotation_not_filled_and_escape_leaves_the_panel(
     open_span(page, live_server, span)
     page.locator("#span-tree a").first.focus()
     page.keyboard.press("e")
-    assert focused_config(page) == "tone"
+    expect_focused_config(page, "tone")
     page.keyboard.press("Escape")
-    assert focused_config(page) is None
+    expect_focused_config(page, None)
     page.keyboard.press("2")
 
     assert SpanAnnotation.objects.filter(name="tone").count() == 0
@@ -118,7 +123,7 @@ def test_ctrl_enter_saves_a_score_and_an_explanation_and_j_is_typed_in_text(revi
 
     open_span(page, live_server, span, list_query="tab=spans&span_kind=LLM")
     form = page.locator("#panel-span form[data-config=relevance]")
-    assert focused_config(page) == "relevance"
+    expect_focused_config(page, "relevance")
     expect(form.locator("textarea[name=explanation]")).to_be_hidden()
     page.keyboard.type("0.5")
     form.get_by_text("Explanation", exact=True).click()
@@ -143,7 +148,7 @@ def test_the_panel_stays_open_across_j_and_stays_closed_once_closed(reviewer_pag
     page.keyboard.press("j")
     expect(page.locator("#span-view h2")).to_have_text(first.name)
     expect(panel).to_be_visible()
-    assert focused_config(page) == "correctness"
+    expect_focused_config(page, "correctness")
     page.get_by_role("button", name="Annotate").click()
     expect(panel).to_be_hidden()
     page.keyboard.press("k")
