@@ -20,6 +20,7 @@ from phoenix_annot.tracing.admin import (
     SpanAdmin,
     TraceAdmin,
     ViewAndDeleteOnlyMixin,
+    ViewOnlyMixin,
 )
 from phoenix_annot.tracing.models import Session, Span, Trace
 
@@ -189,7 +190,7 @@ class PendingAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.Mod
 
 
 @admin.register(AnnotationEvent)
-class AnnotationEventAdmin(admin.ModelAdmin):
+class AnnotationEventAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """The annotation history: appended by the services in the transaction of each change, never edited
     nor deleted, here or anywhere."""
 
@@ -211,15 +212,6 @@ class AnnotationEventAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     ordering = ("-id",)
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 class AnnotationBulkPriorInline(admin.TabularInline):

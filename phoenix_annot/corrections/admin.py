@@ -1,21 +1,12 @@
 from django.contrib import admin
-from django.db.models import Model
-from django.http import HttpRequest
+
+from phoenix_annot.tracing.admin import ViewOnlyMixin
 
 from .models import Correction, CorrectionEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
     """Shown, never edited here: every change goes through the services, which record it in the history."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 @admin.register(Correction)

@@ -49,6 +49,13 @@ class ViewAndDeleteOnlyMixin:
         return False
 
 
+class ViewOnlyMixin(ViewAndDeleteOnlyMixin):
+    """For records that are never edited nor deleted (histories): the admin only looks at them."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 class IngestedDataAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.ModelAdmin):
     """Traces and spans are written by ingestion only."""
 
