@@ -72,6 +72,16 @@ class BulkLabelForm(SelectedRowsForm):
             spans = spans.filter(span_id__in=values["span"])
         return spans if tab == "spans" else Trace.objects.filter(pk__in=spans.values("trace_id"))
 
+    def bulk(self, request: HttpRequest) -> dict[str, Any]:
+        """What the plan and the write are given: the project, the kind of rows, the rows and the label."""
+        return {
+            "project": self.cleaned_data["project"],
+            "target_kind": self.target_kind(),
+            "targets": self.targets(request),
+            "label": self.label(request),
+            "user": request.user,
+        }
+
     def label(self, request: HttpRequest) -> BulkLabel:
         values = self.cleaned_data
         mine = values["bulk_as"] != SHARED
@@ -140,13 +150,7 @@ def bulk_label_preview(request: HttpRequest) -> HttpResponse:
         context["errors"] = _form_errors(form)
     else:
         try:
-            context["plan"] = bulk_label_plan(
-                project=form.cleaned_data["project"],
-                target_kind=form.target_kind(),
-                targets=form.targets(request),
-                label=form.label(request),
-                user=request.user,
-            )
+            context["plan"] = bulk_label_plan(**form.bulk(request))
         except ValidationError as refused:
             context["errors"] = _refusal(refused)
         except PermissionDenied as refused:
@@ -167,13 +171,7 @@ def bulk_label(request: HttpRequest) -> HttpResponse:
             messages.error(request, error)
         return redirect(back)
     try:
-        action = annotations_bulk_label(
-            project=form.cleaned_data["project"],
-            target_kind=form.target_kind(),
-            targets=form.targets(request),
-            label=form.label(request),
-            user=request.user,
-        )
+        action = annotations_bulk_label(**form.bulk(request))
     except ValidationError as refused:
         for error in _refusal(refused):
             messages.error(request, error)
