@@ -8,20 +8,20 @@ annotator under one identifier. Each of these names at most one row per row and 
 The rows are any queryset of spans, traces or sessions (the Spans tab's filter, a dataset version's spans,
 later a queue's items): only their primary keys are read, inside the same query.
 
-One pass over the annotations does it: each item's rows are joined into one text (`_Entry`), and the
-database counts the items per distinct text. The raters are learnt from those texts, so no query has to
-find them first (which would read every annotation of the name a second time).
+Two passes, each along an index of its own (see the annotation models' Meta): the raters are found by
+skipping from one (identifier, kind, writer) to the next of the name, a few index probes per rater; then one
+pass in item order gives each item one column per rater (its value or NULL) and the database counts the
+items per row of columns. Grouping by item needs no sort or hash, since the index is in item order and
+holds every column read, so 500,000 annotations are read without touching the table.
 """
 
 import enum
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Aggregate, F, Func, Max, Min, Model, QuerySet, TextField, Value
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models import Aggregate, F, Max, Min, Model, Q, QuerySet
 
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import (
@@ -43,8 +43,6 @@ HUMANS = (AnnotatorKind.HUMAN,)
 EVERYONE = (AnnotatorKind.HUMAN, AnnotatorKind.LLM, AnnotatorKind.CODE)
 _LEVELS = {AnnotationType.CATEGORICAL: Level.NOMINAL, AnnotationType.CONTINUOUS: Level.INTERVAL}
 _VALUE_FIELDS = {Level.NOMINAL: "label", Level.INTERVAL: "score"}
-# Between the fields of an `_Entry`; identifiers and values are length-prefixed, so may hold it too.
-SEPARATOR = "\x1f"
 
 RaterKey = tuple[str, str, int | None]
 
@@ -92,8 +90,12 @@ class Ratings:
 
 def rater_key(kind: str, identifier: str, user_id: int | None) -> RaterKey:
     """Which rater an annotation row belongs to (see the module docstring)."""
-    human_writer = kind == AnnotatorKind.HUMAN and not identifier.startswith(REVIEWER_IDENTIFIER_PREFIX)
-    return kind, identifier, user_id if human_writer else None
+    return kind, identifier, user_id if _by_writer(kind, identifier) else None
+
+
+def _by_writer(kind: str, identifier: str) -> bool:
+    """Whether the writer tells raters apart: HUMAN rows outside the Annotate panel share identifiers."""
+    return kind == AnnotatorKind.HUMAN and not identifier.startswith(REVIEWER_IDENTIFIER_PREFIX)
 
 
 def rating_level(*, name: str, target: Target) -> Level | None:
@@ -104,63 +106,6 @@ def rating_level(*, name: str, target: Target) -> Level | None:
         return _LEVELS.get(config_type)
     labelled = target.model.objects.filter(name=name, label__isnull=False).exists()
     return Level.NOMINAL if labelled else Level.INTERVAL
-
-
-class _Entry(Func):
-    """One annotation row as text: kind, writer, then identifier and value each prefixed by its length."""
-
-    output_field = TextField()
-
-    def __init__(self, value_field: str) -> None:
-        super().__init__(F("annotator_kind"), F("user_id"), F("identifier"), F(value_field))
-
-    def as_sql(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
-    ) -> tuple[str, list[Any]]:
-        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
-        (kind, kind_params), (user, user_params), (identifier, id_params), (value, value_params) = compiled
-        separator = "chr(31)" if connection.vendor == "postgresql" else "char(31)"
-        value = f"CAST({value} AS TEXT)"
-        parts = [
-            kind,
-            separator,
-            f"COALESCE(CAST({user} AS TEXT), '')",
-            separator,
-            f"CAST(LENGTH({identifier}) AS TEXT)",
-            separator,
-            identifier,
-            f"CAST(LENGTH({value}) AS TEXT)",
-            separator,
-            value,
-        ]
-        params = [*kind_params, *user_params, *id_params, *id_params, *value_params, *value_params]
-        return "(" + " || ".join(parts) + ")", params
-
-
-class _Joined(Aggregate):
-    """The texts of a group's rows, one after the other, in no particular order."""
-
-    function = "STRING_AGG"
-    output_field = TextField()
-
-    def __init__(self, expression: Func) -> None:
-        super().__init__(expression, Value(""))
-
-    def as_sqlite(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
-    ) -> tuple[str, list[Any]]:
-        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
-
-
-def _field(text: str, at: int) -> tuple[str, int]:
-    end = text.index(SEPARATOR, at)
-    return text[at:end], end + 1
-
-
-def _counted(text: str, at: int) -> tuple[str, int]:
-    length, at = _field(text, at)
-    end = at + int(length)
-    return text[at:end], end
 
 
 @dataclass(frozen=True)
@@ -188,28 +133,36 @@ class RatingQuery:
         return rows.order_by()
 
     def read(self) -> Ratings:
-        """Who rated and how many items have each row of values: one query for the patterns, one for the
-        raters' usernames, whatever the number of raters or items."""
-        items = self._by_item()
-        sql, params = items.values("entries").query.sql_with_params()
-        with connections[items.db].cursor() as cursor:
-            cursor.execute(f"SELECT entries, COUNT(*) FROM ({sql}) items GROUP BY entries", params)
-            found = [(self._parse(text), count) for text, count in cursor.fetchall()]
-        raters = _raters({key for values, _ in found for key in values})
+        """Who rated and how many items have each row of values: one query finds the raters, one counts
+        the items per row of values, one reads the raters' usernames, whatever the number of raters or
+        items."""
+        keys = self._rater_keys()
+        if not keys:
+            return Ratings([], Counter())
+        columns = self._columns(keys)
+        items = self._by_item(columns).values(*columns)
+        sql, params = items.query.sql_with_params()
+        connection = connections[items.db]
+        names = ", ".join(connection.ops.quote_name(column) for column in columns)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {names}, COUNT(*) FROM ({sql}) items GROUP BY {names}", params)
+            found = {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
+        raters, arrange = _arranged(keys, found)
         patterns: Patterns = Counter()
-        for values, count in found:
-            patterns[tuple(values.get(rater.key) for rater in raters)] += count
+        for values, count in found.items():
+            patterns[arrange(values)] += count
         return Ratings(raters, patterns)
 
     def disagreeing(self) -> Ratings:
         """The items whose raters gave different values, each item's pattern by its pk, and their raters."""
-        items = self._by_item().annotate(**self._spread()).filter(lowest__lt=F("highest"))
-        texts = dict(items.values_list(self.target.value, "entries"))
-        # Items share few distinct texts: each is parsed once.
-        parsed = {text: self._parse(text) for text in set(texts.values())}
-        raters = _raters({key for values in parsed.values() for key in values})
-        patterns = {text: tuple(values.get(rater.key) for rater in raters) for text, values in parsed.items()}
-        by_item = {pk: patterns[text] for pk, text in texts.items()}
+        keys = self._rater_keys()
+        if not keys:
+            return Ratings([], Counter(), {})
+        columns = self._columns(keys)
+        items = self._by_item(columns).annotate(**self._spread()).filter(lowest__lt=F("highest"))
+        found = {pk: tuple(values) for pk, *values in items.values_list(self.target.value, *columns)}
+        raters, arrange = _arranged(keys, found.values())
+        by_item = {pk: arrange(values) for pk, values in found.items()}
         return Ratings(raters, Counter(by_item.values()), by_item)
 
     def disagreeing_pks(self) -> QuerySet:
@@ -227,24 +180,76 @@ class RatingQuery:
         sort, where counting distinct values would."""
         return {"lowest": Min(self.value_field), "highest": Max(self.value_field)}
 
-    def _by_item(self) -> QuerySet:
-        """One row per rated item: its pk and its annotation rows as one text (`entries`)."""
-        return (
-            self.annotations().values(self.target.value).annotate(entries=_Joined(_Entry(self.value_field)))
-        )
+    def _rater_keys(self) -> list[RaterKey]:
+        """The raters of the name among the kinds asked, gold aside, in one query.
 
-    def _parse(self, text: str) -> dict[RaterKey, Rated]:
-        """The rater and value of each `_Entry` in an item's text."""
-        values: dict[RaterKey, Rated] = {}
-        at = 0
-        while at < len(text):
-            kind, at = _field(text, at)
-            user, at = _field(text, at)
-            identifier, at = _counted(text, at)
-            value, at = _counted(text, at)
-            key = rater_key(kind, identifier, int(user) if user else None)
-            values[key] = value if self.level == Level.NOMINAL else float(value)
-        return values
+        It may name raters with no value on `rows` (or none at all): their columns come back empty and
+        `_arranged` leaves them out. Reading the distinct raters of 500,000 annotations costs a fifth of a
+        second; the recursive query instead hops along the (name, identifier, kind, writer) index from one
+        rater to the next, each hop an index probe ordered like the index (so the probe never turns into a
+        scan), carrying the pk of the row it landed on."""
+        table = self.target.model._meta.db_table
+        after = (
+            "(a.identifier, a.annotator_kind, COALESCE(a.user_id, 0))"
+            " > (p.identifier, p.annotator_kind, COALESCE(p.user_id, 0))"
+        )
+        order = "ORDER BY a.identifier, a.annotator_kind, COALESCE(a.user_id, 0) LIMIT 1"
+        sql = f"""
+            WITH RECURSIVE hops(pk) AS (
+                SELECT (SELECT a.id FROM {table} a WHERE a.name = %s {order})
+                UNION ALL
+                SELECT (SELECT a.id FROM {table} a WHERE a.name = %s AND {after} {order})
+                FROM hops INNER JOIN {table} p ON p.id = hops.pk
+            )
+            SELECT p.annotator_kind, p.identifier, p.user_id FROM hops INNER JOIN {table} p ON p.id = hops.pk
+        """
+        with connections[self.target.model.objects.db].cursor() as cursor:
+            cursor.execute(sql, [self.name, self.name])
+            found = cursor.fetchall()
+        keys = {
+            rater_key(kind, identifier, user_id)
+            for kind, identifier, user_id in found
+            if kind in self.kinds and identifier != GOLD_IDENTIFIER
+        }
+        return sorted(keys, key=lambda key: (key[0], key[1], key[2] or 0))
+
+    def _columns(self, keys: list[RaterKey]) -> dict[str, Aggregate]:
+        """An item's value from each rater, by position: a rater has at most one row per item.
+
+        The keys are every rater of the name among the kinds read, so a rater alone with its identifier
+        is told apart by the identifier alone: one comparison per row and rater instead of three."""
+        shared = Counter(identifier for _, identifier, _ in keys)
+        return {
+            f"r{i}": Max(
+                self.value_field, filter=_rows_of(key) if shared[key[1]] > 1 else Q(identifier=key[1])
+            )
+            for i, key in enumerate(keys)
+        }
+
+    def _by_item(self, columns: dict[str, Aggregate]) -> QuerySet:
+        """One row per rated item: its pk and a column per rater."""
+        return self.annotations().values(self.target.value).annotate(**columns)
+
+
+def _rows_of(key: RaterKey) -> Q:
+    """The annotation rows of one rater (see `rater_key`)."""
+    kind, identifier, user_id = key
+    rows = Q(annotator_kind=kind, identifier=identifier)
+    if not _by_writer(kind, identifier):
+        return rows
+    return rows & (Q(user_id=user_id) if user_id is not None else Q(user_id__isnull=True))
+
+
+def _arranged(
+    keys: list[RaterKey], rows: Iterable[tuple[Rated | None, ...]]
+) -> tuple[list[Rater], Callable[[tuple[Rated | None, ...]], Pattern]]:
+    """The raters with a value in these rows (column by column, as `keys`), in the pages' order, and how
+    to turn a row of columns into a pattern in that order."""
+    used = {i for row in rows for i, value in enumerate(row) if value is not None}
+    raters = _raters({keys[i] for i in used})
+    position = {key: i for i, key in enumerate(keys)}
+    order = [position[rater.key] for rater in raters]
+    return raters, lambda row: tuple(row[i] for i in order)
 
 
 def _raters(keys: set[RaterKey]) -> list[Rater]:

@@ -35,7 +35,7 @@ class AgreementReport:
 
 
 def agreement_report(query: RatingQuery) -> AgreementReport:
-    """Two queries (`RatingQuery.read`); the rest is arithmetic on the patterns."""
+    """Three queries (`RatingQuery.read`); the rest is arithmetic on the patterns."""
     ratings = query.read()
     raters, patterns = ratings.raters, ratings.patterns
     nominal = query.level == Level.NOMINAL

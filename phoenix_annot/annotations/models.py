@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id, to_global_id
@@ -168,8 +169,24 @@ class AnnotationBase(TimeStampedModel):
         return f"{self.name}: {self.label if self.label is not None else self.score}"
 
 
+def rating_indexes(row: str, prefix: str) -> list[models.Index]:
+    """The indexes agreement reads along (agreement/ratings.py): a name's raters, one index probe from
+    each to the next; and every value of a name in row order, holding the columns read so the table is
+    not (PostgreSQL; other databases ignore `include`). The row's own lookups use the unique key, which
+    starts with the row, so the foreign key needs no index of its own."""
+    writer = Coalesce("user_id", models.Value(0), output_field=models.BigIntegerField())
+    return [
+        models.Index("name", "identifier", "annotator_kind", writer, name=f"{prefix}_rater_idx"),
+        models.Index(
+            fields=["name", row],
+            include=["annotator_kind", "identifier", "user", "label", "score"],
+            name=f"{prefix}_rating_idx",
+        ),
+    ]
+
+
 class SpanAnnotation(AnnotationBase):
-    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="annotations")
+    span = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="annotations", db_index=False)
 
     class Meta:
         constraints = [
@@ -184,11 +201,12 @@ class SpanAnnotation(AnnotationBase):
         indexes = [
             models.Index(fields=["name", "label"], name="span_annotation_name_label_idx"),
             models.Index(fields=["name", "score"], name="span_annotation_name_score_idx"),
+            *rating_indexes("span", "span_annot"),
         ]
 
 
 class TraceAnnotation(AnnotationBase):
-    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="annotations")
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="annotations", db_index=False)
 
     class Meta:
         constraints = [
@@ -206,11 +224,12 @@ class TraceAnnotation(AnnotationBase):
         indexes = [
             models.Index(fields=["name", "label"], name="trace_annot_name_label_idx"),
             models.Index(fields=["name", "score"], name="trace_annot_name_score_idx"),
+            *rating_indexes("trace", "trace_annot"),
         ]
 
 
 class SessionAnnotation(AnnotationBase):
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="annotations")
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="annotations", db_index=False)
 
     class Meta:
         constraints = [
@@ -229,6 +248,7 @@ class SessionAnnotation(AnnotationBase):
         indexes = [
             models.Index(fields=["name", "label"], name="session_annot_name_label_idx"),
             models.Index(fields=["name", "score"], name="session_annot_name_score_idx"),
+            *rating_indexes("session", "session_annot"),
         ]
 
 

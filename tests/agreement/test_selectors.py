@@ -117,6 +117,39 @@ def test_labels_and_identifiers_holding_separators_and_digits_are_read_back_exac
     }
 
 
+def test_an_identifier_of_two_kinds_or_of_a_deleted_writer_is_two_raters_and_raters_off_the_rows_drop_out():
+    spans = [SpanFactory() for _ in range(4)]
+    writer, reviewer = UserFactory(username="sam"), UserFactory(username="rita")
+    for span, label in zip(spans, ["correct", "correct", "incorrect", "partial"], strict=True):
+        reviewer_annotation(SpanAnnotationFactory, span=span, user=reviewer, label=label)
+    SpanAnnotationFactory(span=spans[0], user=writer, identifier="", label="correct")
+    SpanAnnotationFactory(span=spans[1], user=None, identifier="", label="incorrect")
+    SpanAnnotationFactory(span=spans[2], user=writer, identifier="", annotator_kind="LLM", label="correct")
+    SpanAnnotationFactory(span=spans[3], user=writer, identifier="", annotator_kind="CODE", label="correct")
+    SpanAnnotationFactory(span=SpanFactory(), user=writer, identifier="judge-v2", annotator_kind="LLM")
+    rows = Span.objects.filter(pk__in=[span.pk for span in spans])
+
+    everyone = RatingQuery(
+        name="correctness", target=Target.SPAN, level=Level.NOMINAL, rows=rows, kinds=EVERYONE
+    ).read()
+    humans = RatingQuery(name="correctness", target=Target.SPAN, level=Level.NOMINAL, rows=rows).read()
+
+    assert [rater.name for rater in everyone.raters] == ["no user", "rita", "sam", "CODE", "LLM"]
+    assert everyone.patterns == {
+        (None, "correct", "correct", None, None): 1,
+        ("incorrect", "correct", None, None, None): 1,
+        (None, "incorrect", None, None, "correct"): 1,
+        (None, "partial", None, "correct", None): 1,
+    }
+    assert [rater.name for rater in humans.raters] == ["no user", "rita", "sam"]
+    assert humans.patterns == {
+        (None, "correct", "correct"): 1,
+        ("incorrect", "correct", None): 1,
+        (None, "incorrect", None): 1,
+        (None, "partial", None): 1,
+    }
+
+
 def test_the_spans_tab_filter_chooses_the_rows_rated():
     project = ProjectFactory()
     krippendorff_spans(project)
