@@ -10,11 +10,19 @@ from typing import Any
 
 import pytest
 
+from phoenix_annot.annotations.models import GOLD_IDENTIFIER
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion
 from phoenix_annot.datasets.services import dataset_add_spans, dataset_upload
+from tests.corrections.factories import llm_attributes
 from tests.datasets.multipart import CONTENT_TYPE, field, file_part, multipart
-from tests.factories import DatasetFactory, DatasetVersionFactory, ProjectFactory, SpanFactory
+from tests.factories import (
+    DatasetFactory,
+    DatasetVersionFactory,
+    ProjectFactory,
+    SpanAnnotationFactory,
+    SpanFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -1042,3 +1050,46 @@ def test_a_csv_upload_with_a_split_key_puts_each_row_in_its_splits(api):
         ({"q": "2"}, ["test", "train"]),
         ({"q": "3"}, []),
     ]
+
+
+# --- gold only ---------------------------------------------------------------------------------------------
+
+GOLD_ROUTES = ["examples", "csv", "jsonl", "jsonl/openai_ft", "jsonl/openai_evals"]
+
+
+def exported(response) -> list[dict[str, Any]]:
+    """The examples a route answers, whatever its format."""
+    body = text(response)
+    if response["Content-Type"].startswith("application/json"):
+        return json.loads(body)["data"]["examples"]
+    if response["Content-Type"] == "text/csv":
+        return list(csv.DictReader(io.StringIO(body)))
+    return [json.loads(line) for line in body.splitlines()]
+
+
+@pytest.fixture
+def gold_dataset():
+    labelled, unlabelled = (SpanFactory(span_kind="LLM", attributes=llm_attributes()) for _ in range(2))
+    SpanAnnotationFactory(span=labelled, name="correctness", label="correct", identifier=GOLD_IDENTIFIER)
+    dataset = DatasetFactory()
+    dataset_add_spans(dataset=dataset, spans=[labelled, unlabelled], user=None, from_gold=True)
+    return gid("Dataset", dataset.pk)
+
+
+@pytest.mark.parametrize("route", GOLD_ROUTES)
+def test_gold_only_keeps_the_examples_with_a_gold_value_in_every_export_and_the_examples_list(
+    api, gold_dataset, route
+):
+    everything = exported(api.get(f"/v1/datasets/{gold_dataset}/{route}"))
+    gold = exported(api.get(f"/v1/datasets/{gold_dataset}/{route}", {"gold": "only"}))
+
+    assert (len(everything), len(gold)) == (2, 1)
+
+
+@pytest.mark.parametrize("route", GOLD_ROUTES)
+def test_a_gold_filter_other_than_only_is_a_422_naming_the_parameter_not_the_whole_dataset(
+    api, gold_dataset, route
+):
+    response = api.get(f"/v1/datasets/{gold_dataset}/{route}", {"gold": "yes"})
+
+    assert (response.status_code, text(response)) == (422, "gold: the only value is 'only'")

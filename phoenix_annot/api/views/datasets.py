@@ -40,6 +40,7 @@ from phoenix_annot.datasets.exports import (
     openai_evals_report,
     openai_ft_lines,
     openai_ft_report,
+    with_gold,
 )
 from phoenix_annot.datasets.models import Dataset, DatasetSplit, DatasetVersion, ExampleRevision
 from phoenix_annot.datasets.selectors import (
@@ -212,6 +213,24 @@ SPLIT_PARAM = list_query(
     "Only the examples in any of these splits: DatasetSplit GlobalIDs or names. Membership is not versioned: "
     "an older version is filtered by the splits its examples are in now.",
 )
+
+GOLD_PARAM = query(
+    "gold",
+    {"type": "string", "enum": ["only"]},
+    'Beyond Phoenix: `only` keeps the examples that have a gold value (added with "Label from gold").',
+)
+GOLD_INVALID = "`gold: the only value is 'only'`"
+
+
+def gold_only(request: Request, revisions: QuerySet[ExampleRevision]) -> QuerySet[ExampleRevision]:
+    """`?gold=only`: the examples with a gold value; any other value is refused rather than ignored, since
+    a whole dataset returned for a mistyped filter looks like a filtered one."""
+    value = request.query_params.get("gold")
+    if value is None:
+        return revisions
+    if value != "only":
+        raise PlainError(422, "gold: the only value is 'only'")
+    return with_gold(revisions)
 
 
 def _split_node_pk(value: str) -> int | None:
@@ -415,13 +434,15 @@ class DatasetExamplesView(APIView):
             DATASET_ID,
             VERSION_ID,
             SPLIT_PARAM,
+            GOLD_PARAM,
         ],
         responses={
             200: data_envelope("ListDatasetExamplesResponseBody", ExamplesOut()),
             **errors(
                 {
                     404: EXAMPLES_NOT_FOUND,
-                    422: "`Invalid dataset ID format: <id>` or `Invalid dataset version ID format: <id>`",
+                    422: "`Invalid dataset ID format: <id>`, `Invalid dataset version ID format: <id>` or "
+                    f"{GOLD_INVALID}",
                 },
                 validation=False,
             ),
@@ -446,7 +467,7 @@ class DatasetExamplesView(APIView):
         if version is None:
             raise PlainError(404, "Dataset has no versions.")
         splits = requested_splits(request)
-        revisions = example_revisions_at_version(version=version)
+        revisions = gold_only(request, example_revisions_at_version(version=version))
         if splits:
             revisions = in_splits(revisions, [split.pk for split in splits])
         return Response(
@@ -664,8 +685,9 @@ class DatasetExportView(APIView):
         if dataset is None:
             raise PlainError(422, "Dataset does not exist.")
         version = _version(dataset, version_id, version_pk)
-        revisions = (
-            example_revisions_at_version(version=version) if version else ExampleRevision.objects.none()
+        revisions = gold_only(
+            request,
+            example_revisions_at_version(version=version) if version else ExampleRevision.objects.none(),
         )
         if splits := requested_splits(request):
             revisions = in_splits(revisions, [split.pk for split in splits])
@@ -684,15 +706,16 @@ def export_schema(operation_id: str, what: str, media_type: str) -> Any:
         get=extend_schema(
             operation_id=operation_id,
             summary=f"Download a dataset version as {what}",
-            description="Beyond Phoenix, which ignores it: `split` keeps the examples of those splits.",
-            parameters=[DATASET_ID, VERSION_ID, SPLIT_PARAM],
+            description="Beyond Phoenix, which ignores it: `split` keeps the examples of those splits; "
+            "`gold=only` keeps those with a gold value.",
+            parameters=[DATASET_ID, VERSION_ID, SPLIT_PARAM, GOLD_PARAM],
             responses={
                 (200, media_type): OpenApiResponse(OpenApiTypes.STR, description="An attachment"),
                 **errors(
                     {
                         404: f"`No dataset version with id <id> can be found.` or {SPLITS_NOT_FOUND}",
-                        422: "`Invalid dataset ID format: <id>`, `Invalid dataset version ID format: <id>` "
-                        "or `Dataset does not exist.`",
+                        422: "`Invalid dataset ID format: <id>`, `Invalid dataset version ID format: <id>`, "
+                        f"`Dataset does not exist.` or {GOLD_INVALID}",
                     },
                     validation=False,
                 ),
