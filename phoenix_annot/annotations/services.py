@@ -3,6 +3,7 @@
 Every write and delete goes through the ownership rule (`ownership.py`): a refused one changes nothing.
 """
 
+import logging
 import math
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,11 +12,13 @@ from datetime import timedelta
 from typing import Any, Required, TypedDict, TypeVar, Unpack
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from phoenix_annot.accounts.access import writable_project_pks
 from phoenix_annot.accounts.models import User
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.tracing.models import Session, Span, Trace
@@ -52,6 +55,8 @@ from .retrieval import (
 )
 
 A = TypeVar("A", bound=AnnotationBase)
+
+logger = logging.getLogger(__name__)
 
 
 # Pydantic's words for a bad Literal, which Phoenix users see: "Input should be 'HUMAN', 'LLM' or 'CODE'".
@@ -427,8 +432,11 @@ def pending_annotations_apply(
 
     A pending annotation was checked without a config, its project being unknown until now; one that does
     not fit a config of its target's project (or, for a document, whose position the span does not have)
-    is dropped, as Phoenix drops what its queue cannot insert, so that it never fails the ingest. Returns
-    how many were applied.
+    is dropped, as Phoenix drops what its queue cannot insert, so that it never fails the ingest. One whose
+    writer may not write, at this moment, to the project its target landed in (accounts/access.py: hidden
+    from them, or viewed only) is not applied and stays pending, in the admin's list, until it expires like
+    any other: it is logged, and applied after all if spans joining its trace or session arrive once the
+    writer may write there. Returns how many were applied.
     """
     waiting = PendingAnnotation.objects.filter(expires_at__gt=timezone.now())
     if not waiting.exists():
@@ -445,25 +453,60 @@ def pending_annotations_apply(
             pending += waiting.filter(target__in=targets, target_id__in=chunk)
     if not pending:
         return 0
+    writers = User.objects.in_bulk({row.user_id for row in pending if row.user_id is not None})
+    allowed = _writable_pending(pending, writers)
+    if refused := {row.pk for row in pending} - {row.pk for row in allowed}:
+        logger.warning(
+            "%d pending annotations not applied: their writers (%s) may not write to the projects their "
+            "targets were stored in; they stay pending until they expire",
+            len(refused),
+            ", ".join(
+                sorted({str(writers.get(row.user_id, "no user")) for row in pending if row.pk in refused})
+            ),
+        )
     groups: dict[tuple[str, int | None], list[PendingAnnotation]] = {}
-    for row in pending:
+    for row in allowed:
         groups.setdefault((row.target, row.user_id), []).append(row)
     applied = 0
     with transaction.atomic():
         for (target, user_id), rows in groups.items():
-            user = User.objects.filter(pk=user_id).first() if user_id else None
             ids = _bulk_upsert(
                 [_write_from_pending(row) for row in rows],
                 target=PendingTarget(target),
                 source=AnnotationSource.API,
-                user=user,
+                user=writers.get(user_id) if user_id else None,
                 keep_missing=False,
                 via=EventVia.INGEST,
                 drop_invalid=True,
             )
             applied += sum(pk is not None for pk in ids)
-        PendingAnnotation.objects.filter(pk__in=[row.pk for row in pending]).delete()
+        PendingAnnotation.objects.filter(pk__in=[row.pk for row in allowed]).delete()
     return applied
+
+
+def _writable_pending(pending: list[PendingAnnotation], writers: dict[int, User]) -> list[PendingAnnotation]:
+    """Those of `pending` whose writers may write to the projects their (stored) targets are in: one query
+    per kind of target and one per writer, however many annotations wait."""
+    projects: dict[tuple[str, str], int] = {}
+    for target in sorted({row.target for row in pending}):
+        spec = TARGETS[PendingTarget(target)]
+        for chunk in chunks(sorted({row.target_id for row in pending if row.target == target})):
+            found = spec.target_model.objects.filter(**{f"{spec.key_field}__in": chunk})
+            for key, project_id in found.values_list(spec.key_field, "project_id"):
+                projects[(target, key)] = project_id
+    wanted: dict[int | None, set[int]] = {}
+    for row in pending:
+        if (row.target, row.target_id) in projects:
+            wanted.setdefault(row.user_id, set()).add(projects[(row.target, row.target_id)])
+    writable = {
+        user_id: writable_project_pks(writers.get(user_id) or AnonymousUser(), project_pks)
+        for user_id, project_pks in wanted.items()
+    }
+    return [
+        row
+        for row in pending
+        if projects.get((row.target, row.target_id)) in writable.get(row.user_id, set())
+    ]
 
 
 def _write_from_pending(row: PendingAnnotation) -> AnnotationWrite:

@@ -4,10 +4,9 @@ by the project's name or by the stored trace the spans join; otherwise the whole
 import pytest
 from django.test import Client
 
-from phoenix_annot.accounts.models import ProjectMembership, User
+from phoenix_annot.accounts.models import User
 from phoenix_annot.accounts.services import api_key_create
 from phoenix_annot.tracing.models import Span
-from tests.accounts.factories import ProjectMembershipFactory
 from tests.factories import ProjectFactory, SpanFactory, TraceFactory, UserFactory
 from tests.ingest.builders import export_request, otlp_span
 
@@ -21,18 +20,6 @@ def send(user: User, *spans, project: str) -> tuple[int, str]:
         "/v1/traces", data=body, content_type="application/x-protobuf", HTTP_AUTHORIZATION=f"Bearer {raw}"
     )
     return response.status_code, response.content.decode(errors="replace")
-
-
-@pytest.fixture
-def member() -> User:
-    """An annotator who is an annotator member of `mine` and a viewer member of `watched`."""
-    user = UserFactory(role=User.Role.ANNOTATOR)
-    ProjectMembershipFactory(user=user, project=ProjectFactory(name="mine"))
-    ProjectMembershipFactory(
-        user=user, project=ProjectFactory(name="watched"), role=ProjectMembership.Role.VIEWER
-    )
-    ProjectFactory(name="hidden")
-    return user
 
 
 def test_a_member_stores_spans_in_their_own_project(member):
