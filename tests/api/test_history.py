@@ -10,7 +10,7 @@ from phoenix_annot.annotations.models import AnnotationEvent
 from phoenix_annot.core.globalid import to_global_id
 from tests.annotations.factories import AnnotationEventFactory
 from tests.api.test_openapi import assert_documented, document  # noqa: F401 (a fixture)
-from tests.factories import ProjectFactory, SpanFactory, UserFactory
+from tests.factories import AnnotationConfigFactory, ProjectFactory, SpanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 ROUTE = "/v1/projects/{identifier}/annotation_events"
@@ -123,3 +123,23 @@ def test_a_viewer_may_read_the_history(keyed_client):
     ProjectFactory(name="p")
 
     assert keyed_client("VIEWER").get("/v1/projects/p/annotation_events").status_code == 200
+
+
+def test_a_bulk_labels_events_name_their_bulk_action_and_other_events_none(api):
+    project = ProjectFactory(name="p")
+    AnnotationConfigFactory().projects.add(project)
+    bulk, single = SpanFactory(trace__project=project), SpanFactory(trace__project=project)
+    span_writes(api, single, "correct")
+    action = api.post(
+        "/v1/projects/p/annotation_bulk_actions",
+        {"ids": [bulk.span_id], "name": "correctness", "label": "correct"},
+    ).json()["data"]["id"]
+    undo = api.post(f"/v1/annotation_bulk_actions/{action}/undo").json()["data"]["id"]
+
+    data = api.get(ROUTE.format(identifier="p")).json()["data"]
+
+    assert [(event["target_id"], event["action"], event["bulk_action_id"]) for event in data] == [
+        (bulk.span_id, "delete", undo),
+        (bulk.span_id, "create", action),
+        (single.span_id, "create", None),
+    ]

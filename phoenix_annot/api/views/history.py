@@ -16,6 +16,7 @@ from ..lookups import project_for
 from ..params import LimitField, LiteralField, QueryDateTime, QueryParams, paginate_desc, query_error
 from ..schema import PROJECT_PATH, cursor_field, errors, page_envelope
 from ..wire import iso, page
+from .bulk import TYPE_NAME as BULK_TYPE_NAME
 
 TYPE_NAME = "AnnotationEvent"
 MAX_LIST_LIMIT = 1000
@@ -57,6 +58,10 @@ class EventOut(serializers.Serializer):
     before = ValuesOut(allow_null=True, help_text="null for a create.")
     after = ValuesOut(allow_null=True, help_text="null for a delete.")
     user_id = serializers.CharField(allow_null=True, help_text="User GlobalID of who made the change.")
+    bulk_action_id = serializers.CharField(
+        allow_null=True,
+        help_text="AnnotationBulkAction GlobalID when the change was a bulk label or its undo, else null.",
+    )
     created_at = serializers.DateTimeField(help_text="When the change was made.")
 
 
@@ -109,6 +114,9 @@ def _data(event: AnnotationEvent) -> dict[str, Any]:
         "before": _values(event.before),
         "after": _values(event.after),
         "user_id": to_global_id("User", event.user_id) if event.user_id else None,
+        "bulk_action_id": to_global_id(BULK_TYPE_NAME, event.bulk_action_id)
+        if event.bulk_action_id
+        else None,
         "created_at": iso(event.at),
     }
 
