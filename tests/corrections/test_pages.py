@@ -158,3 +158,15 @@ def test_the_history_disclosure_lists_corrections_beside_the_annotation_events_o
 
     assert "No annotation has been written here yet." not in html
     assert 'id="correction-history"' in html
+
+
+def test_the_history_count_says_how_many_corrections_changed_beside_the_annotation_events(reviewer_client):
+    span = llm_span()
+    AnnotationEventFactory(span=span)
+    url = f"/corrections/span/{span.span_id}/"
+    reviewer_client.post(url, {"output": "Madrid."}, **HTMX)
+    reviewer_client.post(url, {"output": "Madrid, of course."}, **HTMX)
+
+    html = reviewer_client.get(f"/traces/{span.trace.trace_id}/?span={span.span_id}").content.decode()
+
+    assert 'id="history-count">(1 + 2 corrections)</span>' in html
