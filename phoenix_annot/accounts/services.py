@@ -1,4 +1,5 @@
-"""API keys: random tokens shown once; only a SHA-256 digest is kept.
+"""API keys: random tokens shown once; only a SHA-256 digest is kept. And the memberships a project's
+creator gets, so that they see what they create.
 
 A fast digest (not a password hasher) is right here: keys carry 256 bits of entropy, so brute force is
 hopeless, and every /v1 request checks one.
@@ -6,13 +7,18 @@ hopeless, and every /v1 request checks one.
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import ApiKey, InvalidApiKeyWindow, User
+from phoenix_annot.tracing.models import Project
+from phoenix_annot.tracing.services import project_create
+
+from .access import AnyUser
+from .models import ApiKey, InvalidApiKeyWindow, ProjectMembership, User
 
 KEY_PREFIX = "pa_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -62,3 +68,27 @@ def invalid_api_key_record(*, address: str, window: timedelta) -> None:
             InvalidApiKeyWindow.objects.update_or_create(
                 address=address, defaults={"failures": 1, "window_start": now}
             )
+
+
+def creator_memberships_add(*, user: AnyUser, project_pks: Collection[int]) -> None:
+    """Make `user` a member, with their global role, of the projects they just created, so that they see
+    them (accounts/access.py). Only once memberships exist: before, everyone sees every project, and this
+    first membership would hide all the others from everyone. Global admins see every project without one,
+    and a caller with no account cannot have one."""
+    if not project_pks or not user.is_authenticated or user.is_admin:
+        return
+    if not ProjectMembership.objects.exists():
+        return
+    ProjectMembership.objects.bulk_create(
+        [ProjectMembership(project_id=pk, user=user, role=user.role) for pk in sorted(project_pks)],
+        ignore_conflicts=True,
+    )
+
+
+def member_project_create(*, creator: AnyUser, name: str, description: str = "") -> Project:
+    """Create a project (tracing.services.project_create) and make its creator a member of it
+    (`creator_memberships_add`), in one transaction."""
+    with transaction.atomic():
+        project = project_create(name=name, description=description)
+        creator_memberships_add(user=creator, project_pks=[project.pk])
+    return project

@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from phoenix_annot.accounts.access import AnyUser, projects_unwritable
+from phoenix_annot.accounts.services import creator_memberships_add
 from phoenix_annot.annotations.services import pending_annotations_apply
 from phoenix_annot.core.batching import BATCH_SIZE, chunks
 from phoenix_annot.core.bulk import bulk_insert
@@ -44,6 +46,8 @@ class _Batches:
     """What one ingest has seen so far, carried from batch to batch."""
 
     projects: dict[str, Project] = field(default_factory=dict)
+    # The pks of the projects this request created (not a concurrent one): their creator becomes a member.
+    created_project_pks: set[int] = field(default_factory=set)
     traces: dict[str, Trace] = field(default_factory=dict)
     # span_id -> trace_id of every span of the request kept so far (stored now or before).
     span_traces: dict[str, str] = field(default_factory=dict)
@@ -81,6 +85,8 @@ def spans_ingest(*, records: Iterable[SpanRecord], writer: AnyUser | None = None
     With a `writer` (the caller of /v1/traces; internal callers pass none), every project the spans land
     in, by name or by the existing trace they join, must be one the writer may write to, or the request is
     refused whole (IngestRefused): once memberships exist, a key stores spans only in its owner's projects.
+    A project the request creates is theirs: its writer becomes a member of it, in the same transaction
+    (accounts.services.creator_memberships_add).
     """
     state = _Batches()
     with transaction.atomic():
@@ -88,6 +94,7 @@ def spans_ingest(*, records: Iterable[SpanRecord], writer: AnyUser | None = None
             state.received += len(batch)
             _ingest_batch(batch, state)
         if writer is not None:
+            creator_memberships_add(user=writer, project_pks=state.created_project_pks)
             refused = projects_unwritable(writer, {trace.project_id for trace in state.traces.values()})
             if refused:
                 raise IngestRefused(refused)
@@ -117,7 +124,7 @@ def _ingest_batch(batch: list[SpanRecord], state: _Batches) -> None:
         return
     names = {record.project_name for record in new} - state.projects.keys()
     if names:
-        state.projects.update(_projects_by_name(names))
+        state.projects.update(_projects_by_name(names, created=state.created_project_pks))
     for record in new:
         if record.session_id is None:
             continue
@@ -171,13 +178,32 @@ def _new_records(batch: list[SpanRecord], state: _Batches) -> list[SpanRecord]:
     return sorted(new, key=lambda record: record.span_id)
 
 
-def _projects_by_name(names: set[str]) -> dict[str, Project]:
+def _projects_by_name(names: set[str], *, created: set[int]) -> dict[str, Project]:
+    """The projects of these names, creating the missing ones; the pks of those created go to `created`."""
     projects = {p.name: p for p in Project.objects.filter(name__in=names)}
     missing = names - projects.keys()
     if missing:
-        Project.objects.bulk_create([Project(name=name) for name in sorted(missing)], ignore_conflicts=True)
+        created.update(_projects_create(sorted(missing)))
         projects = {p.name: p for p in Project.objects.filter(name__in=names)}
     return projects
+
+
+def _projects_create(names: list[str]) -> set[int]:
+    """Insert projects of these names but those a concurrent request inserted first; the pks inserted here.
+
+    In SQL: bulk_create(ignore_conflicts=True) cannot tell which rows it inserted, and a writer who became
+    a member of a project another request just created would see that request's spans.
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = connection.ops.quote_name(Project._meta.db_table)
+    rows = ", ".join(["(%s, '', %s, %s)"] * len(names))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (name, description, created_at, updated_at) VALUES {rows} "
+            "ON CONFLICT (name) DO NOTHING RETURNING id",
+            [value for name in names for value in (name, now, now)],
+        )
+        return {pk for (pk,) in cursor.fetchall()}
 
 
 def _traces_by_trace_id(records: list[SpanRecord], state: _Batches) -> dict[str, Trace]:

@@ -13,7 +13,7 @@ __all__ = ["rag_spans", "world"]
 
 @pytest.fixture
 def member() -> User:
-    """An annotator who is an annotator member of `mine`, a viewer member of `watched`, not one of `hidden`."""
+    """An annotator: an annotator member of `mine`, a viewer member of `watched`, not one of `hidden`."""
     user = UserFactory(role=User.Role.ANNOTATOR)
     ProjectMembershipFactory(user=user, project=ProjectFactory(name="mine"))
     ProjectMembershipFactory(

@@ -198,3 +198,34 @@ def test_the_project_list_costs_the_same_queries_for_3_projects_or_30(caller, wo
         return len(captured)
 
     assert queries(3) == queries(27)
+
+
+def test_a_member_creating_a_project_becomes_its_member_with_their_role_and_reads_it(world, settings):
+    settings.V1_AUTH_REQUIRED = True
+    user = caller_user("member annotator", world)
+    client = keyed(user)
+
+    created = client.post("/v1/projects", {"name": "new"})
+
+    assert created.status_code == 200
+    assert client.get("/v1/projects/new").json() == created.json()
+    assert ProjectMembership.objects.filter(project__name="new").get().role == Role.ANNOTATOR
+
+
+def test_creating_a_project_whose_name_a_hidden_one_has_is_a_409_that_makes_nobody_a_member(world, settings):
+    settings.V1_AUTH_REQUIRED = True
+    outsider = caller_user("outsider", world)
+
+    response = keyed(outsider).post("/v1/projects", {"name": "p"})
+
+    assert response.status_code == 409
+    assert not ProjectMembership.objects.filter(project=world.project).exists()
+
+
+def test_creating_a_project_while_no_membership_exists_sets_none_so_everyone_still_sees_everything(
+    world, settings
+):
+    settings.V1_AUTH_REQUIRED = True
+
+    assert keyed(UserFactory(role=Role.ANNOTATOR)).post("/v1/projects", {"name": "new"}).status_code == 200
+    assert not ProjectMembership.objects.exists()

@@ -1,12 +1,15 @@
 """OTLP ingestion under per-project access: a key stores spans only in projects its owner may write to,
-by the project's name or by the stored trace the spans join; otherwise the whole request is refused."""
+by the project's name or by the stored trace the spans join; otherwise the whole request is refused. A
+project the spans create is their writer's: they become a member of it."""
 
 import pytest
 from django.test import Client
 
-from phoenix_annot.accounts.models import User
+from phoenix_annot.accounts.access import visible_projects
+from phoenix_annot.accounts.models import ProjectMembership, User
 from phoenix_annot.accounts.services import api_key_create
-from phoenix_annot.tracing.models import Span
+from phoenix_annot.tracing.models import Project, Span
+from tests.accounts.factories import ProjectMembershipFactory
 from tests.factories import ProjectFactory, SpanFactory, TraceFactory, UserFactory
 from tests.ingest.builders import export_request, otlp_span
 
@@ -58,11 +61,36 @@ def test_a_batch_with_one_refused_project_stores_nothing_of_the_allowed_one(memb
     assert not Span.objects.exclude(trace=hidden_trace).exists()
 
 
-def test_a_new_project_name_is_refused_to_a_member_since_they_could_not_see_it(member):
-    status, text = send(member, otlp_span(trace_id=1, span_id=1), project="brand-new")
+def test_a_members_spans_naming_a_new_project_create_it_and_make_them_a_member_of_it_with_their_role(member):
+    status, _text = send(member, otlp_span(trace_id=1, span_id=1), project="brand-new")
 
-    assert status == 403 and "'brand-new'" in text
-    assert not Span.objects.exists()
+    assert status == 200
+    assert Span.objects.get().project.name == "brand-new"
+    membership = ProjectMembership.objects.get(project__name="brand-new")
+    assert (membership.user, membership.role) == (member, User.Role.ANNOTATOR)
+    assert "brand-new" in visible_projects(member).values_list("name", flat=True)
+
+
+def test_a_refused_batch_naming_a_new_project_leaves_neither_the_project_nor_a_membership(member):
+    TraceFactory(project__name="elsewhere", trace_id=f"{7:032x}")
+
+    status, text = send(
+        member, otlp_span(trace_id=1, span_id=1), otlp_span(trace_id=7, span_id=2), project="brand-new"
+    )
+
+    assert (status, "'elsewhere'" in text) == (403, True)
+    assert not Project.objects.filter(name="brand-new").exists()
+    assert not ProjectMembership.objects.filter(user=member).exclude(project__name__in=["mine", "watched"])
+
+
+@pytest.mark.parametrize("role", [User.Role.ANNOTATOR, User.Role.ADMIN])
+def test_a_new_project_gives_no_membership_to_an_admin_nor_while_no_membership_exists(role):
+    writer = UserFactory(role=role)
+    if role == User.Role.ADMIN:
+        ProjectMembershipFactory()
+
+    assert send(writer, otlp_span(trace_id=1, span_id=1), project="brand-new")[0] == 200
+    assert not ProjectMembership.objects.filter(user=writer).exists()
 
 
 def test_a_global_admin_stores_spans_in_any_project_and_creates_new_ones(member):

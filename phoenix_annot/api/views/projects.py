@@ -7,12 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from phoenix_annot.accounts.access import visible_projects
+from phoenix_annot.accounts.services import member_project_create
 from phoenix_annot.core.globalid import to_global_id
 from phoenix_annot.tracing.models import Project
 from phoenix_annot.tracing.services import (
     DefaultProjectDeletion,
     DuplicateProjectName,
-    project_create,
     project_delete,
     project_update,
 )
@@ -97,7 +97,9 @@ class ProjectListView(APIView):
     def post(self, request: Request) -> Response:
         values = validated(ProjectCreateInput, request.data)
         try:
-            project = project_create(name=values["name"], description=values["description"] or "")
+            project = member_project_create(
+                creator=request.user, name=values["name"], description=values["description"] or ""
+            )
         except DuplicateProjectName as exc:
             raise PlainError(409, exc.message_dict["name"][0]) from None
         return Response(envelope(project_data(project)))
