@@ -2,15 +2,20 @@
 
 import pytest
 
+from phoenix_annot.core.globalid import to_global_id as gid
+from phoenix_annot.datasets.services import dataset_add_spans
 from tests.agreement.test_selectors import krippendorff_spans
 from tests.factories import (
     AnnotationConfigFactory,
+    DatasetFactory,
+    DatasetVersionFactory,
     ProjectFactory,
     SpanAnnotationFactory,
     SpanFactory,
     UserFactory,
     reviewer_annotation,
 )
+from tests.queues.factories import AnnotationQueueFactory, QueueItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +67,52 @@ def test_a_missing_name_a_freeform_name_and_a_bad_filter_are_422s_naming_the_pro
 
 def test_an_unknown_project_is_a_404(client, v1_auth_off):
     assert client.get("/v1/projects/nowhere/annotation_agreement?annotation=correctness").status_code == 404
+
+
+def test_a_queues_items_or_a_dataset_versions_examples_narrow_the_spans_rated(client, v1_auth_off):
+    project = ProjectFactory(name="rag")
+    spans, _ = krippendorff_spans(project)
+    queue = AnnotationQueueFactory(project=project)
+    for span in spans[5:7]:
+        QueueItemFactory(queue=queue, span=span)
+    version = dataset_add_spans(dataset=DatasetFactory(), spans=spans[:3], user=None).version
+    dataset_add_spans(dataset=version.dataset, spans=spans[3:4], user=None)
+
+    queued = client.get(url(project, f"annotation=correctness&queue_id={gid('AnnotationQueue', queue.pk)}"))
+    examples = client.get(
+        url(project, f"annotation=correctness&dataset_version_id={gid('DatasetVersion', version.pk)}")
+    )
+
+    # Units 6 and 7: 1, 2, 3, 4 (all differ) and all 4; units 1 to 3, the first version's examples.
+    assert queued.json()["data"]["rated_items"] == 2
+    assert queued.json()["data"]["percent_agreement"]["value"] == pytest.approx(0.5)
+    assert examples.json()["data"]["rated_items"] == 3
+
+
+def test_an_unknown_or_foreign_queue_a_bad_id_and_both_row_sets_are_refused_naming_the_parameter(
+    client, v1_auth_off
+):
+    project = ProjectFactory(name="rag")
+    foreign = AnnotationQueueFactory()
+    version = DatasetVersionFactory()
+    queue_id, version_id = gid("AnnotationQueue", foreign.pk), gid("DatasetVersion", version.pk)
+
+    answers = [
+        client.get(url(project, f"annotation=correctness&{query}"))
+        for query in (
+            f"queue_id={queue_id}",
+            f"dataset_version_id={gid('DatasetVersion', version.pk + 1)}",
+            f"queue_id={version_id}",
+            f"queue_id={queue_id}&dataset_version_id={version_id}",
+        )
+    ]
+
+    assert [(answer.status_code, answer.content.decode()) for answer in answers] == [
+        (404, f"queue_id: No queue {foreign.pk} in this project."),
+        (404, f"dataset_version_id: No dataset version {version.pk + 1}."),
+        (422, "queue_id: Input should be a GlobalID (AnnotationQueue)"),
+        (422, "queue_id, dataset_version_id: give one of them, not both"),
+    ]
 
 
 def alignment_url(project, query: str) -> str:

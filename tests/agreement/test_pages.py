@@ -3,8 +3,10 @@
 import pytest
 from django.urls import reverse
 
+from phoenix_annot.datasets.services import dataset_add_spans
 from tests.agreement.test_selectors import krippendorff_spans
-from tests.factories import AnnotationConfigFactory, ProjectFactory, SpanFactory, UserFactory
+from tests.factories import AnnotationConfigFactory, DatasetFactory, ProjectFactory, SpanFactory, UserFactory
+from tests.queues.factories import AnnotationQueueFactory, QueueItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +66,53 @@ def test_a_freeform_name_says_it_is_not_rated(reviewer_client):
     page = reviewer_client.get(reverse("web:agreement", args=[project.pk]), {"annotation": "comment"})
 
     assert "free text is not rated" in page.content.decode()
+
+
+def test_the_page_rates_a_queues_items_or_a_dataset_version_chosen_in_within_and_its_forms_carry_it(
+    reviewer_client,
+):
+    project = ProjectFactory()
+    spans, _ = krippendorff_spans(project)
+    queue = AnnotationQueueFactory(project=project, name="triage")
+    for span in spans[5:7]:
+        QueueItemFactory(queue=queue, span=span)
+    version = dataset_add_spans(dataset=DatasetFactory(name="golden"), spans=spans[:3], user=None).version
+    url = reverse("web:agreement", args=[project.pk])
+
+    queued = reviewer_client.get(url, {"annotation": "correctness", "within": f"queue:{queue.pk}"})
+    examples = reviewer_client.get(url, {"annotation": "correctness", "within": f"version:{version.pk}"})
+    disagreements = reviewer_client.get(
+        reverse("web:disagreements", args=[project.pk]),
+        {"annotation": "correctness", "within": f"queue:{queue.pk}"},
+    )
+
+    assert (queued.context["page"].report.rated_items, examples.context["page"].report.rated_items) == (2, 3)
+    text = queued.content.decode()
+    assert f'<option value="queue:{queue.pk}" selected>Queue: triage</option>' in text
+    assert f'<option value="version:{version.pk}">Dataset: golden (latest version)</option>' in text
+    assert "within the queue triage." in text
+    listed = disagreements.content.decode()
+    assert f'<input type="hidden" name="within" value="queue:{queue.pk}">' in listed
+    assert disagreements.context["page"].total == 1
+    # The Spans tab cannot narrow to a queue, so it is not offered as the list of these disagreements.
+    assert "disagreement=correctness" not in listed
+
+
+def test_a_queue_of_another_project_or_a_bad_within_rates_nothing_and_says_why(reviewer_client):
+    project = ProjectFactory()
+    krippendorff_spans(project)
+    foreign = AnnotationQueueFactory()
+    url = reverse("web:agreement", args=[project.pk])
+
+    pages = [
+        reviewer_client.get(url, {"annotation": "correctness", "within": within})
+        for within in (f"queue:{foreign.pk}", "version:999999", "banana")
+    ]
+
+    assert [page.context["page"].report for page in pages] == [None, None, None]
+    assert [page.context["page"].choice.within_error for page in pages] == [
+        f"No queue {foreign.pk} in this project.",
+        "No dataset version 999999.",
+        "'banana' is neither queue:<id> nor version:<id>.",
+    ]
+    assert 'id="within-error"' in pages[0].content.decode()

@@ -12,15 +12,21 @@ from rest_framework.response import Response
 from phoenix_annot.agreement.coefficients import Estimate, Level
 from phoenix_annot.agreement.ratings import EVERYONE, HUMANS, RatingQuery, Target, rating_level
 from phoenix_annot.agreement.report import agreement_report
+from phoenix_annot.agreement.within import Within, WithinError, within_queue, within_version
+from phoenix_annot.core.globalid import GlobalIDError, from_global_id
 from phoenix_annot.filtering.spans import SpanFilter
-from phoenix_annot.tracing.models import Span
+from phoenix_annot.tracing.models import Project, Span
 
 from ..auth import V1Read
 from ..errors import PlainError
 from ..lookups import project_for
 from ..params import PhoenixFilterBackend
 from ..schema import PROJECT_NOT_FOUND, PROJECT_PATH, errors, query
+from .queues import QUEUE_TYPE
 from .spans import time_limited_filter
+
+# The row sets that narrow the spans rated, by parameter, with the GlobalID type each takes.
+WITHIN_PARAMS = {"queue_id": QUEUE_TYPE, "dataset_version_id": "DatasetVersion"}
 
 
 class EstimateOut(serializers.Serializer):
@@ -84,14 +90,23 @@ class AnnotationAgreementView(GenericAPIView):
                 {"type": "string", "enum": ["humans", "everyone"]},
                 "humans (default): HUMAN annotations; everyone: LLM and CODE annotators too.",
             ),
+            query("queue_id", OpenApiTypes.STR, "Only the spans that are items of this AnnotationQueue."),
+            query(
+                "dataset_version_id",
+                OpenApiTypes.STR,
+                "Only the spans that are examples of this DatasetVersion (of the dataset it belongs to).",
+            ),
         ],
         responses={
             200: inline_serializer("AnnotationAgreementResponseBody", {"data": AgreementOut()}),
             **errors(
                 {
-                    404: PROJECT_NOT_FOUND,
+                    404: f"{PROJECT_NOT_FOUND}, `queue_id: No queue <id> in this project.` or "
+                    "`dataset_version_id: No dataset version <id>.`",
                     422: "`annotation is required: ...`, `annotation '<name>' is freeform: free text is "
-                    "not rated`, or a refused filter, as GET .../spans answers it.",
+                    "not rated`, `<param>: Input should be a GlobalID (<type>)`, `queue_id, "
+                    "dataset_version_id: give one of them, not both`, or a refused filter, as GET .../spans "
+                    "answers it.",
                 }
             ),
         },
@@ -104,8 +119,11 @@ class AnnotationAgreementView(GenericAPIView):
         level = rating_level(name=name, target=Target.SPAN)
         if level is None:
             raise PlainError(422, f"annotation '{name}' is freeform: free text is not rated")
+        within = _within(request, project)
         with time_limited_filter():
             rows = self.filter_queryset(Span.objects.for_project(project))
+            if within:
+                rows = within.narrowed(rows, Target.SPAN)
             kinds = EVERYONE if request.query_params.get("raters") == "everyone" else HUMANS
             report = agreement_report(
                 RatingQuery(name=name, target=Target.SPAN, level=level, rows=rows, kinds=kinds)
@@ -126,3 +144,23 @@ class AnnotationAgreementView(GenericAPIView):
             ],
         }
         return Response({"data": data})
+
+
+def _within(request: Request, project: Project) -> Within | None:
+    """`queue_id` or `dataset_version_id`: the spans rated narrowed to a queue's items or a version's
+    examples."""
+    given = [(param, value) for param in WITHIN_PARAMS if (value := request.query_params.get(param))]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise PlainError(422, "queue_id, dataset_version_id: give one of them, not both")
+    ((param, value),) = given
+    type_name = WITHIN_PARAMS[param]
+    try:
+        pk = from_global_id(value, type_name)[1]
+    except GlobalIDError:
+        raise PlainError(422, f"{param}: Input should be a GlobalID ({type_name})") from None
+    try:
+        return within_queue(project=project, pk=pk) if param == "queue_id" else within_version(pk=pk)
+    except WithinError as exc:
+        raise PlainError(404, f"{param}: {exc}") from None

@@ -25,6 +25,7 @@ from phoenix_annot.agreement.ratings import (
     rating_level,
 )
 from phoenix_annot.agreement.report import AgreementReport, agreement_report, disagreement
+from phoenix_annot.agreement.within import Within, WithinError, within_choices, within_parsed
 from phoenix_annot.annotations.configs import config_for_project
 from phoenix_annot.annotations.models import GOLD_IDENTIFIER, NOTE_NAME, AnnotationConfig, AnnotationType
 from phoenix_annot.tracing.models import Project, Session, Span, Trace
@@ -34,7 +35,7 @@ from .sessions import session_filterset
 from .spans import span_filterset
 
 # The page's own parameters; every other one is the tab's filter, carried as it is.
-OWN_PARAMS = ("annotation", "target", "raters", "page", "judge", "since", "until", "threshold")
+OWN_PARAMS = ("annotation", "target", "raters", "within", "page", "judge", "since", "until", "threshold")
 DISAGREEMENTS_PER_PAGE = 50
 TABS = {Target.SPAN: "spans", Target.TRACE: "traces", Target.SESSION: "sessions"}
 
@@ -52,6 +53,10 @@ class AgreementChoice:
     filter_errors: dict[str, Any]
     names: list[str]
     level: Level | None = None
+    # A queue's items or a dataset version's examples, narrowing the tab's rows; what the page offers.
+    within: Within | None = None
+    within_error: str = ""
+    within_choices: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def tab(self) -> str:
@@ -61,13 +66,18 @@ class AgreementChoice:
     def target_choices(self) -> list[tuple[str, str]]:
         return [(target.value, TABS[target]) for target in Target]
 
+    @property
+    def within_values(self) -> set[str]:
+        return {value for value, _ in self.within_choices}
+
     def filter_params(self) -> list[tuple[str, str]]:
         """The tab's filter as (key, value) pairs, for the page's form to carry as hidden inputs."""
         return [(key, value) for key, values in QueryDict(self.filter_query).lists() for value in values]
 
     def disagreement_filter_query(self) -> str | None:
-        """The Spans tab's query string that lists exactly the disagreements (HUMAN reviewers on spans)."""
-        if self.target != Target.SPAN or self.everyone:
+        """The Spans tab's query string that lists exactly the disagreements (HUMAN reviewers on spans; the
+        tab cannot narrow to a queue or a dataset version)."""
+        if self.target != Target.SPAN or self.everyone or self.within:
             return None
         query = QueryDict(self.filter_query, mutable=True)
         query["disagreement"] = self.name
@@ -152,6 +162,13 @@ def agreement_choice(
     for own in OWN_PARAMS:
         filters.pop(own, None)
     rows, errors = _rows(project=project, target=target, params=filters, user=user)
+    within, within_error = None, ""
+    try:
+        within = within_parsed(project=project, value=params.get("within", ""))
+    except WithinError as exc:
+        within_error, rows = str(exc), None
+    if within and rows is not None:
+        rows = within.narrowed(rows, target)
     choice = AgreementChoice(
         project=project,
         target=target,
@@ -161,6 +178,9 @@ def agreement_choice(
         filter_errors=errors,
         names=_rated_names(project=project, target=target),
         level=rating_level(name=name, target=target) if name else None,
+        within=within,
+        within_error=within_error,
+        within_choices=within_choices(project=project),
     )
     return choice, rows
 
