@@ -25,6 +25,9 @@ _EXAMPLE_ROWS = {
 }
 
 
+DATASETS_OFFERED = 100
+
+
 class WithinKind(enum.StrEnum):
     QUEUE = "queue"
     VERSION = "version"
@@ -85,14 +88,16 @@ def within_parsed(*, project: Project, value: str) -> Within | None:
 
 
 def within_choices(*, project: Project) -> list[tuple[str, str]]:
-    """What the page offers: the project's queues, then each dataset's latest version; two queries."""
+    """What the page offers: the project's queues, then the latest version of the datasets changed last
+    (at most `DATASETS_OFFERED`, so the page stays small; others by address), by name; two queries."""
     queues = AnnotationQueue.objects.filter(project=project).order_by("name").values_list("pk", "name")
     latest = (
         Dataset.objects.annotate(latest=Max("versions__pk"))
         .filter(latest__isnull=False)
-        .order_by("name")
-        .values_list("latest", "name")
+        .order_by("-latest")
+        .values_list("latest", "name")[:DATASETS_OFFERED]
     )
     return [(f"{WithinKind.QUEUE}:{pk}", f"Queue: {name}") for pk, name in queues] + [
-        (f"{WithinKind.VERSION}:{pk}", f"Dataset: {name} (latest version)") for pk, name in latest
+        (f"{WithinKind.VERSION}:{pk}", f"Dataset: {name} (latest version)")
+        for pk, name in sorted(latest, key=lambda dataset: dataset[1])
     ]

@@ -116,3 +116,18 @@ def test_a_queue_of_another_project_or_a_bad_within_rates_nothing_and_says_why(r
         "'banana' is neither queue:<id> nor version:<id>.",
     ]
     assert 'id="within-error"' in pages[0].content.decode()
+
+
+def test_within_offers_the_latest_versions_of_the_datasets_changed_last_by_name(reviewer_client, monkeypatch):
+    monkeypatch.setattr("phoenix_annot.agreement.within.DATASETS_OFFERED", 2)
+    project = ProjectFactory()
+    span = SpanFactory(project=project)
+    for name in ("old", "zeta", "alpha"):
+        dataset_add_spans(dataset=DatasetFactory(name=name), spans=[span], user=None)
+
+    page = reviewer_client.get(reverse("web:agreement", args=[project.pk]), {"annotation": "correctness"})
+
+    assert [label for _, label in page.context["page"].choice.within_choices] == [
+        "Dataset: alpha (latest version)",
+        "Dataset: zeta (latest version)",
+    ]
