@@ -45,6 +45,17 @@ _LEVELS = {AnnotationType.CATEGORICAL: Level.NOMINAL, AnnotationType.CONTINUOUS:
 _VALUE_FIELDS = {Level.NOMINAL: "label", Level.INTERVAL: "score"}
 
 RaterKey = tuple[str, str, int | None]
+# Each rater is a column of the pass over the items (and of the pages' tables): past this many the query
+# outgrows what the databases take (PostgreSQL: 1,664 columns) long before the figures mean anything.
+MAX_RATERS = 100
+
+
+class TooManyRaters(Exception):
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"{count} raters gave this name on these rows; agreement is read between at most {MAX_RATERS}: "
+            "count humans only, or narrow the rows."
+        )
 
 
 class Target(enum.StrEnum):
@@ -206,9 +217,21 @@ class RatingQuery:
         with connections[self.target.model.objects.db].cursor() as cursor:
             cursor.execute(sql, [self.name, self.name])
             found = cursor.fetchall()
+        keys = self._keys(found)
+        if len(keys) > MAX_RATERS and self.rows is not None:
+            # The name's raters are too many for one pass; those of the rows may not be: read them there.
+            keys = self._keys(
+                self.annotations().values_list("annotator_kind", "identifier", "user_id").distinct()
+            )
+        if len(keys) > MAX_RATERS:
+            raise TooManyRaters(len(keys))
+        return keys
+
+    def _keys(self, rows: Iterable[tuple[str, str, int | None]]) -> list[RaterKey]:
+        """The raters of these (kind, identifier, writer) rows among the kinds read, gold aside, in order."""
         keys = {
             rater_key(kind, identifier, user_id)
-            for kind, identifier, user_id in found
+            for kind, identifier, user_id in rows
             if kind in self.kinds and identifier != GOLD_IDENTIFIER
         }
         return sorted(keys, key=lambda key: (key[0], key[1], key[2] or 0))

@@ -349,3 +349,32 @@ def test_the_names_offered_are_those_on_the_projects_rows_of_the_kind_and_not_no
     configs = set(AnnotationConfig.objects.exclude(type="FREEFORM").values_list("name", flat=True))
     assert page.choice.names == sorted(configs | {"accuracy", "tone", "zeal"})
     assert "elsewhere-only" not in page.choice.names
+
+
+def test_past_the_rater_limit_the_rows_own_raters_are_read_and_more_than_it_is_refused_in_words(
+    monkeypatch, client
+):
+    monkeypatch.setattr("phoenix_annot.agreement.ratings.MAX_RATERS", 2)
+    project = ProjectFactory()
+    users = [UserFactory(username=name) for name in "abc"]
+    both, third = SpanFactory(project=project, name="both"), SpanFactory(project=project, name="third")
+    for user in users[:2]:
+        reviewer_annotation(SpanAnnotationFactory, span=both, user=user, label="correct")
+    reviewer_annotation(SpanAnnotationFactory, span=third, user=users[2], label="correct")
+    client.force_login(users[0])
+
+    two = agreement_for_review(
+        project=project, params=params(annotation="correctness", name="both"), user=users[0]
+    )
+    three = agreement_for_review(project=project, params=params(annotation="correctness"), user=users[0])
+    listed = disagreements_for_review(project=project, params=params(annotation="correctness"), user=users[0])
+    api = client.get(f"/v1/projects/{project.name}/annotation_agreement?annotation=correctness")
+
+    assert [rater.name for rater in two.report.raters] == ["a", "b"]
+    refusal = (
+        "3 raters gave this name on these rows; agreement is read between at most 2: count humans only, or "
+        "narrow the rows."
+    )
+    assert (three.report, three.choice.rating_error) == (None, refusal)
+    assert (listed.total, listed.choice.rating_error) == (0, refusal)
+    assert (api.status_code, api.content.decode()) == (422, f"raters: {refusal}")

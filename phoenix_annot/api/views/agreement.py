@@ -10,7 +10,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from phoenix_annot.agreement.coefficients import Estimate, Level
-from phoenix_annot.agreement.ratings import EVERYONE, HUMANS, RatingQuery, Target, rating_level
+from phoenix_annot.agreement.ratings import (
+    EVERYONE,
+    HUMANS,
+    RatingQuery,
+    Target,
+    TooManyRaters,
+    rating_level,
+)
 from phoenix_annot.agreement.report import agreement_report
 from phoenix_annot.agreement.within import Within, WithinError, within_queue, within_version
 from phoenix_annot.core.globalid import GlobalIDError, from_global_id
@@ -105,8 +112,8 @@ class AnnotationAgreementView(GenericAPIView):
                     "`dataset_version_id: No dataset version <id>.`",
                     422: "`annotation is required: ...`, `annotation '<name>' is freeform: free text is "
                     "not rated`, `<param>: Input should be a GlobalID (<type>)`, `queue_id, "
-                    "dataset_version_id: give one of them, not both`, or a refused filter, as GET .../spans "
-                    "answers it.",
+                    "dataset_version_id: give one of them, not both`, `raters: <n> raters gave this name on "
+                    "these rows; ...` (more than 100), or a refused filter, as GET .../spans answers it.",
                 }
             ),
         },
@@ -125,9 +132,12 @@ class AnnotationAgreementView(GenericAPIView):
             if within:
                 rows = within.narrowed(rows, Target.SPAN)
             kinds = EVERYONE if request.query_params.get("raters") == "everyone" else HUMANS
-            report = agreement_report(
-                RatingQuery(name=name, target=Target.SPAN, level=level, rows=rows, kinds=kinds)
-            )
+            try:
+                report = agreement_report(
+                    RatingQuery(name=name, target=Target.SPAN, level=level, rows=rows, kinds=kinds)
+                )
+            except TooManyRaters as exc:
+                raise PlainError(422, f"raters: {exc}") from None
         data = {
             "annotation_name": name,
             "level": level.value,

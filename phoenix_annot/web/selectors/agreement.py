@@ -21,6 +21,7 @@ from phoenix_annot.agreement.ratings import (
     Rater,
     RatingQuery,
     Target,
+    TooManyRaters,
     rater_key,
     rating_level,
 )
@@ -56,6 +57,8 @@ class AgreementChoice:
     # A queue's items or a dataset version's examples, narrowing the tab's rows; what the page offers.
     within: Within | None = None
     within_error: str = ""
+    # Why nothing is rated although the choice is valid (too many raters).
+    rating_error: str = ""
     within_choices: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -190,7 +193,10 @@ def agreement_for_review(*, project: Project, params: QueryDict, user: User) -> 
     choice, rows = agreement_choice(project=project, params=params, user=user)
     if rows is None or choice.level is None:
         return AgreementPage(choice, None)
-    return AgreementPage(choice, agreement_report(choice.query(rows, choice.level)))
+    try:
+        return AgreementPage(choice, agreement_report(choice.query(rows, choice.level)))
+    except TooManyRaters as exc:
+        return AgreementPage(replace(choice, rating_error=str(exc)), None)
 
 
 def disagreements_for_review(*, project: Project, params: QueryDict, user: User) -> DisagreementPage:
@@ -202,7 +208,10 @@ def disagreements_for_review(*, project: Project, params: QueryDict, user: User)
     adjudicator = may_adjudicate(user, project)
     queues = list(queue_tab_choices(project.pk)) if may_write(user, project) else []
     query = choice.query(rows, choice.level)
-    ratings = query.disagreeing()
+    try:
+        ratings = query.disagreeing()
+    except TooManyRaters as exc:
+        return DisagreementPage(replace(choice, rating_error=str(exc)), [], 0, None)
     raters = ratings.raters
     measured = {pattern: disagreement(pattern, choice.level) for pattern in ratings.patterns}
     ranked = sorted(
