@@ -9,7 +9,10 @@
 - A user's role on a project they see is the lower of their global role and their membership's role: a
   membership narrows, never widens, so a global viewer stays a viewer everywhere. Every check that runs
   before the project is known (/v1's permission classes, the pages' `can_write`) keeps answering for the
-  global role, and no membership can make it wrong.
+  global role, and no membership can make it wrong; a project's pages show their write controls by
+  `writable`, the role on that project.
+- Whoever creates a project (POST /v1/projects, or spans naming a new one) becomes its member with their
+  global role once memberships exist (accounts.services.creator_memberships_add), so that they see it.
 - `may_adjudicate`: global admins, project admins and members given `can_adjudicate`.
 
 A caller with no account (/v1 with authentication off) is trusted as before while no membership exists,
@@ -109,10 +112,17 @@ def row_or_404(
     )
 
 
+def writable(reached: Project | Model) -> bool:
+    """May the user `reached` was found for write to its project: `reached` is a project or a row (span,
+    trace, session, queue) found by `visible_projects`, `project_or_404`, `row_or_404` or `with_access`,
+    which leave their role on it. No query: the pages ask it before showing any write control."""
+    return reached.access_role is not None and reached.access_role != Role.VIEWER
+
+
 def require_writer(reached: Project | Model, message: str) -> None:
     """PermissionDenied(`message`) unless the user `reached` was found for (by `project_or_404` or
     `row_or_404`, which leave their role on it) may write to its project."""
-    if reached.access_role == Role.VIEWER:
+    if not writable(reached):
         raise PermissionDenied(message)
 
 

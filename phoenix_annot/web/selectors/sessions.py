@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404, QueryDict
 
-from phoenix_annot.accounts.access import visible
+from phoenix_annot.accounts.access import with_access
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import AnnotationConfig, SessionAnnotation
 from phoenix_annot.core.keyset import decode_cursor, encode_cursor, keyset_after
@@ -131,7 +131,8 @@ class SessionReview:
 
 def session_for_review(*, pk: int, user: User) -> SessionReview:
     """The session page: its turns in order, each read from its trace's root span, and its Annotate panel."""
-    session = visible(Session.objects.select_related("project"), user).filter(pk=pk).first()
+    sessions = with_access(Session.objects.select_related("project"), user).filter(access_role__isnull=False)
+    session = sessions.filter(pk=pk).first()
     if session is None:
         raise Http404(f"No session {pk}")
     return SessionReview(

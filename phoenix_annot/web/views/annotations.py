@@ -247,7 +247,13 @@ def document_annotate(request: HttpRequest, span_id: str, position: int) -> Http
     review = documents_review(
         span, documents=documents, user=request.user, configs=project_configs(span.trace.project)
     )
-    context = {"documents": review, "row": review.rows[position], "errors": errors, "saved": saved}
+    context = {
+        "documents": review,
+        "row": review.rows[position],
+        "errors": errors,
+        "saved": saved,
+        "may_write": access.writable(span),
+    }
     return trigger_client_event(
         render(request, "annotations/_document_saved.html", context), "annotations-changed"
     )

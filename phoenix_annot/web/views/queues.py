@@ -25,7 +25,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from phoenix_annot.accounts.access import project_or_404, require_writer, row_or_404, visible_projects
+from phoenix_annot.accounts.access import (
+    project_or_404,
+    require_writer,
+    row_or_404,
+    visible_projects,
+    writable,
+)
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import AnnotationSource
 from phoenix_annot.core.htmx import wants_partial
@@ -84,7 +90,12 @@ from ..templatetags.display import count
 def queue_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The Queues tab: the project's queues with their progress, and a link to create one."""
     project = project_or_404(request.user, pk)
-    context = {"project": project, "queues": queues_of_project(project.pk), "tab": "queues"}
+    context = {
+        "project": project,
+        "queues": queues_of_project(project.pk),
+        "tab": "queues",
+        "may_write": writable(project),
+    }
     return render(request, "queues/list.html", context)
 
 
@@ -249,6 +260,7 @@ def queue_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "states": ItemState.choices,
         "query": query.urlencode(),
         "may_change": queue.changeable_by(request.user),
+        "may_write": writable(queue),
         "rules": rule_rows(queue),
     }
     return render(request, "queues/detail.html", context)

@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from phoenix_annot.accounts.access import project_or_404, row_or_404
+from phoenix_annot.accounts.access import project_or_404, row_or_404, writable
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.datasets.models import Dataset
 from phoenix_annot.datasets.services import SpansAdded
@@ -54,6 +54,7 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
         "chip_base": f"?{query_without(query, *CHIP_FILTERS)}",
         "datasets": dataset_choices(),
         "idle_minutes": idle_minutes(),
+        "may_write": writable(project),
     }
     template = "sessions/_results.html" if wants_partial(request) else "sessions/list.html"
     return render(request, template, context)
@@ -80,6 +81,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "datasets": dataset_choices(),
         "idle_minutes": idle_minutes(),
         "history": session_history(session=review.session),
+        "may_write": writable(review.session),
         **session_corrections(session=review.session, turns=review.turns, user=request.user),
     }
     return render(request, "sessions/detail.html", context)

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from phoenix_annot.accounts.access import project_or_404
+from phoenix_annot.accounts.access import project_or_404, writable
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.responses import plain_text_response
 from phoenix_annot.datasets.models import Dataset
@@ -41,6 +41,7 @@ def span_list(request: HttpRequest, pk: int, tab: str = "spans") -> HttpResponse
         "list_query": in_list.urlencode(),
         "chip_base": f"?{query_without(query, *CHIP_FILTERS)}",
         "datasets": Dataset.objects.order_by("name").values_list("pk", "name"),
+        "may_write": writable(project),
     }
     template = "spans/_results.html" if wants_partial(request) else "spans/list.html"
     return render(request, template, context)

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from phoenix_annot.accounts.access import row_or_404
+from phoenix_annot.accounts.access import row_or_404, writable
 from phoenix_annot.core.htmx import wants_partial
 from phoenix_annot.core.numbers import ascii_int
 from phoenix_annot.filtering.timeout import FilterTimeout, filter_time_limit
@@ -44,6 +44,7 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
         if display.documents
         else None,
         "history": span_history(trace=review.trace, span=review.selected),
+        "may_write": writable(review.trace),
         **trace_corrections(trace=review.trace, span=review.selected, user=request.user),
     }
     if wants_partial(request):
