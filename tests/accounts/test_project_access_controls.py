@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from phoenix_annot.accounts.models import ProjectMembership, User
+from phoenix_annot.queues.models import AnnotationQueue
 from phoenix_annot.tracing.models import Project
 from tests.accounts.factories import ProjectMembershipFactory
 from tests.factories import (
@@ -111,3 +112,18 @@ def test_a_global_viewer_sees_no_write_control_while_no_membership_exists(place,
     html = html_for(UserFactory(role=User.Role.VIEWER), place.urls[page])
 
     assert [control for control in CONTROLS[page] if control in html] == []
+
+
+def test_a_queues_creator_who_became_a_viewer_member_may_no_longer_change_it_nor_sees_its_settings(place):
+    creator = member(place, Role.VIEWER)
+    queue = AnnotationQueueFactory(project=place.project, user=creator)
+    client = Client()
+    client.force_login(creator)
+
+    overview = client.get(reverse("web:queue", args=[queue.pk])).content.decode()
+    settings_page = client.get(reverse("web:queue-edit", args=[queue.pk]))
+    deleted = client.post(reverse("web:queue-delete", args=[queue.pk]))
+
+    assert reverse("web:queue-edit", args=[queue.pk]) not in overview
+    assert (settings_page.status_code, deleted.status_code) == (403, 403)
+    assert AnnotationQueue.objects.filter(pk=queue.pk).exists()

@@ -205,8 +205,10 @@ def queue_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def changeable_queue(request: HttpRequest, pk: int) -> AnnotationQueue:
-    """The queue, when the user may change it (its creator, or an admin): as the API decides."""
+    """The queue, when the user may change it (its creator, or an admin, who may write to its project): as
+    the API decides."""
     queue = row_or_404(request.user, AnnotationQueue.objects.select_related("project"), pk=pk)
+    require_writer(queue, "Viewers cannot change queues.")
     if not queue.changeable_by(request.user):
         raise PermissionDenied("Only the queue's creator or an admin may change or delete it.")
     return queue
@@ -259,7 +261,7 @@ def queue_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "state": request.GET.get("state", ""),
         "states": ItemState.choices,
         "query": query.urlencode(),
-        "may_change": queue.changeable_by(request.user),
+        "may_change": writable(queue) and queue.changeable_by(request.user),
         "may_write": writable(queue),
         "rules": rule_rows(queue),
     }
