@@ -77,21 +77,28 @@ def _categories(patterns: Patterns) -> list[Value]:
     return sorted({value for pattern in patterns for value in _present(pattern)}, key=str)
 
 
-def _pairable_counts(patterns: Patterns) -> Iterator[tuple[int, list[int], int]]:
-    """Each pattern with at least two values: how many, how many of each category, how many items."""
-    categories = _categories(patterns)
+def _pairable_tallies(patterns: Patterns) -> Iterator[tuple[int, Counter[Value], int]]:
+    """Each pattern with at least two values: how many, how many of each value, how many items."""
     for pattern, weight in patterns.items():
         tally = Counter(_present(pattern))
         m = tally.total()
         if m >= 2:
-            yield m, [tally[category] for category in categories], weight
+            yield m, tally, weight
+
+
+def _pairable_counts(patterns: Patterns) -> Iterator[tuple[int, list[int], int]]:
+    """Each pattern with at least two values: how many, how many of each category, how many items."""
+    categories = _categories(patterns)
+    for m, tally, weight in _pairable_tallies(patterns):
+        yield m, [tally[category] for category in categories], weight
 
 
 def percent_agreement(patterns: Patterns) -> Estimate:
     """The mean, over items with at least two values, of the share of their pairs of raters who agree."""
     contributions: Counter[Contribution] = Counter()
-    for m, counts, weight in _pairable_counts(patterns):
-        agreeing = sum(n * (n - 1) for n in counts)
+    # From each item's own values: scores may take as many values as there are items.
+    for m, tally, weight in _pairable_tallies(patterns):
+        agreeing = sum(n * (n - 1) for n in tally.values())
         contributions[(1.0, agreeing / (m * (m - 1)))] += weight
 
     def finish(totals: Sequence[float]) -> float | None:
@@ -158,7 +165,8 @@ def _alpha_interval(patterns: Patterns) -> Estimate:
         m = len(values)
         if m >= 2:
             total, squares = math.fsum(values), math.fsum(v * v for v in values)
-            within = sum((a - b) ** 2 for a, b in combinations(values, 2)) * 2 / (m - 1)
+            # The squared differences of every pair, m·Σv² - (Σv)², without listing the pairs; never below 0.
+            within = max(0.0, m * squares - total * total) * 2 / (m - 1)
             contributions[(float(m), within, total, squares)] += weight
 
     def finish(totals: Sequence[float]) -> float | None:
@@ -209,10 +217,50 @@ def pairwise(patterns: Patterns, level: Level) -> dict[tuple[int, int], Estimate
     """Each pair of raters (by position, first < second): Cohen's κ for labels, Krippendorff's interval alpha
     of the two for scores (κ has no interval form that rests on the same assumptions)."""
     width = len(next(iter(patterns), ()))
-    matrix = {}
+    if level == Level.NOMINAL:
+        tables = label_pair_tables(patterns, width)
+        return {pair: cohen_kappa(table) for pair, table in tables.items()}
+    return {
+        (first, second): krippendorff_alpha(pair_patterns(patterns, first, second), Level.INTERVAL)
+        for first, second in combinations(range(width), 2)
+    }
+
+
+def label_pair_tables(patterns: Patterns, width: int) -> dict[tuple[int, int], Patterns]:
+    """`pair_patterns` of every pair of raters at once, for labels.
+
+    Counting each pair over the patterns grows with raters² x patterns in Python (100 raters over 1,000
+    patterns: 4 s). Instead each rater's patterns of each label are a bit set (bit p: the p-th pattern) and
+    the weights are bit sets too, one per binary digit; the weight of the patterns where two raters gave
+    two labels is then a few ANDs and bit counts, which Python does in C over whole integers.
+    """
+    count = len(patterns)
+    marks: list[dict[Value, bytearray]] = [{} for _ in range(width)]
+    digits: list[bytearray] = []
+    for position, (pattern, weight) in enumerate(patterns.items()):
+        at, bit = position >> 3, 1 << (position & 7)
+        for rater, value in enumerate(pattern):
+            if value is not None:
+                marks[rater].setdefault(value, bytearray(count // 8 + 1))[at] |= bit
+        for digit in range(weight.bit_length()):
+            if digit == len(digits):
+                digits.append(bytearray(count // 8 + 1))
+            if weight >> digit & 1:
+                digits[digit][at] |= bit
+    labels = [{value: int.from_bytes(mark, "little") for value, mark in rater.items()} for rater in marks]
+    weights = [int.from_bytes(digit, "little") for digit in digits]
+
+    def weight_of(both: int) -> int:
+        return sum((both & ones).bit_count() << digit for digit, ones in enumerate(weights))
+
+    tables: dict[tuple[int, int], Patterns] = {}
     for first, second in combinations(range(width), 2):
-        pairs = pair_patterns(patterns, first, second)
-        matrix[(first, second)] = (
-            cohen_kappa(pairs) if level == Level.NOMINAL else krippendorff_alpha(pairs, Level.INTERVAL)
+        tables[(first, second)] = Counter(
+            {
+                (a, b): weight_of(both)
+                for a, given_a in labels[first].items()
+                for b, given_b in labels[second].items()
+                if (both := given_a & given_b)
+            }
         )
-    return matrix
+    return tables

@@ -1,7 +1,9 @@
 """The coefficients against published worked examples, and the jackknife against its definition."""
 
 import math
+import random
 from collections import Counter
+from itertools import combinations
 
 import pytest
 
@@ -12,6 +14,7 @@ from phoenix_annot.agreement.coefficients import (
     cohen_kappa,
     fleiss_kappa,
     krippendorff_alpha,
+    label_pair_tables,
     pair_patterns,
     pairwise,
     percent_agreement,
@@ -114,6 +117,22 @@ def test_the_pairwise_matrix_counts_only_the_items_both_raters_labelled() -> Non
     # Observers A and C both labelled units 2-9.
     assert matrix[(0, 2)].items == 8
     assert matrix[(1, 3)].items == 10
+
+
+def test_the_label_tables_of_every_pair_at_once_are_each_pairs_own_count_whatever_the_weights() -> None:
+    rng = random.Random(7)
+    patterns = Counter(
+        {
+            tuple(rng.choice(["yes", "no", "maybe", None]) for _ in range(6)): rng.choice(
+                [1, 2, 5, 1000, 12345]
+            )
+            for _ in range(300)
+        }
+    )
+
+    tables = label_pair_tables(patterns, 6)
+
+    assert tables == {pair: pair_patterns(patterns, *pair) for pair in combinations(range(6), 2)}
 
 
 def test_pairwise_scores_are_compared_with_krippendorffs_interval_alpha_of_the_two() -> None:
