@@ -47,7 +47,7 @@ _VALUE_FIELDS = {Level.NOMINAL: "label", Level.INTERVAL: "score"}
 RaterKey = tuple[str, str, int | None]
 # Each rater is a column of the pass over the items (and of the pages' tables): past this many the query
 # outgrows what the databases take (PostgreSQL: 1,664 columns) long before the figures mean anything.
-MAX_RATERS = 100
+MAX_RATERS = 50
 
 
 class TooManyRaters(Exception):

@@ -113,7 +113,7 @@ class AnnotationAgreementView(GenericAPIView):
                     422: "`annotation is required: ...`, `annotation '<name>' is freeform: free text is "
                     "not rated`, `<param>: Input should be a GlobalID (<type>)`, `queue_id, "
                     "dataset_version_id: give one of them, not both`, `raters: <n> raters gave this name on "
-                    "these rows; ...` (more than 100), or a refused filter, as GET .../spans answers it.",
+                    "these rows; ...` (more than 50), or a refused filter, as GET .../spans answers it.",
                 }
             ),
         },
