@@ -652,7 +652,6 @@ def queue_rule_add(request: HttpRequest, tab: str) -> HttpResponse:
     back = request.headers.get("Referer") or reverse("web:projects")
     form = AddRuleForm(request.POST)
     form.fields["project"].queryset = visible_projects(request.user)
-    form.fields["project"].queryset = visible_projects(request.user)
     if not form.is_valid():
         form_errors_shown(request, form)
         return redirect(back)
