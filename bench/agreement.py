@@ -15,7 +15,9 @@ What it does, in order:
       its jackknife interval;
    b. the same under a Spans-tab filter (``span_kind=LLM``: half the spans);
    c. the first page of the disagreements (sorted over every disagreeing span);
-   d. the Agreement page rendered through Django's test client, logged in (middleware, template).
+   d. the Agreement page rendered through Django's test client, logged in (middleware, template);
+   e. with ``--scores``, the agreement of a continuous config whose scores make nearly every span's row
+      of values its own (so every coefficient's jackknife has one term per span), in CPU time.
 
    Target (issue 14): (a) < 500 ms median.
 
@@ -88,8 +90,25 @@ CROSS JOIN LATERAL (
 ) chosen;
 """
 
+# With --scores: each reviewer's Annotate panel score of the continuous config ``helpfulness`` on every span,
+# the span's "true" score plus noise, to two decimals: nearly every span has its own row of scores.
+SCORES_SQL = """
+INSERT INTO annotations_annotationconfig (name, type, description, optimization_direction, values,
+    lower_bound, upper_bound, threshold, created_at, updated_at)
+VALUES ('helpfulness', 'CONTINUOUS', '', 'MAXIMIZE', '[]', 0, 1, NULL, now(), now());
 
-def seed(url: str, *, spans: int, reviewers: int) -> None:
+INSERT INTO annotations_spanannotation (span_id, name, label, score, explanation, metadata, annotator_kind,
+    identifier, source, user_id, created_at, updated_at)
+SELECT s.id, 'helpfulness', NULL,
+    round(least(1, greatest(0, (abs(hashtext('t' || s.id)) %% 100) / 100.0
+        + ((abs(hashtext(r.identifier || s.id)) %% 21) - 10) / 100.0))::numeric, 2),
+    NULL, '{}'::jsonb, 'HUMAN', r.identifier, 'APP', r.user_id, now(), now()
+FROM tracing_span s
+CROSS JOIN unnest(%(identifiers)s::text[], %(user_ids)s::int[]) AS r(identifier, user_id);
+"""
+
+
+def seed(url: str, *, spans: int, reviewers: int, scores: bool = False) -> None:
     import django
 
     django.setup()
@@ -107,10 +126,12 @@ def seed(url: str, *, spans: int, reviewers: int) -> None:
     # One round trip for several statements needs client-side binding.
     with psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
         conn.execute(SEED_SQL, params)
+        if scores:
+            conn.execute(SCORES_SQL, params)
         conn.execute("VACUUM ANALYZE")
 
 
-def measure(runs: int) -> dict[str, dict[str, float]]:
+def measure(runs: int, *, scores: bool = False) -> dict[str, dict[str, float]]:
     import django
 
     django.setup()
@@ -136,7 +157,7 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
     client.force_login(user)
     page_url = reverse("web:agreement", args=[project.pk])
     every_cpu = cpu_timed(lambda: agreement_for_review(project=project, params=every, user=user), runs)
-    return {
+    results = {
         "agreement, every span (CPU: app + database)": summary(every_cpu),
         "agreement, every span": summary(
             timed(lambda: agreement_for_review(project=project, params=every, user=user), runs)
@@ -151,6 +172,12 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
             timed(lambda: client.get(page_url, {"annotation": "correctness"}), runs)
         ),
     }
+    if scores:
+        helpfulness = QueryDict("annotation=helpfulness")
+        results["agreement of helpfulness, distinct scores (CPU)"] = summary(
+            cpu_timed(lambda: agreement_for_review(project=project, params=helpfulness, user=user), runs)
+        )
+    return results
 
 
 def cpu_timed(call: Callable[[], Any], runs: int) -> list[float]:
@@ -187,14 +214,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviewers", type=int, default=5)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument(
+        "--scores",
+        action="store_true",
+        help="Also each reviewer's score of a continuous config, and its agreement.",
+    )
     args = parser.parse_args(argv)
     with migrated_database(args.postgres_url, keep=args.keep) as env:
         # The test client asks for the page as "testserver".
         os.environ.update({**env, "DJANGO_ALLOWED_HOSTS": "testserver"})
         started = time.perf_counter()
-        seed(args.postgres_url, spans=args.spans, reviewers=args.reviewers)
+        seed(args.postgres_url, spans=args.spans, reviewers=args.reviewers, scores=args.scores)
         print(f"seeded and analysed in {time.perf_counter() - started:.0f} s")
-        results = measure(args.runs)
+        results = measure(args.runs, scores=args.scores)
     print(json.dumps(results, indent=2))
     median = results["agreement, every span"]["median_ms"]
     cpu = results["agreement, every span (CPU: app + database)"]["median_ms"]

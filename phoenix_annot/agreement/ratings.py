@@ -136,9 +136,16 @@ class RatingQuery:
     def annotations(self) -> QuerySet:
         """The annotation rows rated: of the name, by the kinds, with a value, on the rows; never gold, which
         settles the raters' values rather than being one of them."""
-        rows = self.target.model.objects.filter(
-            name=self.name, annotator_kind__in=self.kinds, **{f"{self.value_field}__isnull": False}
-        ).exclude(identifier=GOLD_IDENTIFIER)
+        return self._of_name().filter(**{f"{self.value_field}__isnull": False})
+
+    def _of_name(self) -> QuerySet:
+        """`annotations` with or without a value. The pass over the items reads these: its aggregates skip
+        missing values anyway, and a test of the value beside the name makes PostgreSQL misjudge how many
+        rows the name has (one name's labels are missing exactly where another's scores are given) and
+        leave the item-ordered index for a hash of every item, twice as slow."""
+        rows = self.target.model.objects.filter(name=self.name, annotator_kind__in=self.kinds).exclude(
+            identifier=GOLD_IDENTIFIER
+        )
         if self.rows is not None:
             rows = rows.filter(**{f"{self.target.value}__in": self.rows.order_by().values("pk")})
         return rows.order_by()
@@ -157,7 +164,12 @@ class RatingQuery:
         names = ", ".join(connection.ops.quote_name(column) for column in columns)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {names}, COUNT(*) FROM ({sql}) items GROUP BY {names}", params)
-            found = {tuple(row[:-1]): row[-1] for row in cursor.fetchall()}
+            # Items whose rows of the name all lack a value have none in any column: they were not rated.
+            found = {
+                tuple(values): count
+                for *values, count in cursor.fetchall()
+                if any(value is not None for value in values)
+            }
         raters, arrange = _arranged(keys, found)
         patterns: Patterns = Counter()
         for values, count in found.items():
@@ -251,7 +263,7 @@ class RatingQuery:
 
     def _by_item(self, columns: dict[str, Aggregate]) -> QuerySet:
         """One row per rated item: its pk and a column per rater."""
-        return self.annotations().values(self.target.value).annotate(**columns)
+        return self._of_name().values(self.target.value).annotate(**columns)
 
 
 def _rows_of(key: RaterKey) -> Q:

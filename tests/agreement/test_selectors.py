@@ -378,3 +378,17 @@ def test_past_the_rater_limit_the_rows_own_raters_are_read_and_more_than_it_is_r
     assert (three.report, three.choice.rating_error) == (None, refusal)
     assert (listed.total, listed.choice.rating_error) == (0, refusal)
     assert (api.status_code, api.content.decode()) == (422, f"raters: {refusal}")
+
+
+def test_rows_without_a_value_rate_nothing_and_a_zero_score_or_an_empty_label_is_a_value():
+    a, b = UserFactory(username="a"), UserFactory(username="b")
+    rated, unrated = SpanFactory(), SpanFactory()
+    reviewer_annotation(SpanAnnotationFactory, span=rated, user=a, label="", score=0.0)
+    reviewer_annotation(SpanAnnotationFactory, span=rated, user=b, label=None, score=0.0)
+    reviewer_annotation(SpanAnnotationFactory, span=unrated, user=b, label=None, score=None)
+
+    labels = RatingQuery(name="correctness", target=Target.SPAN, level=Level.NOMINAL).read()
+    scores = RatingQuery(name="correctness", target=Target.SPAN, level=Level.INTERVAL).read()
+
+    assert ([rater.name for rater in labels.raters], labels.patterns) == (["a"], {("",): 1})
+    assert ([rater.name for rater in scores.raters], scores.patterns) == (["a", "b"], {(0.0, 0.0): 1})
