@@ -204,7 +204,8 @@ class RatingQuery:
         return {"lowest": Min(self.value_field), "highest": Max(self.value_field)}
 
     def _rater_keys(self) -> list[RaterKey]:
-        """The raters of the name among the kinds asked, gold aside, in one query.
+        """The raters of the name among the kinds asked, gold aside, in one query (a second past
+        `MAX_RATERS`, TooManyRaters past it again).
 
         It may name raters with no value on `rows` (or none at all): their columns come back empty and
         `_arranged` leaves them out. Reading the distinct raters of 500,000 annotations costs a fifth of a
