@@ -559,7 +559,8 @@ def annotation_bulk_undo(*, action: AnnotationBulkAction, user: User | None) -> 
             raise PermissionDenied(UNDO_DENIED)
         spec = TARGETS[PendingTarget(action.target_kind)]
         events = AnnotationEvent.objects.filter(bulk_action=action)
-        _lock(spec.target_model.objects.filter(pk__in=events.values("target_pk")))
+        # Its rows, not their targets: an undo creates no row, and writers that create one on a target
+        # lock the target and then its row, which waits here; every bulk writer locks rows in pk order.
         _lock(spec.model.objects.filter(pk__in=events.values("annotation_pk")))
         # Its counts are its events': one per row it created, one per row it replaced.
         written = action.created_count + action.replaced_count
