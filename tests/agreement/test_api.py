@@ -185,3 +185,35 @@ def test_judge_alignment_refuses_a_missing_name_scores_a_bad_date_and_a_judge_th
     assert said("annotation=correctness&since=2000-01-01")[0] == 200
     nobody = client.get(alignment_url(project, "annotation=correctness&since=2999-01-01")).json()["data"]
     assert (nobody["judge"], nobody["items"], nobody["confusion_matrix"]) == (None, 0, [])
+
+
+def test_judge_alignment_takes_a_queues_items_or_a_dataset_versions_examples_and_refuses_unknown_ones(
+    client, v1_auth_off
+):
+    project = ProjectFactory(name="rag")
+    spans = [SpanFactory(project=project) for _ in range(3)]
+    reviewer = UserFactory(username="ann")
+    for span in spans:
+        reviewer_annotation(SpanAnnotationFactory, span=span, user=reviewer, label="correct")
+        SpanAnnotationFactory(span=span, annotator_kind="LLM", identifier="v2", label="correct")
+    queue = AnnotationQueueFactory(project=project)
+    QueueItemFactory(queue=queue, span=spans[0])
+    version = dataset_add_spans(dataset=DatasetFactory(), spans=spans[:2], user=None).version
+
+    queued = client.get(
+        alignment_url(project, f"annotation=correctness&queue_id={gid('AnnotationQueue', queue.pk)}")
+    )
+    examples = client.get(
+        alignment_url(
+            project, f"annotation=correctness&dataset_version_id={gid('DatasetVersion', version.pk)}"
+        )
+    )
+    foreign = client.get(
+        alignment_url(
+            project, f"annotation=correctness&queue_id={gid('AnnotationQueue', AnnotationQueueFactory().pk)}"
+        )
+    )
+
+    assert (queued.json()["data"]["items"], examples.json()["data"]["items"]) == (1, 2)
+    assert foreign.status_code == 404
+    assert foreign.content.decode().startswith("queue_id: No queue ")

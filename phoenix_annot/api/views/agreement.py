@@ -34,6 +34,21 @@ from .spans import time_limited_filter
 
 # The row sets that narrow the spans rated, by parameter, with the GlobalID type each takes.
 WITHIN_PARAMS = {"queue_id": QUEUE_TYPE, "dataset_version_id": "DatasetVersion"}
+WITHIN_QUERY = [
+    query("queue_id", OpenApiTypes.STR, "Only the spans that are items of this AnnotationQueue."),
+    query(
+        "dataset_version_id",
+        OpenApiTypes.STR,
+        "Only the spans that are examples of this DatasetVersion (of the dataset it belongs to).",
+    ),
+]
+WITHIN_NOT_FOUND = (
+    "`queue_id: No queue <id> in this project.`, `dataset_version_id: No dataset version <id>.`"
+)
+WITHIN_INVALID = (
+    "`<param>: Input should be a GlobalID (<type>)`, "
+    "`queue_id, dataset_version_id: give one of them, not both`"
+)
 
 
 class EstimateOut(serializers.Serializer):
@@ -97,23 +112,16 @@ class AnnotationAgreementView(GenericAPIView):
                 {"type": "string", "enum": ["humans", "everyone"]},
                 "humans (default): HUMAN annotations; everyone: LLM and CODE annotators too.",
             ),
-            query("queue_id", OpenApiTypes.STR, "Only the spans that are items of this AnnotationQueue."),
-            query(
-                "dataset_version_id",
-                OpenApiTypes.STR,
-                "Only the spans that are examples of this DatasetVersion (of the dataset it belongs to).",
-            ),
+            *WITHIN_QUERY,
         ],
         responses={
             200: inline_serializer("AnnotationAgreementResponseBody", {"data": AgreementOut()}),
             **errors(
                 {
-                    404: f"{PROJECT_NOT_FOUND}, `queue_id: No queue <id> in this project.` or "
-                    "`dataset_version_id: No dataset version <id>.`",
+                    404: f"{PROJECT_NOT_FOUND} or {WITHIN_NOT_FOUND}",
                     422: "`annotation is required: ...`, `annotation '<name>' is freeform: free text is "
-                    "not rated`, `<param>: Input should be a GlobalID (<type>)`, `queue_id, "
-                    "dataset_version_id: give one of them, not both`, `raters: <n> raters gave this name on "
-                    "these rows; ...` (more than 50), or a refused filter, as GET .../spans answers it.",
+                    f"not rated`, {WITHIN_INVALID}, `raters: <n> raters gave this name on these rows; ...` "
+                    "(more than 50), or a refused filter, as GET .../spans answers it.",
                 }
             ),
         },
@@ -126,7 +134,7 @@ class AnnotationAgreementView(GenericAPIView):
         level = rating_level(name=name, target=Target.SPAN)
         if level is None:
             raise PlainError(422, f"annotation '{name}' is freeform: free text is not rated")
-        within = _within(request, project)
+        within = requested_within(request, project)
         with time_limited_filter():
             rows = self.filter_queryset(Span.objects.for_project(project))
             if within:
@@ -156,7 +164,7 @@ class AnnotationAgreementView(GenericAPIView):
         return Response({"data": data})
 
 
-def _within(request: Request, project: Project) -> Within | None:
+def requested_within(request: Request, project: Project) -> Within | None:
     """`queue_id` or `dataset_version_id`: the spans rated narrowed to a queue's items or a version's
     examples."""
     given = [(param, value) for param in WITHIN_PARAMS if (value := request.query_params.get(param))]

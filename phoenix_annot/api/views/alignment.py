@@ -21,7 +21,14 @@ from ..errors import PlainError
 from ..lookups import project_for
 from ..params import PhoenixFilterBackend
 from ..schema import PROJECT_NOT_FOUND, PROJECT_PATH, errors, query
-from .agreement import EstimateOut, estimate_data
+from .agreement import (
+    WITHIN_INVALID,
+    WITHIN_NOT_FOUND,
+    WITHIN_QUERY,
+    EstimateOut,
+    estimate_data,
+    requested_within,
+)
 from .spans import time_limited_filter
 
 
@@ -110,14 +117,16 @@ class JudgeAlignmentView(GenericAPIView):
             ),
             query("since", OpenApiTypes.DATE, "First day (UTC) of the judge's labels compared."),
             query("until", OpenApiTypes.DATE, "Last day (UTC) of the judge's labels compared."),
+            *WITHIN_QUERY,
         ],
         responses={
             200: inline_serializer("JudgeAlignmentResponseBody", {"data": AlignmentOut()}),
             **errors(
                 {
-                    404: PROJECT_NOT_FOUND,
+                    404: f"{PROJECT_NOT_FOUND} or {WITHIN_NOT_FOUND}",
                     422: "`annotation is required: ...`, a name that holds no labels, a bad since or until, "
-                    "a judge that labelled nothing here, or a refused filter, as GET .../spans answers it.",
+                    f"a judge that labelled nothing here, {WITHIN_INVALID}, or a refused filter, as "
+                    "GET .../spans answers it.",
                 }
             ),
         },
@@ -134,8 +143,11 @@ class JudgeAlignmentView(GenericAPIView):
             window = Window.parse(params.get("since"), params.get("until"))
         except ValidationError as exc:
             raise PlainError(422, " ".join(" ".join(texts) for texts in exc.message_dict.values())) from None
+        within = requested_within(request, project)
         with time_limited_filter():
             rows = self.filter_queryset(Span.objects.for_project(project))
+            if within:
+                rows = within.narrowed(rows, Target.SPAN)
             judge_query = JudgeQuery(name=name, target=Target.SPAN, rows=rows, window=window)
             judges = judge_query.judges()
             asked = params.get("judge")
