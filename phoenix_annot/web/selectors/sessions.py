@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 
-from phoenix_annot.accounts.access import with_access
+from phoenix_annot.accounts.access import row_or_404
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import AnnotationConfig, SessionAnnotation
 from phoenix_annot.core.keyset import decode_cursor, encode_cursor, keyset_after
@@ -131,10 +131,7 @@ class SessionReview:
 
 def session_for_review(*, pk: int, user: User) -> SessionReview:
     """The session page: its turns in order, each read from its trace's root span, and its Annotate panel."""
-    sessions = with_access(Session.objects.select_related("project"), user).filter(access_role__isnull=False)
-    session = sessions.filter(pk=pk).first()
-    if session is None:
-        raise Http404(f"No session {pk}")
+    session = row_or_404(user, Session.objects.select_related("project"), pk=pk)
     return SessionReview(
         session=session,
         turns=session_turns([session.pk])[session.pk],

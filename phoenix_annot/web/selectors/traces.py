@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import QuerySet, Subquery
 from django.http import Http404, QueryDict
 
-from phoenix_annot.accounts.access import with_access
+from phoenix_annot.accounts.access import row_or_404
 from phoenix_annot.accounts.models import User
 from phoenix_annot.annotations.models import (
     AnnotationConfig,
@@ -135,11 +135,7 @@ def trace_tree_page(*, trace_id: str, page: int, user: User) -> TreeWindow:
 def _trace(trace_id: str, user: User) -> Trace:
     """The trace, with `user`'s role on its project (`access_role`), or a 404 when there is none or `user`
     may not see its project."""
-    traces = with_access(Trace.objects.select_related("project"), user).filter(access_role__isnull=False)
-    trace = traces.filter(trace_id=trace_id).first()
-    if trace is None:
-        raise Http404(f"No trace {trace_id}")
-    return trace
+    return row_or_404(user, Trace.objects.select_related("project"), trace_id=trace_id)
 
 
 def _tree_order(trace: Trace) -> list[TreePlace]:

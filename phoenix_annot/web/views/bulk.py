@@ -16,7 +16,13 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from phoenix_annot.accounts.access import may_write, project_or_404, visible, visible_projects
+from phoenix_annot.accounts.access import (
+    may_write,
+    project_or_404,
+    require_writer,
+    row_or_404,
+    visible_projects,
+)
 from phoenix_annot.annotations.bulk import (
     BulkLabel,
     BulkUndoRefused,
@@ -190,11 +196,8 @@ def bulk_label(request: HttpRequest) -> HttpResponse:
 def bulk_label_undo(request: HttpRequest, pk: int) -> HttpResponse:
     """Undo a bulk label: every row it changed back as it was, or the reason it cannot be."""
     _writer(request)
-    action = get_object_or_404(
-        visible(AnnotationBulkAction.objects.select_related("project"), request.user), pk=pk
-    )
-    if not may_write(request.user, action.project):
-        raise PermissionDenied("Viewers cannot annotate.")
+    action = row_or_404(request.user, AnnotationBulkAction.objects.select_related("project"), pk=pk)
+    require_writer(action, "Viewers cannot annotate.")
     try:
         undo = annotation_bulk_undo(action=action, user=request.user)
     except (BulkUndoRefused, PermissionDenied) as refused:
