@@ -2,6 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -54,12 +55,11 @@ class AgreementChoice:
     filter_errors: dict[str, Any]
     names: list[str]
     level: Level | None = None
-    # A queue's items or a dataset version's examples, narrowing the tab's rows; what the page offers.
+    # A queue's items or a dataset version's examples, narrowing the tab's rows.
     within: Within | None = None
     within_error: str = ""
     # Why nothing is rated although the choice is valid (too many raters).
     rating_error: str = ""
-    within_choices: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def tab(self) -> str:
@@ -68,6 +68,12 @@ class AgreementChoice:
     @property
     def target_choices(self) -> list[tuple[str, str]]:
         return [(target.value, TABS[target]) for target in Target]
+
+    @cached_property
+    def within_choices(self) -> list[tuple[str, str]]:
+        """What the page's Within offers: read when a page shows it, not for the posts that reuse the
+        choice (gold, promote, add to queue)."""
+        return within_choices(project=self.project)
 
     @property
     def within_values(self) -> set[str]:
@@ -183,7 +189,6 @@ def agreement_choice(
         level=rating_level(name=name, target=target) if name else None,
         within=within,
         within_error=within_error,
-        within_choices=within_choices(project=project),
     )
     return choice, rows
 
