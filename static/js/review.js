@@ -100,6 +100,11 @@
       dialog = document.createElement("dialog");
       dialog.id = "key-help";
       dialog.setAttribute("aria-labelledby", "key-help-title");
+      // Opened with nothing focused, the browser leaves focus on the hidden Close button until it gets round
+      // to moving it (late on a busy machine), and Enter would go to that button instead of the page's keys.
+      dialog.addEventListener("close", function () {
+        if (dialog.contains(document.activeElement)) document.activeElement.blur();
+      });
       document.body.appendChild(dialog);
     }
     var seen = {};
