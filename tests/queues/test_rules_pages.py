@@ -176,6 +176,22 @@ def test_the_trace_page_adds_the_selected_span_or_the_trace_to_a_queue(reviewer_
     assert set(QueueItem.objects.values_list("span", "trace")) == {(child.pk, None), (None, root.trace_id)}
 
 
+def test_the_trace_page_adds_its_trace_to_a_queue_while_the_root_span_has_not_arrived(reviewer_client):
+    queue = AnnotationQueueFactory()
+    orphan = SpanFactory(trace__project=queue.project, parent_id="00000000000000aa")
+    trace_page = reverse("web:trace", args=[orphan.trace.trace_id])
+
+    page = reviewer_client.get(trace_page).content.decode()
+    assert f'id="add-trace-to-queue" name="span" value="{orphan.span_id}"' in page
+    reviewer_client.post(
+        reverse("web:queue-add-rows", args=["traces"]),
+        {"project": queue.project.pk, "queue": queue.pk, "span": orphan.span_id},
+        HTTP_REFERER=trace_page,
+    )
+
+    assert list(QueueItem.objects.values_list("trace", flat=True)) == [orphan.trace_id]
+
+
 def test_the_session_page_adds_its_session_to_a_queue(reviewer_client):
     queue = AnnotationQueueFactory()
     session = conversation(queue.project, [("Hi", "Hello")])
