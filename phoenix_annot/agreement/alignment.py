@@ -18,7 +18,7 @@ from django.db.models import Count, QuerySet
 
 from phoenix_annot.annotations.models import GOLD_IDENTIFIER, AnnotatorKind
 
-from .coefficients import Estimate, cohen_kappa
+from .coefficients import Estimate, Table, cohen_kappa
 from .ratings import Target
 
 JUDGE_KINDS = (AnnotatorKind.LLM, AnnotatorKind.CODE)
@@ -84,7 +84,7 @@ def alignment_figures(judged: Sequence[Judged]) -> Figures:
         per_label=per_label,
         items=len(judged),
         accuracy=agreeing / len(judged) if judged else None,
-        kappa=cohen_kappa(pairs),
+        kappa=cohen_kappa(Table.of(pairs)),
         weeks=_weeks(judged),
     )
 
@@ -113,7 +113,7 @@ def _weeks(judged: Sequence[Judged]) -> list[Period]:
             start=start,
             items=len(rows),
             accuracy=sum(row.reference == row.judge for row in rows) / len(rows),
-            kappa=cohen_kappa(Counter((row.reference, row.judge) for row in rows)).value,
+            kappa=cohen_kappa(Table.of(Counter((row.reference, row.judge) for row in rows))).value,
         )
         for start, rows in sorted(by_week.items())
     ]

@@ -6,6 +6,7 @@ from .coefficients import (
     Estimate,
     Level,
     Pattern,
+    Table,
     fleiss_kappa,
     krippendorff_alpha,
     pairwise,
@@ -39,14 +40,15 @@ def agreement_report(query: RatingQuery) -> AgreementReport:
     ratings = query.read()
     raters, patterns = ratings.raters, ratings.patterns
     nominal = query.level == Level.NOMINAL
+    table = Table.of(patterns)
     return AgreementReport(
         query=query,
         raters=raters,
         rated_items=sum(patterns.values()),
-        percent=percent_agreement(patterns),
-        fleiss=fleiss_kappa(patterns) if nominal else None,
-        alpha=krippendorff_alpha(patterns, query.level),
-        pairs=pairwise(patterns, query.level) if raters else {},
+        percent=percent_agreement(table),
+        fleiss=fleiss_kappa(table) if nominal else None,
+        alpha=krippendorff_alpha(table, query.level),
+        pairs=pairwise(table, query.level),
     )
 
 
