@@ -165,6 +165,22 @@ class RetrievalMetricsAdmin(ViewAndDeleteOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
+class RefusedFilter(admin.SimpleListFilter):
+    """Waiting for a target that has not arrived, or refused: the target came, in a project the writer may
+    not write to."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("waiting", "waiting for its target"), ("refused", "refused: writer may not write there")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("waiting", "refused"):
+            return queryset.filter(refused_at__isnull=self.value() == "waiting")
+        return queryset
+
+
 @admin.register(PendingAnnotation)
 class PendingAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.ModelAdmin):
     """API annotations waiting for their span or trace; the API writes them, ingestion applies them."""
@@ -181,8 +197,9 @@ class PendingAnnotationAdmin(ViewAndDeleteOnlyMixin, HexIdSearchMixin, admin.Mod
         "user",
         "received_at",
         "expires_at",
+        "refused_at",
     )
-    list_filter = ("target", "annotator_kind")
+    list_filter = ("target", "annotator_kind", RefusedFilter)
     search_fields = ("target_id", "name")
     hex_id_lookups = ((16, "target_id"), (32, "target_id"))
     list_select_related = ("user",)

@@ -350,6 +350,12 @@ class PendingAnnotation(models.Model):
     )
     received_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
+    refused_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its target arrived in a project its writer may not write to (it was then kept, not "
+        "applied); empty while it waits for its target.",
+    )
 
     class Meta:
         constraints = [

@@ -434,9 +434,9 @@ def pending_annotations_apply(
     not fit a config of its target's project (or, for a document, whose position the span does not have)
     is dropped, as Phoenix drops what its queue cannot insert, so that it never fails the ingest. One whose
     writer may not write, at this moment, to the project its target landed in (accounts/access.py: hidden
-    from them, or viewed only) is not applied and stays pending, in the admin's list, until it expires like
-    any other: it is logged, and applied after all if spans joining its trace or session arrive once the
-    writer may write there. Returns how many were applied.
+    from them, or viewed only) is not applied and stays pending, in the admin's list (marked refused), until
+    it expires like any other: it is logged, and applied after all if spans joining its trace or session
+    arrive once the writer may write there. Returns how many were applied.
     """
     waiting = PendingAnnotation.objects.filter(expires_at__gt=timezone.now())
     if not waiting.exists():
@@ -456,6 +456,7 @@ def pending_annotations_apply(
     writers = User.objects.in_bulk({row.user_id for row in pending if row.user_id is not None})
     allowed = _writable_pending(pending, writers)
     if refused := {row.pk for row in pending} - {row.pk for row in allowed}:
+        PendingAnnotation.objects.filter(pk__in=refused).update(refused_at=timezone.now())
         logger.warning(
             "%d pending annotations not applied: their writers (%s) may not write to the projects their "
             "targets were stored in; they stay pending until they expire",

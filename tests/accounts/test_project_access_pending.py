@@ -81,8 +81,22 @@ def test_a_waiting_annotation_is_not_applied_where_its_writer_may_not_write_and_
     ingest(project=project)
 
     assert not KINDS[kind][2].objects.exists()
-    assert PendingAnnotation.objects.get().target == kind
+    refused = PendingAnnotation.objects.get()
+    assert (refused.target, refused.refused_at is not None) == (kind, True)
     assert f"1 pending annotations not applied: their writers ({member.username})" in caplog.text
+
+
+def test_the_admin_tells_refused_pending_annotations_from_those_still_waiting(member, admin_client):
+    wait_for(member, "span", f"{1:016x}", f"{9:016x}")
+    ingest(1, project="hidden")
+
+    listed = {
+        state: admin_client.get("/admin/annotations/pendingannotation/", {"state": state}).context["cl"]
+        for state in ("waiting", "refused")
+    }
+
+    assert [row.target_id for row in listed["waiting"].queryset] == [f"{9:016x}"]
+    assert [row.target_id for row in listed["refused"].queryset] == [f"{1:016x}"]
 
 
 def test_a_refused_trace_annotation_is_applied_when_later_spans_of_its_trace_come_once_its_writer_may_write(
@@ -138,5 +152,6 @@ def test_applying_waiting_annotations_takes_the_same_queries_however_many_wait(m
 
     assert SpanAnnotation.objects.count() == count
     assert PendingAnnotation.objects.filter(user=other).count() == count + 1
-    # On SQLite and PostgreSQL alike: each writer's access is one query, whatever they wrote.
-    assert len(queries) == 48
+    # On SQLite and PostgreSQL alike: each writer's access is one query, whatever they wrote, and the
+    # refused ones are marked in one more.
+    assert len(queries) == 49
