@@ -208,3 +208,81 @@ def test_coefficients_without_variation_or_items_are_undefined_not_zero() -> Non
     assert krippendorff_alpha(table_of([("a", None)]), Level.NOMINAL) == Estimate(None, 0)
     same_scores = numeric_table_of([(0.5, 0.5), (0.5, 0.5)])
     assert krippendorff_alpha(same_scores, Level.INTERVAL).value is None
+
+
+def by_definition(items: list[tuple], level: Level) -> dict[str, float | None]:
+    """Every coefficient of these items (one pattern each), from the textbook definitions, item by item:
+    Krippendorff's coincidence matrix for alpha, the category shares for Fleiss, pair counts for percent."""
+    pairable = [[v for v in item if v is not None] for item in items]
+    pairable = [values for values in pairable if len(values) >= 2]
+    if not pairable:
+        return {"percent": None, "fleiss": None, "alpha": None}
+    shares = [
+        sum(a == b for i, a in enumerate(vs) for j, b in enumerate(vs) if i != j) / (len(vs) * (len(vs) - 1))
+        for vs in pairable
+    ]
+    coincidences: Counter = Counter()
+    for vs in pairable:
+        for i, a in enumerate(vs):
+            for j, b in enumerate(vs):
+                if i != j:
+                    coincidences[(a, b)] += 1 / (len(vs) - 1)
+    totals: Counter = Counter()
+    for (a, _), o in coincidences.items():
+        totals[a] += o
+    n = sum(totals.values())
+
+    def distance(a, b) -> float:
+        return (a - b) ** 2 if level == Level.INTERVAL else float(a != b)
+
+    observed = sum(o * distance(a, b) for (a, b), o in coincidences.items())
+    expected = sum(totals[a] * totals[b] * distance(a, b) for a in totals for b in totals) / (n - 1)
+    chance = sum((count / n) ** 2 for count in totals.values())
+    mean_share = sum(shares) / len(shares)
+    return {
+        "percent": mean_share,
+        "fleiss": (mean_share - chance) / (1 - chance) if chance < 1 else None,
+        "alpha": 1 - observed / expected if expected > 1e-12 else None,
+    }
+
+
+def jackknife_by_definition(items: list[tuple], compute) -> tuple[float, float] | None:
+    used = [i for i, item in enumerate(items) if sum(v is not None for v in item) >= 2]
+    thetas = [compute([item for j, item in enumerate(items) if j != i]) for i in used]
+    if any(theta is None for theta in thetas):
+        return None
+    n = len(thetas)
+    mean = sum(thetas) / n
+    return n, 1.959963984540054 * math.sqrt((n - 1) / n * sum((t - mean) ** 2 for t in thetas))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(
+    ("raters", "values"),
+    [(6, ["yes", "no", "maybe"]), (2, ["yes", "no", "maybe"]), (4, [0.0, 0.25, 0.5, 0.75, 1.0, 0.3, 0.9])],
+    ids=["six-raters-labels", "two-raters-labels", "four-raters-scores"],
+)
+def test_every_coefficient_and_interval_is_its_definition_on_random_weighted_patterns_with_gaps(
+    seed, raters, values
+) -> None:
+    rng = random.Random(seed)
+    patterns: Patterns = Counter()
+    for _ in range(25):
+        patterns[tuple(rng.choice([*values, None]) for _ in range(raters))] += rng.choice([1, 1, 2, 3])
+    items = [pattern for pattern, weight in patterns.items() for _ in range(weight)]
+    level = Level.INTERVAL if isinstance(values[0], float) else Level.NOMINAL
+    table = Table.of(patterns)
+    found = {"percent": percent_agreement(table), "alpha": krippendorff_alpha(table, level)}
+    if level == Level.NOMINAL:
+        found["fleiss"] = fleiss_kappa(table)
+
+    for name, estimate in found.items():
+        expected = by_definition(items, level)[name]
+        assert estimate.value == (pytest.approx(expected) if expected is not None else None), name
+        spread = jackknife_by_definition(items, lambda rest, name=name: by_definition(rest, level)[name])
+        if expected is None or spread is None or spread[0] < 2:
+            assert estimate.low is None, name
+            continue
+        assert estimate.items == spread[0], name
+        assert estimate.low == pytest.approx(max(-1.0, expected - spread[1])), name
+        assert estimate.high == pytest.approx(min(1.0, expected + spread[1])), name
