@@ -94,6 +94,10 @@
     if (edge) say(key === "j" ? "End of the list: no rows after this one." : "Start of the list: no rows before this one.");
   }
 
+  function blurInside(event) {
+    if (event.currentTarget.contains(document.activeElement)) document.activeElement.blur();
+  }
+
   function keyHelp() {
     var dialog = document.getElementById("key-help");
     if (!dialog) {
@@ -101,10 +105,10 @@
       dialog.id = "key-help";
       dialog.setAttribute("aria-labelledby", "key-help-title");
       // Opened with nothing focused, the browser leaves focus on the hidden Close button until it gets round
-      // to moving it (late on a busy machine), and Enter would go to that button instead of the page's keys.
-      dialog.addEventListener("close", function () {
-        if (dialog.contains(document.activeElement)) document.activeElement.blur();
-      });
+      // to moving it (late on a busy machine), and the next key would go to that button instead of the
+      // page. Esc's `cancel` comes at once; `close` (every other way out) comes a task later.
+      dialog.addEventListener("cancel", blurInside);
+      dialog.addEventListener("close", blurInside);
       document.body.appendChild(dialog);
     }
     var seen = {};

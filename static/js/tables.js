@@ -88,8 +88,10 @@
     } else if (event.key === "Enter") {
       var row = document.querySelector("#spans-table tbody tr.current, #sessions-table tbody tr.current");
       var link = row && row.querySelector("a.row-link");
-      // Enter stays with a control that has focus (a link, a button, the key list), wherever else focus is.
-      if (link && !event.target.closest("a, button, summary, dialog")) {
+      // Enter stays with a control that has focus (a link, a button, the key list), wherever else focus is;
+      // not with one left focused in a dialog already closed.
+      var control = event.target.closest("a, button, summary, dialog");
+      if (link && (!control || control.closest("dialog:not([open])"))) {
         link.click();
         event.preventDefault();
       }
