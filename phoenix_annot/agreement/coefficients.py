@@ -54,13 +54,13 @@ class Estimate:
 class Table:
     """Patterns as arrays, a row per pattern and a column per rater.
 
-    `codes` numbers each distinct value (its index in `values`, -1 for no value), which is all that nominal
-    comparisons need; `scores` holds the values themselves (NaN for none) when they are numbers.
+    `codes` numbers each of the `distinct` values (0 to distinct - 1, -1 for no value), which is all that
+    nominal comparisons need; `scores` holds the values themselves (NaN for none) when they are numbers.
     """
 
     codes: np.ndarray
     weights: np.ndarray
-    values: list[Value]
+    distinct: int
     scores: np.ndarray | None
 
     @classmethod
@@ -73,13 +73,13 @@ class Table:
             labels = sorted(set(chain.from_iterable(keys)) - {None}, key=str)
             index: dict[Value | None, int] = {None: -1, **{label: i for i, label in enumerate(labels)}}
             flat = np.fromiter(map(index.__getitem__, chain.from_iterable(keys)), dtype=np.int64)
-            return cls(flat.reshape(len(keys), width), weights, labels, None)
+            return cls(flat.reshape(len(keys), width), weights, len(labels), None)
         scores = np.array(keys, dtype=np.float64).reshape(len(keys), width)
         present = ~np.isnan(scores)
         distinct, inverse = np.unique(scores[present], return_inverse=True)
         codes = np.full(scores.shape, -1, dtype=np.int64)
         codes[present] = inverse
-        return cls(codes, weights, distinct.tolist(), scores)
+        return cls(codes, weights, len(distinct), scores)
 
     @property
     def width(self) -> int:
@@ -98,7 +98,10 @@ class Table:
         """The patterns `keep` marks, with these raters' columns (all when None)."""
         at = np.ix_(keep, columns if columns is not None else range(self.width))
         return Table(
-            self.codes[at], self.weights[keep], self.values, None if self.scores is None else self.scores[at]
+            self.codes[at],
+            self.weights[keep],
+            self.distinct,
+            None if self.scores is None else self.scores[at],
         )
 
 
@@ -151,9 +154,9 @@ def _counts(table: Table) -> _Counts:
     present = codes >= 0
     m = present.sum(axis=1).astype(np.float64)
     agreeing = np.zeros(len(codes))
-    if 2 * len(table.values) < table.width * (table.width - 1):
+    if 2 * table.distinct < table.width * (table.width - 1):
         # Fewer values than pairs of raters (labels): the items' count of each value, n · (n - 1) pairs.
-        for code in range(len(table.values)):
+        for code in range(table.distinct):
             same = (codes == code).sum(axis=1)
             agreeing += same * (same - 1)
     else:
@@ -162,7 +165,7 @@ def _counts(table: Table) -> _Counts:
     # Each value's items over the table (cell 0: no value, which counts for nothing).
     shifted = codes + 1
     every = np.broadcast_to(weights[:, None], codes.shape)
-    totals = np.bincount(shifted.ravel(), weights=every.ravel(), minlength=len(table.values) + 1)
+    totals = np.bincount(shifted.ravel(), weights=every.ravel(), minlength=table.distinct + 1)
     totals[0] = 0.0
     cross = totals[shifted].sum(axis=1)
     return _Counts(m, agreeing, m + agreeing, cross, _dot(totals, totals))
@@ -273,7 +276,7 @@ def _cohen(table: Table, first: int, second: int) -> Estimate:
     """Cohen's κ of the raters at two positions of the table."""
     a, b = table.codes[:, first], table.codes[:, second]
     both = (a >= 0) & (b >= 0)
-    size = len(table.values)
+    size = table.distinct
     keys, weights = a[both] * size + b[both], table.weights[both]
     # The cells of the first's x the second's values that hold items, and how many.
     if size * size <= DENSE_CELLS:

@@ -51,11 +51,6 @@ def project():
     return project
 
 
-@pytest.fixture
-def admin():
-    return UserFactory(username="root", role=User.Role.ADMIN)
-
-
 def spans_of(project, count: int) -> list[Span]:
     return [SpanFactory(trace=TraceFactory(project=project)) for _ in range(count)]
 

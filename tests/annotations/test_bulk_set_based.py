@@ -51,11 +51,6 @@ def project():
     return project
 
 
-@pytest.fixture
-def admin():
-    return UserFactory(username="root", role=User.Role.ADMIN)
-
-
 def spans_of(project, count: int) -> list[Span]:
     """`count` spans of one trace, inserted at once (2,500 one by one would make the test slow)."""
     trace = TraceFactory(project=project)
